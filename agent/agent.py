@@ -1,0 +1,150 @@
+"""The Agent: the Python entry point. Wires model, memory, tools and settings into one run."""
+
+import os
+import queue
+import secrets
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from agent.board import TaskBoard
+from agent.config import Settings, load_settings
+from agent.errors import BudgetExhausted, UsageError
+from agent.events import Event, RunFinished, RunStarted
+from agent.executor import Approver, Executor
+from agent.integrator import Integrator
+from agent.loop import run_cycles
+from agent.memory.base import Memory
+from agent.meter import Meter
+from agent.models.base import ChatModel
+from agent.planner import Planner
+from agent.records import RunResult, RunStatus
+from agent.tools.base import Tool
+from agent.trace import TraceWriter
+
+
+def check_objective(objective: str, max_chars: int) -> str:
+    """The objective, stripped; a UsageError when it is empty, too long, or holds control characters."""
+    if not isinstance(objective, str) or not objective.strip():
+        raise UsageError("the objective is empty: say what the agent should achieve")
+    objective = objective.strip()
+    if len(objective) > max_chars:
+        raise UsageError(f"the objective has {len(objective)} characters; the limit is {max_chars}")
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in objective):
+        raise UsageError("the objective contains control characters; pass plain text")
+    return objective
+
+
+def check_writable(directory: Path) -> None:
+    """Fail early, before anything is written, when `directory` cannot be created or written."""
+    probe = directory
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"run dir {directory} is not writable (checked {probe})")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _deny(tool: Tool, arguments: dict[str, Any]) -> bool:
+    return False
+
+
+class Agent:
+    """`Agent(model=..., tools=[...]).run(objective) -> RunResult`.
+
+    `model` is a ChatModel (e.g. `ScriptedModel` in tests) or a spec string (preset, path, cached HF id);
+    `memory` defaults to a chroma store inside the run's directory; `approve` decides on risky tools
+    (denied by default); other keyword arguments override Settings fields (max_cycles=..., run_dir=...).
+    """
+
+    def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
+                 memory: Memory | None = None, *, approve: Approver = _deny,
+                 settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings.model_copy(update=overrides) if settings else load_settings(**overrides)
+        if model is None or isinstance(model, str):
+            from agent.models import load_model
+
+            model = load_model(model or self.settings.model, device=self.settings.device,
+                               cache_dir=self.settings.cache_dir)
+        self.model = model
+        self.tools = list(tools)
+        names = [t.name for t in self.tools]
+        if len(set(names)) != len(names):
+            raise UsageError(f"two tools share a name: {sorted(n for n in names if names.count(n) > 1)}")
+        self.memory = memory
+        self.approve = approve
+
+    def run(self, objective: str, *, on_event: Callable[[Event], None] | None = None,
+            run_id: str | None = None) -> RunResult:
+        """Run to completion; `on_event` sees every event as it happens."""
+        settings = self.settings
+        objective = check_objective(objective, settings.max_objective_chars)
+        check_writable(settings.run_dir)
+        run_id = run_id or new_run_id()
+        run_path = settings.run_dir / run_id
+        run_path.mkdir(parents=True, exist_ok=False)
+        trace = TraceWriter(run_path / "trace.jsonl")
+
+        def emit(event: Event) -> None:
+            trace(event)
+            if on_event is not None:
+                on_event(event)
+
+        try:
+            memory = self.memory if self.memory is not None else _default_memory(run_path, settings)
+            meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds, emit=emit)
+            board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue)
+            planner = Planner(meter, retries=settings.parse_retries, limit=settings.max_tasks_per_cycle, emit=emit)
+            executor = Executor(meter, memory, self.tools, top_k=settings.top_k, retries=settings.parse_retries,
+                                max_new_tokens=settings.max_new_tokens, approve=self.approve, emit=emit)
+            integrator = Integrator(meter, retries=settings.parse_retries,
+                                    max_new_tokens=settings.max_new_tokens, emit=emit)
+            emit(RunStarted(run_id=run_id, objective=objective, model=getattr(self.model, "name", "model")))
+            try:
+                status = run_cycles(objective, run_id=run_id, board=board, planner=planner, executor=executor,
+                                    integrator=integrator, memory=memory, max_cycles=settings.max_cycles,
+                                    emit=emit)
+            except BudgetExhausted as exc:
+                status = RunStatus(exc.kind)
+            answer = integrator.final_answer(objective, board.tasks)
+            result = RunResult(run_id=run_id, objective=objective, status=status, final_answer=answer,
+                               tasks=board.tasks, usage=meter.usage.model_copy())
+            result.usage.seconds = round(time.monotonic() - meter.started, 3)
+            (run_path / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+            emit(RunFinished(result=result))
+            return result
+        finally:
+            trace.close()
+
+    def iter_run(self, objective: str, *, run_id: str | None = None) -> Iterator[Event]:
+        """The run's events as an iterator; the last one is RunFinished. Errors surface at the iteration."""
+        events: queue.Queue[Event | BaseException | None] = queue.Queue()
+
+        def work() -> None:
+            try:
+                self.run(objective, on_event=events.put, run_id=run_id)
+            except BaseException as exc:  # handed to the consuming thread, which re-raises it
+                events.put(exc)
+            finally:
+                events.put(None)
+
+        thread = threading.Thread(target=work, name="agent-run", daemon=True)
+        thread.start()
+        while (item := events.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        thread.join()
+
+
+def _default_memory(run_path: Path, settings: Settings) -> Memory:
+    from agent.memory.chroma import ChromaMemory
+
+    return ChromaMemory.persistent(run_path / "memory")

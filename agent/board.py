@@ -1,0 +1,63 @@
+"""The task board: every task of a run, with dedup on the way in and an ordering that never drops one."""
+
+import re
+
+from agent.records import Task, TaskStatus
+from agent.schemas import TaskDraft
+
+
+def _normalized(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def apply_order(tasks: list[Task], order: list[int]) -> list[Task]:
+    """Reorder `tasks` by the ids in `order`. Unknown or repeated ids are ignored, and every task the
+    order leaves out keeps its place after the ordered ones: prioritizing never loses a task."""
+    by_id = {task.id: task for task in tasks}
+    ranked: list[Task] = []
+    for task_id in order:
+        task = by_id.pop(task_id, None)
+        if task is not None:
+            ranked.append(task)
+    return ranked + [task for task in tasks if task.id in by_id]
+
+
+class TaskBoard:
+    def __init__(self, *, max_new_per_cycle: int, max_queue: int) -> None:
+        self.tasks: list[Task] = []
+        self.max_new_per_cycle = max_new_per_cycle
+        self.max_queue = max_queue
+
+    def add(self, drafts: list[TaskDraft], cycle: int) -> tuple[list[Task], list[str]]:
+        """Add new tasks; returns (added, dropped descriptions). Drops repeats of any task, pending or
+        completed, and whatever exceeds the per-cycle or queue budget."""
+        seen = {_normalized(task.description) for task in self.tasks}
+        known_ids = {task.id for task in self.tasks}
+        added: list[Task] = []
+        dropped: list[str] = []
+        for draft in drafts:
+            key = _normalized(draft.description)
+            if (not key or key in seen or len(added) >= self.max_new_per_cycle
+                    or len(self.pending()) >= self.max_queue):
+                dropped.append(draft.description)
+                continue
+            seen.add(key)
+            task = Task(id=len(self.tasks) + 1, description=draft.description.strip(), cycle=cycle,
+                        depends_on=[i for i in draft.depends_on if i in known_ids])
+            self.tasks.append(task)
+            added.append(task)
+        return added, dropped
+
+    def pending(self) -> list[Task]:
+        return [task for task in self.tasks if task.status is TaskStatus.pending]
+
+    def completed(self) -> list[Task]:
+        return [task for task in self.tasks if task.status is not TaskStatus.pending]
+
+    def ready(self) -> list[Task]:
+        """Pending tasks whose dependencies are settled (done or failed: a failure never blocks forever)."""
+        settled = {task.id for task in self.completed()}
+        return [task for task in self.pending() if set(task.depends_on) <= settled]
+
+    def finish(self, task: Task) -> None:
+        self.tasks[task.id - 1] = task

@@ -1,0 +1,168 @@
+"""The `agent` command. With config.py, the only place that reads the environment."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from rich.console import Console
+
+from agent.config import load_settings
+from agent.errors import AgentError, UsageError
+
+app = typer.Typer(
+    help="A local, autonomous task agent: give it an objective, it plans tasks, runs them with a local "
+    "language model and tools, remembers every result, and stops with an answer.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+)
+tools_app = typer.Typer(help="Inspect the tools a run can use.", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
+stderr = Console(stderr=True)
+
+
+@app.command()
+def run(
+    objective: Annotated[str, typer.Argument(help="What the agent should achieve, in plain words.")],
+    model: Annotated[Optional[str], typer.Option(
+        help="Preset name (smollm2-135m), local model directory, .gguf file, or HF id already cached.")] = None,
+    max_cycles: Annotated[Optional[int], typer.Option(help="Stop after this many cycles (>= 1).")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Stop after this many model tokens in all.")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option(help="Stop after this many seconds.")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option(
+        help="Directory holding runs; this run writes into RUN_DIR/<run id>/.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")] = None,
+    tool: Annotated[Optional[list[str]], typer.Option(
+        "--tool", help="Allow this tool (repeatable); default: calculator. See `agent tools list`.")] = None,
+    no_tools: Annotated[bool, typer.Option("--no-tools", help="Answer every task with the model alone.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Approve risky tools without asking.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of progress.")] = False,
+) -> None:
+    """Run an objective to completion and print the final answer."""
+    from agent.agent import Agent, check_objective, check_writable
+    from agent.models.catalog import resolve
+    from agent.tools.registry import select_tools
+
+    for name, value in (("--max-cycles", max_cycles), ("--max-tokens", max_tokens), ("--max-seconds", max_seconds)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{name} must be positive, got {value:g}")
+    settings = _settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
+                         run_dir=run_dir, device=device)
+    check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
+    check_writable(settings.run_dir)
+    resolve(settings.model)
+    tools = [] if no_tools else select_tools(tool or ["calculator"])
+    from agent.models.local import pick_device
+
+    pick_device(settings.device)
+    with _progress(enabled=not as_json) as show:
+        show.note(f"loading {settings.model}")
+        agent = Agent(tools=tools, settings=settings, approve=_approver(yes))
+        result = agent.run(objective, on_event=show)
+    if as_json:
+        typer.echo(json.dumps(result.to_json_document(), ensure_ascii=False, indent=2))
+    else:
+        stderr.print(f"[dim]run {result.run_id}: {result.status.value}, {len(result.tasks)} tasks, "
+                     f"{result.usage.llm_calls} model calls, {result.usage.total_tokens} tokens, "
+                     f"{result.usage.seconds:.1f} s[/dim]")
+        typer.echo(result.final_answer)
+
+
+@tools_app.command("list")
+def tools_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every tool a run can allow, with its argument schema."""
+    from agent.tools.registry import available_tools
+
+    specs = [t.spec() for t in available_tools().values()]
+    if as_json:
+        typer.echo(json.dumps(specs, indent=2))
+        return
+    for spec in specs:
+        params = spec["parameters"].get("properties", {})
+        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in params.items())
+        typer.echo(f"{spec['name']}({args}){' [risky]' if spec['risky'] else ''}\n    {spec['description']}")
+
+
+def _settings(**overrides: Any):
+    try:
+        return load_settings(**overrides)
+    except ValueError as exc:  # pydantic's message names the setting that is wrong
+        raise UsageError(str(exc).splitlines()[0] + ": " + " ".join(str(exc).splitlines()[1:3])) from exc
+
+
+def _approver(yes: bool):
+    def approve(tool, arguments) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return typer.confirm(f"allow {tool.name}({json.dumps(arguments)})?", default=False, err=True)
+
+    return approve
+
+
+class _progress:
+    """Live one-line progress on stderr: cycle, queue, task in hand, tokens/s."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.status = stderr.status("starting") if enabled else None
+        self.cycle = self.pending = self.done = 0
+        self.task = ""
+        self.rate = 0.0
+
+    def __enter__(self) -> "_progress":
+        if self.status:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.status:
+            self.status.__exit__(*exc)
+
+    def note(self, text: str) -> None:
+        if self.status:
+            self.status.update(text)
+
+    def __call__(self, event) -> None:
+        if not self.enabled:
+            return
+        kind = event.kind
+        if kind == "cycle_started":
+            self.cycle, self.pending, self.done = event.cycle, event.pending, event.completed
+        elif kind == "tasks_added":
+            self.pending += len(event.tasks)
+        elif kind == "task_started":
+            self.task = event.task.description
+        elif kind == "task_finished":
+            self.pending, self.done = self.pending - 1, self.done + 1
+            stderr.print(f"[green]✓[/green] [{event.task.id}] {event.task.description}", highlight=False)
+        elif kind == "model_called":
+            self.rate = event.tokens_per_second
+        self.note(f"cycle {self.cycle} · pending {self.pending} · done {self.done} · "
+                  f"{self.rate:.1f} tok/s · {self.task[:60]}")
+
+
+def main() -> None:
+    """Entry point: every error is one line on stderr; usage errors exit with status 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(standalone_mode=False, prog_name="agent")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        print(f"agent: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        print("agent: aborted", file=sys.stderr)
+        sys.exit(130)
+    except UsageError as exc:
+        print(f"agent: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except AgentError as exc:
+        print(f"agent: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("agent: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,34 @@
+"""Settings: the only module besides the CLI that reads the environment (variables prefixed AGENT_)."""
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "agent"
+
+
+class Settings(BaseSettings):
+    """Defaults for a run; every field can be set as AGENT_<FIELD> in the environment or by a CLI flag."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENT_", extra="forbid")
+
+    model: str = "smollm2-135m"
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
+    run_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs")
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
+    max_cycles: int = Field(5, ge=1)
+    max_tokens: int = Field(50_000, ge=1, description="prompt + completion tokens over the whole run")
+    max_seconds: float = Field(900.0, gt=0)
+    max_new_tokens: int = Field(200, ge=8, description="per free-text model call")
+    top_k: int = Field(3, ge=0, description="past results retrieved for each task")
+    parse_retries: int = Field(2, ge=0, description="re-asks after an output that does not validate")
+    max_tasks_per_cycle: int = Field(3, ge=1)
+    max_queue: int = Field(10, ge=1)
+    max_objective_chars: int = Field(2000, ge=1)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Environment first, then explicit overrides (CLI flags) that are not None."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,29 @@
+"""One error tree for the whole package; every message says what to do about it."""
+
+
+class AgentError(Exception):
+    """Base of every error the agent raises on purpose."""
+
+
+class UsageError(AgentError):
+    """Bad input from the user (objective, flags, paths). The CLI exits with status 2."""
+
+
+class ModelNotFoundError(UsageError):
+    """The requested model is neither a preset, a local path, nor in the local HF cache."""
+
+
+class ModelOutputError(AgentError):
+    """The model kept producing output that does not validate, past the retry bound."""
+
+
+class ToolError(AgentError):
+    """A tool failed; the message goes back to the model as data."""
+
+
+class BudgetExhausted(AgentError):
+    """A run budget (cycles, tokens, seconds) is spent; `kind` names it."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(detail or f"budget exhausted: {kind}")
+        self.kind = kind

@@ -1,0 +1,89 @@
+"""Typed events of a run: what an embedding application consumes and what the trace records."""
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from agent.records import RunResult, Task
+
+
+class Event(BaseModel):
+    kind: str
+
+
+class RunStarted(Event):
+    kind: Literal["run_started"] = "run_started"
+    run_id: str
+    objective: str
+    model: str
+
+
+class CycleStarted(Event):
+    kind: Literal["cycle_started"] = "cycle_started"
+    cycle: int
+    pending: int
+    completed: int
+
+
+class TasksAdded(Event):
+    kind: Literal["tasks_added"] = "tasks_added"
+    tasks: list[Task]
+    dropped: list[str] = []  # descriptions refused as duplicates or over a budget
+
+
+class TaskStarted(Event):
+    kind: Literal["task_started"] = "task_started"
+    task: Task
+
+
+class ToolCalled(Event):
+    kind: Literal["tool_called"] = "tool_called"
+    task_id: int
+    tool: str
+    arguments: dict
+    ok: bool
+    output: str
+
+
+class TaskFinished(Event):
+    kind: Literal["task_finished"] = "task_finished"
+    task: Task
+
+
+class ModelCalled(Event):
+    kind: Literal["model_called"] = "model_called"
+    purpose: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    tokens_per_second: float
+
+
+class OutputRejected(Event):
+    """A model output failed validation; the model is asked again (or the step gives up)."""
+
+    kind: Literal["output_rejected"] = "output_rejected"
+    purpose: str
+    attempt: int
+    error: str
+    output: str
+
+
+class StepFailed(Event):
+    """A step gave up after its retries; the loop goes on without it."""
+
+    kind: Literal["step_failed"] = "step_failed"
+    purpose: str
+    error: str
+
+
+class Judged(Event):
+    kind: Literal["judged"] = "judged"
+    done: bool
+    reason: str
+    summary: str
+
+
+class RunFinished(Event):
+    kind: Literal["run_finished"] = "run_finished"
+    result: RunResult

@@ -1,0 +1,94 @@
+"""Runs one task: recalls relevant past results, then either calls a tool or answers with the model."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Annotated, Any, Callable, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agent.errors import ModelOutputError, ToolError
+from agent.events import Event, StepFailed, ToolCalled
+from agent.memory.base import Memory
+from agent.meter import Meter
+from agent.records import Task, TaskStatus
+from agent.structured import ask
+from agent.templates import conversation, render
+from agent.tools.base import Tool
+
+MAX_RESULT_CHARS = 4000
+NO_TOOL = "none"
+
+Approver = Callable[[Tool, dict[str, Any]], bool]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def action_model(tools: list[Tool]) -> type[BaseModel]:
+    """One schema for "call tool X with X's arguments, or none": a union tagged by the tool's name."""
+    variants: list[type[BaseModel]] = [
+        create_model(f"Call_{t.name}", __base__=_Strict, tool=(Literal[t.name], ...), arguments=(t.Arguments, ...))
+        for t in tools
+    ]
+    variants.append(create_model("Answer", __base__=_Strict, tool=(Literal[NO_TOOL], ...)))
+    tagged = Annotated[Union[tuple(variants)], Field(discriminator="tool")]
+    return create_model("Action", __base__=_Strict, action=(tagged, ...))
+
+
+def as_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text[:MAX_RESULT_CHARS]
+
+
+class Executor:
+    def __init__(self, meter: Meter, memory: Memory, tools: list[Tool], *, top_k: int, retries: int,
+                 max_new_tokens: int, approve: Approver, emit: Callable[[Event], None]) -> None:
+        self.meter, self.memory, self.tools = meter, memory, {t.name: t for t in tools}
+        self.top_k, self.retries, self.max_new_tokens = top_k, retries, max_new_tokens
+        self.approve, self.emit = approve, emit
+        self.Action = action_model(tools) if tools else None
+
+    def run(self, objective: str, task: Task) -> Task:
+        """The task, settled: done with its result, or failed with the reason as its result."""
+        recalls = self.memory.search(task.description, self.top_k, where={"kind": "result"})
+        if self.Action is not None:
+            prompt = render("choose_tool", recalls=recalls, tools=list(self.tools.values()), task=task)
+            try:
+                action = ask(self.meter, conversation(objective, prompt), self.Action, purpose="choose_tool",
+                             retries=self.retries, emit=self.emit).action
+            except ModelOutputError as exc:
+                self.emit(StepFailed(purpose="choose_tool", error=str(exc)))
+                action = None
+            if action is not None and action.tool != NO_TOOL:
+                return self._call_tool(task, self.tools[action.tool], action.arguments.model_dump())
+        prompt = render("execute", recalls=recalls, task=task)
+        reply = self.meter.generate(conversation(objective, prompt), purpose="execute",
+                                    max_new_tokens=self.max_new_tokens)
+        return task.model_copy(update={"status": TaskStatus.done, "result": reply.text.strip()[:MAX_RESULT_CHARS]})
+
+    def _call_tool(self, task: Task, tool: Tool, arguments: dict[str, Any]) -> Task:
+        ok = False
+        if tool.risky and not self.approve(tool, arguments):
+            output = f"{tool.name} was not approved by the user"
+        else:
+            try:
+                output, ok = as_text(_with_timeout(tool, arguments)), True
+            except ToolError as exc:
+                output = str(exc)
+            except Exception as exc:  # a tool's failure is data for the run, never a crash of it
+                output = f"{tool.name} failed: {type(exc).__name__}: {exc}"
+        self.emit(ToolCalled(task_id=task.id, tool=tool.name, arguments=arguments, ok=ok, output=output))
+        status = TaskStatus.done if ok else TaskStatus.failed
+        return task.model_copy(update={"status": status, "result": output, "tool": tool.name})
+
+
+def _with_timeout(tool: Tool, arguments: dict[str, Any]) -> Any:
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(lambda: tool(**arguments)).result(timeout=tool.timeout_seconds)
+    except FutureTimeout as exc:
+        raise ToolError(f"{tool.name} timed out after {tool.timeout_seconds:g} s") from exc
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,21 @@
+"""The Memory protocol: results go in as text, come back by meaning."""
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Recall:
+    id: str
+    text: str
+    distance: float
+    metadata: dict
+
+
+@runtime_checkable
+class Memory(Protocol):
+    def add(self, id: str, text: str, metadata: dict | None = None) -> None: ...
+
+    def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]: ...
+
+    def count(self) -> int: ...

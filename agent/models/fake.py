@@ -1,0 +1,65 @@
+"""A scripted model for tests (yours and ours): replies come from a queue, every call is recorded."""
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from pydantic import BaseModel
+
+from agent.models.base import Generation, Message
+
+Reply = str | dict | BaseModel | Callable[[Sequence[Message], dict[str, Any] | None], str]
+
+
+@dataclass
+class Call:
+    messages: list[Message]
+    schema: dict[str, Any] | None
+    max_new_tokens: int
+
+
+@dataclass
+class ScriptedModel:
+    """`enqueue()` replies in order; a dict or pydantic object is sent as JSON, a callable is asked with
+    (messages, schema). An empty queue answers `default` (or raises if there is none)."""
+
+    replies: list[Reply] = field(default_factory=list)
+    default: Reply | None = None
+    name: str = "scripted"
+    calls: list[Call] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._queue: deque[Reply] = deque(self.replies)
+
+    def enqueue(self, *replies: Reply) -> "ScriptedModel":
+        self._queue.extend(replies)
+        return self
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def generate(
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+    ) -> Generation:
+        self.calls.append(Call(list(messages), schema, max_new_tokens))
+        if self._queue:
+            reply = self._queue.popleft()
+        elif self.default is not None:
+            reply = self.default
+        else:
+            raise AssertionError(f"ScriptedModel has no reply left for call {len(self.calls)}")
+        text = _as_text(reply, messages, schema)
+        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        return Generation(text, prompt_tokens, max(1, len(text.split())), seconds=0.001)
+
+
+def _as_text(reply: Reply, messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+    if callable(reply) and not isinstance(reply, BaseModel):
+        return reply(messages, schema)
+    if isinstance(reply, BaseModel):
+        return reply.model_dump_json()
+    if isinstance(reply, dict):
+        return json.dumps(reply)
+    return reply

@@ -1,0 +1,142 @@
+"""Local causal LM through transformers: GPU in bf16 when present, CPU in fp32 otherwise.
+
+GGUF checkpoints are dequantized once and cached as safetensors (keyed by the file's hash), so only the
+first run pays for the conversion. Structured calls decode under an xgrammar grammar built from the schema.
+"""
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from agent.errors import ModelNotFoundError, UsageError
+from agent.models.base import Generation, Message
+from agent.models.catalog import ModelSource
+from agent.models.grammar import GrammarCache
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """auto -> cuda when available, else cpu; an unavailable explicit choice is a usage error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as exc:
+        raise UsageError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {requested!r} asked for, but torch sees no CUDA GPU (see README: GPU install)")
+    if device.type not in ("cpu", "cuda"):
+        raise UsageError(f"unsupported device {requested!r}: use auto, cpu, cuda or cuda:N")
+    return device
+
+
+class LocalModel:
+    """A ChatModel over transformers. Greedy decoding: the same prompt gives the same reply."""
+
+    def __init__(self, source: ModelSource, *, device: str = "auto", cache_dir: Path | None = None) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        self.device = pick_device(device)
+        self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.name = source.label
+        directory = _materialize(source, cache_dir) if source.gguf_file else source.directory
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                directory, dtype=self.dtype, local_files_only=True, attn_implementation="sdpa"
+            ).to(self.device)
+        except OSError as exc:
+            raise ModelNotFoundError(f"cannot load model from {directory}: {exc}".splitlines()[0]) from exc
+        self.model.eval()
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.grammars = GrammarCache(self.tokenizer, self.model.config.vocab_size, self.eos_ids)
+
+    def generate(
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+    ) -> Generation:
+        start = time.perf_counter()
+        inputs = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(self.device)
+        prompt_len = inputs["input_ids"].shape[1]
+        options: dict[str, Any] = {"do_sample": False, "max_new_tokens": max_new_tokens}
+        if schema is not None:
+            options["logits_processor"] = [self.grammars.processor(schema)]
+        else:
+            # the small default model loops on greedy free text without a light repetition penalty
+            options["repetition_penalty"] = 1.1
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs, eos_token_id=self.eos_ids, pad_token_id=self.tokenizer.pad_token_id,
+                top_p=None, top_k=None, temperature=None, **options,
+            )
+        new_tokens = output[0, prompt_len:].tolist()
+        completion = _until_eos(new_tokens, self.eos_ids)
+        text = self.tokenizer.decode(completion, skip_special_tokens=True)
+        return Generation(text, prompt_len, len(completion), time.perf_counter() - start)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    configured = model.generation_config.eos_token_id
+    ids = configured if isinstance(configured, list) else [configured]
+    ids = [i for i in ids if i is not None]
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
+        ids.append(end_of_turn)
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return sorted(set(ids))
+
+
+def _until_eos(tokens: list[int], eos_ids: list[int]) -> list[int]:
+    for index, token in enumerate(tokens):
+        if token in eos_ids:
+            return tokens[:index]
+    return tokens
+
+
+def _file_key(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _materialize(source: ModelSource, cache_dir: Path | None) -> Path:
+    """Dequantize a GGUF file once into a safetensors directory under the cache; reuse it afterwards."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    gguf_path = source.directory / str(source.gguf_file)
+    if cache_dir is None:
+        cache_dir = Path(tempfile.gettempdir()) / "agent-cache"
+    target = cache_dir / "models" / f"{gguf_path.stem}-{_file_key(gguf_path)}"
+    if (target / "config.json").is_file():
+        return target
+    tokenizer = AutoTokenizer.from_pretrained(source.directory, gguf_file=source.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(
+        source.directory, gguf_file=source.gguf_file, dtype=torch.float32,
+        quantization_config=GgufConfig(dequantize=True),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "source.json").write_text(json.dumps({"gguf": str(gguf_path)}))
+        staging.rename(target)  # atomic: a half-written cache is never picked up
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / "config.json").is_file():
+            raise
+    return target

@@ -1,0 +1,38 @@
+"""Prompt templates: files under prompts/, rendered with strict undefined variables."""
+
+from functools import lru_cache
+from importlib import resources
+
+import jinja2
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    root = resources.files("agent.prompts")
+    environment = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: root.joinpath(name).read_text(encoding="utf-8")),
+        undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["quote"] = quote
+    return environment
+
+
+def quote(text: object) -> str:
+    """Make text safe to place between <data> tags: it cannot close the block and speak as the prompt."""
+    return str(text).replace("</data", "</ data").replace("<data", "< data")
+
+
+def render(name: str, **variables: object) -> str:
+    """Render `prompts/<name>.j2` with exactly the given variables."""
+    return _environment().get_template(f"{name}.j2").render(**variables).strip()
+
+
+def conversation(objective: str, prompt: str) -> list[dict]:
+    """The messages of one call: the shared system prompt (objective first, so calls share a prefix), then
+    the step's prompt."""
+    return [{"role": "system", "content": render("system", objective=objective)},
+            {"role": "user", "content": prompt}]

@@ -1,0 +1,18 @@
+"""Tools that ship with the agent."""
+
+from agent.errors import ToolError
+from agent.tools.base import tool
+from agent.tools.calculator import CalculatorError, evaluate, format_number
+
+
+@tool
+def calculator(expression: str) -> str:
+    """Evaluate an arithmetic expression exactly, e.g. "(12.5 * 4) / 3" or "2^10" or "sqrt(2)".
+
+    Numbers, + - * / // % ** (or ^), parentheses, abs round min max sqrt log exp sin cos tan floor ceil,
+    pi and e. Nothing else is evaluated.
+    """
+    try:
+        return format_number(evaluate(expression))
+    except CalculatorError as exc:
+        raise ToolError(f"calculator: {exc}") from exc

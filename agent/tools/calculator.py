@@ -1,0 +1,190 @@
+"""Safe arithmetic evaluator for expressions written by a language model.
+
+The text is parsed with ``ast.parse(mode="eval")`` only to obtain a tree; the
+tree is then interpreted by hand against a strict whitelist. Nothing is ever
+passed to eval/exec/compile.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from typing import Callable, Union
+
+Number = Union[int, float]
+
+MAX_LENGTH = 500  # characters, checked before parsing
+MAX_DEPTH = 50  # nesting depth of the expression tree
+MAX_NODES = 200  # expression nodes in the tree
+MAX_EXPONENT = 1000  # largest allowed abs(b) in a ** b
+MAX_INT_DIGITS = 4300  # matches CPython's default int/str conversion limit
+MAX_ROUND_DIGITS = 100  # round(x, n): a huge n makes int rounding slow
+
+_LOG10_2 = math.log10(2)
+
+
+class CalculatorError(ValueError):
+    """Raised for any expression that is invalid, unsafe or out of limits."""
+
+
+_BINOPS: dict[type, Callable[[Number, Number], Number]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+
+_CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+
+def _round(x: Number, ndigits: Number | None = None) -> Number:
+    if ndigits is None:
+        return round(x)
+    if not isinstance(ndigits, int):
+        raise CalculatorError("round() digits must be an integer")
+    if abs(ndigits) > MAX_ROUND_DIGITS:
+        raise CalculatorError(f"round() digits must be within ±{MAX_ROUND_DIGITS}")
+    return round(x, ndigits)
+
+
+# name -> (function, min args, max args)
+_FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int]] = {
+    "abs": (abs, 1, 1),
+    "round": (_round, 1, 2),
+    "min": (lambda *a: min(a), 1, MAX_NODES),
+    "max": (lambda *a: max(a), 1, MAX_NODES),
+    "sqrt": (math.sqrt, 1, 1),
+    "log": (math.log, 1, 2),
+    "exp": (math.exp, 1, 1),
+    "sin": (math.sin, 1, 1),
+    "cos": (math.cos, 1, 1),
+    "tan": (math.tan, 1, 1),
+    "floor": (math.floor, 1, 1),
+    "ceil": (math.ceil, 1, 1),
+}
+
+# Spellings models commonly use for operators Python writes differently.
+_REPLACEMENTS = {"^": "**", "×": "*", "÷": "/", "−": "-"}
+
+
+def _check(value: object) -> Number:
+    """Reject results that are not plain, finite, reasonably sized numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CalculatorError("result is not a real number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CalculatorError("result is not a finite number")
+    # bit_length avoids str(), which itself fails beyond CPython's digit limit.
+    if isinstance(value, int) and value.bit_length() * _LOG10_2 > MAX_INT_DIGITS:
+        raise CalculatorError(f"result has more than {MAX_INT_DIGITS} digits")
+    return value
+
+
+def _power(base: Number, exp: Number) -> Number:
+    if abs(exp) > MAX_EXPONENT:
+        raise CalculatorError(f"exponent too large (limit {MAX_EXPONENT})")
+    # Estimate the size before computing, so e.g. 9**999 never gets built.
+    if isinstance(base, int) and isinstance(exp, int) and exp > 0 and abs(base) > 1:
+        if exp * math.log10(abs(base)) > MAX_INT_DIGITS:
+            raise CalculatorError(f"result would have more than {MAX_INT_DIGITS} digits")
+    return base**exp
+
+
+def _eval(node: ast.expr, depth: int) -> Number:
+    if depth > MAX_DEPTH:
+        raise CalculatorError(f"expression nested too deeply (limit {MAX_DEPTH})")
+    if isinstance(node, ast.Constant):
+        # type() not isinstance(): bool is an int subclass and must be refused.
+        if type(node.value) not in (int, float):
+            raise CalculatorError(f"only numbers are allowed, got {type(node.value).__name__}")
+        return _check(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        value = _eval(node.operand, depth + 1)
+        return _check(-value if isinstance(node.op, ast.USub) else +value)
+    if isinstance(node, ast.BinOp):
+        left = _eval(node.left, depth + 1)
+        right = _eval(node.right, depth + 1)
+        if isinstance(node.op, ast.Pow):
+            return _check(_power(left, right))
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise CalculatorError(f"operator {type(node.op).__name__} is not allowed")
+        return _check(op(left, right))
+    if isinstance(node, ast.Name):
+        if node.id in _CONSTANTS:
+            return _CONSTANTS[node.id]
+        if node.id in _FUNCTIONS:
+            raise CalculatorError(f"{node.id} is a function and must be called")
+        raise CalculatorError(f"unknown name: {node.id}")
+    if isinstance(node, ast.Call):
+        return _call(node, depth)
+    if isinstance(node, ast.Attribute):
+        raise CalculatorError("attribute access is not allowed")
+    raise CalculatorError(f"unsupported syntax: {type(node).__name__}")
+
+
+def _call(node: ast.Call, depth: int) -> Number:
+    if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+        raise CalculatorError("only calls to " + ", ".join(_FUNCTIONS) + " are allowed")
+    name = node.func.id
+    if node.keywords:
+        raise CalculatorError("keyword arguments are not allowed")
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        raise CalculatorError("starred arguments are not allowed")
+    func, lo, hi = _FUNCTIONS[name]
+    if not lo <= len(node.args) <= hi:
+        raise CalculatorError(f"{name}() takes {lo} to {hi} arguments" if lo != hi
+                              else f"{name}() takes {lo} argument")
+    args = [_eval(arg, depth + 1) for arg in node.args]
+    return _check(func(*args))
+
+
+def evaluate(expression: str) -> int | float:
+    """Evaluate an arithmetic expression and return an int or float.
+
+    Raises CalculatorError for anything invalid, unsafe or out of limits.
+    """
+    if not isinstance(expression, str):
+        raise CalculatorError("expression must be a string")
+    text = expression.strip()
+    if not text:
+        raise CalculatorError("empty expression")
+    if len(text) > MAX_LENGTH:
+        raise CalculatorError(f"expression too long (limit {MAX_LENGTH} characters)")
+    for old, new in _REPLACEMENTS.items():
+        text = text.replace(old, new)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (RecursionError, MemoryError):
+        raise CalculatorError("expression nested too deeply") from None
+    except SyntaxError as exc:
+        raise CalculatorError(f"invalid syntax: {exc.msg}") from None
+    except ValueError:  # e.g. null bytes or lone surrogates in the source
+        raise CalculatorError("invalid characters in expression") from None
+    # ast.walk is iterative, so counting is safe even before the depth check.
+    if sum(isinstance(n, ast.expr) for n in ast.walk(tree)) > MAX_NODES:
+        raise CalculatorError(f"expression too complex (limit {MAX_NODES} nodes)")
+    try:
+        return _eval(tree.body, 1)
+    except CalculatorError:
+        raise
+    except ZeroDivisionError:
+        raise CalculatorError("division by zero") from None
+    except OverflowError:
+        raise CalculatorError("number too large") from None
+    except (ValueError, TypeError, ArithmeticError) as exc:  # e.g. math domain error
+        raise CalculatorError(f"math error: {exc}") from None
+
+
+def format_number(value: int | float) -> str:
+    """Format a result: ints exactly, floats to 12 significant digits."""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return str(value)
+    rounded = float(f"{value:.12g}")
+    if rounded.is_integer() and abs(rounded) < 1e16:
+        return str(int(rounded))  # also turns -0.0 into "0"
+    return f"{rounded:.12g}"

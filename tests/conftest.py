@@ -1,0 +1,35 @@
+import os
+
+import pytest
+
+from agent.memory.base import Recall
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the suite must never reach a hub
+
+
+class ListMemory:
+    """An in-process Memory for loop tests: word-overlap ranking, no embedder."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[str, dict]] = {}
+
+    def add(self, id: str, text: str, metadata: dict | None = None) -> None:
+        self.items[id] = (text, metadata or {})
+
+    def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]:
+        words = set(query.lower().split())
+        scored = [
+            Recall(i, text, 1.0 - len(words & set(text.lower().split())) / (len(words) or 1), meta)
+            for i, (text, meta) in self.items.items()
+            if not where or all(meta.get(key) == value for key, value in where.items())
+        ]
+        return sorted(scored, key=lambda r: r.distance)[:k]
+
+    def count(self) -> int:
+        return len(self.items)
+
+
+@pytest.fixture
+def memory() -> ListMemory:
+    return ListMemory()
+
