@@ -3,45 +3,51 @@
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any
 
 import click
-import typer
 from rich.console import Console
 
 from agent.config import load_settings
 from agent.errors import AgentError, UsageError
 
-app = typer.Typer(
-    help="A local, autonomous task agent: give it an objective, it plans tasks, runs them with a local "
-    "language model and tools, remembers every result, and stops with an answer.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
-)
-tools_app = typer.Typer(help="Inspect the tools a run can use.", no_args_is_help=True)
-app.add_typer(tools_app, name="tools")
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="agent", message="agent %(version)s")
+def app() -> None:
+    """A local, autonomous task agent: give it an objective, it plans tasks, runs them with a local
+    language model and tools, remembers every result, and stops with an answer."""
+
+
+@app.group("tools")
+def tools_group() -> None:
+    """Inspect the tools a run can use."""
+
+
 stderr = Console(stderr=True)
 
 
 @app.command()
-def run(
-    objective: Annotated[str, typer.Argument(help="What the agent should achieve, in plain words.")],
-    model: Annotated[Optional[str], typer.Option(
-        help="Preset name (smollm2-135m), local model directory, .gguf file, or HF id already cached.")] = None,
-    max_cycles: Annotated[Optional[int], typer.Option(help="Stop after this many cycles (>= 1).")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Stop after this many model tokens in all.")] = None,
-    max_seconds: Annotated[Optional[float], typer.Option(help="Stop after this many seconds.")] = None,
-    run_dir: Annotated[Optional[Path], typer.Option(
-        help="Directory holding runs; this run writes into RUN_DIR/<run id>/.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")] = None,
-    tool: Annotated[Optional[list[str]], typer.Option(
-        "--tool", help="Allow this tool (repeatable); default: calculator. See `agent tools list`.")] = None,
-    no_tools: Annotated[bool, typer.Option("--no-tools", help="Answer every task with the model alone.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Approve risky tools without asking.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of progress.")] = False,
-) -> None:
-    """Run an objective to completion and print the final answer."""
+@click.argument("objective")
+@click.option("--model", metavar="SPEC",
+              help="Preset name (smollm2-135m), local model directory, .gguf file, or HF id already cached.")
+@click.option("--max-cycles", type=int, metavar="N", help="Stop after N cycles (N >= 1).")
+@click.option("--max-tokens", type=int, metavar="N", help="Stop after N model tokens (prompt + completion).")
+@click.option("--max-seconds", type=float, metavar="S", help="Stop after S seconds.")
+@click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Directory holding runs; this run writes into DIR/<run id>/.")
+@click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
+@click.option("--tool", "tools", multiple=True, metavar="NAME",
+              help="Allow this tool (repeatable); default: calculator. See `agent tools list`.")
+@click.option("--no-tools", is_flag=True, help="Answer every task with the model alone.")
+@click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
+def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: int | None,
+        max_seconds: float | None, run_dir: Path | None, device: str | None, tools: tuple[str, ...],
+        no_tools: bool, yes: bool, as_json: bool) -> None:
+    """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
     from agent.models.catalog import resolve
+    from agent.models.local import pick_device
     from agent.tools.registry import select_tools
 
     for name, value in (("--max-cycles", max_cycles), ("--max-tokens", max_tokens), ("--max-seconds", max_seconds)):
@@ -52,36 +58,35 @@ def run(
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
     resolve(settings.model)
-    tools = [] if no_tools else select_tools(tool or ["calculator"])
-    from agent.models.local import pick_device
-
     pick_device(settings.device)
-    with _progress(enabled=not as_json) as show:
+    allowed = [] if no_tools else select_tools(list(tools) or ["calculator"])
+    with _Progress(enabled=not as_json) as show:
         show.note(f"loading {settings.model}")
-        agent = Agent(tools=tools, settings=settings, approve=_approver(yes))
+        agent = Agent(tools=allowed, settings=settings, approve=_approver(yes))
         result = agent.run(objective, on_event=show)
     if as_json:
-        typer.echo(json.dumps(result.to_json_document(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result.to_json_document(), ensure_ascii=False, indent=2))
     else:
         stderr.print(f"[dim]run {result.run_id}: {result.status.value}, {len(result.tasks)} tasks, "
                      f"{result.usage.llm_calls} model calls, {result.usage.total_tokens} tokens, "
                      f"{result.usage.seconds:.1f} s[/dim]")
-        typer.echo(result.final_answer)
+        click.echo(result.final_answer)
 
 
-@tools_app.command("list")
-def tools_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+@tools_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tools_list(as_json: bool) -> None:
     """Every tool a run can allow, with its argument schema."""
     from agent.tools.registry import available_tools
 
     specs = [t.spec() for t in available_tools().values()]
     if as_json:
-        typer.echo(json.dumps(specs, indent=2))
+        click.echo(json.dumps(specs, indent=2))
         return
     for spec in specs:
         params = spec["parameters"].get("properties", {})
         args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in params.items())
-        typer.echo(f"{spec['name']}({args}){' [risky]' if spec['risky'] else ''}\n    {spec['description']}")
+        click.echo(f"{spec['name']}({args}){' [risky]' if spec['risky'] else ''}\n    {spec['description']}")
 
 
 def _settings(**overrides: Any):
@@ -97,12 +102,12 @@ def _approver(yes: bool):
             return True
         if not sys.stdin.isatty():
             return False
-        return typer.confirm(f"allow {tool.name}({json.dumps(arguments)})?", default=False, err=True)
+        return click.confirm(f"allow {tool.name}({json.dumps(arguments)})?", default=False, err=True)
 
     return approve
 
 
-class _progress:
+class _Progress:
     """Live one-line progress on stderr: cycle, queue, task in hand, tokens/s."""
 
     def __init__(self, enabled: bool) -> None:
@@ -112,7 +117,7 @@ class _progress:
         self.task = ""
         self.rate = 0.0
 
-    def __enter__(self) -> "_progress":
+    def __enter__(self) -> "_Progress":
         if self.status:
             self.status.__enter__()
         return self
@@ -146,9 +151,8 @@ class _progress:
 
 def main() -> None:
     """Entry point: every error is one line on stderr; usage errors exit with status 2."""
-    command = typer.main.get_command(app)
     try:
-        command.main(standalone_mode=False, prog_name="agent")
+        app.main(standalone_mode=False, prog_name="agent")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

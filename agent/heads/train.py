@@ -104,6 +104,8 @@ def train_head(
     micro F1 for NER, accuracy for sentiment). ``device="cpu"`` forces the CPU;
     otherwise Accelerate picks the GPU when there is one.
     """
+    if epochs < 1 or patience < 1:
+        raise ValueError(f"epochs and patience must be at least 1, got {epochs} and {patience}")
     started = time.perf_counter()
     if device is not None and device.startswith("cuda") and not torch.cuda.is_available():
         raise HeadError(f"device {device!r} requested but CUDA is not available")
@@ -123,7 +125,7 @@ def train_head(
         collator: Any = DataCollatorForTokenClassification(tokenizer)
         model_class: Any = AutoModelForTokenClassification
     else:
-        labels = SENTIMENT_LABELS
+        labels = list(SENTIMENT_LABELS)
         features = encode_sentiment(tokenizer, cast(list[Polarity], train_examples))
         collator = DataCollatorWithPadding(tokenizer)
         model_class = AutoModelForSequenceClassification
@@ -133,7 +135,13 @@ def train_head(
         id2label=dict(enumerate(labels)),
         label2id={label: index for index, label in enumerate(labels)},
     )
-    loader = DataLoader(features, batch_size=batch_size, shuffle=True, collate_fn=collator)  # type: ignore[arg-type]
+    # A plain list serves as a map-style dataset; DataLoader's annotation insists on Dataset.
+    loader: DataLoader[dict[str, Any]] = DataLoader(
+        features,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        shuffle=True,
+        collate_fn=collator,
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     # The scheduler is left unprepared: it steps once per optimizer step, counted on the prepared loader.
