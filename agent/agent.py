@@ -15,12 +15,13 @@ from agent.errors import BudgetExhausted, UsageError
 from agent.events import Event, RunFinished, RunStarted
 from agent.executor import Approver, Executor
 from agent.integrator import Integrator
-from agent.loop import run_cycles
+from agent.loop import remember, run_cycles
 from agent.memory.base import Memory
 from agent.meter import Meter
 from agent.models.base import ChatModel
 from agent.planner import Planner
-from agent.records import RunResult, RunStatus
+from agent.records import RunResult, RunStatus, Task
+from agent.store import STATE_FILE, RunRecord, RunStore, is_stopped
 from agent.tools.base import Tool
 from agent.trace import TraceWriter
 
@@ -90,7 +91,29 @@ class Agent:
         run_id = run_id or new_run_id()
         run_path = settings.run_dir / run_id
         run_path.mkdir(parents=True, exist_ok=False)
-        trace = TraceWriter(run_path / "trace.jsonl")
+        record = RunRecord(run_id=run_id, objective=objective, status="running",
+                           settings=settings.model_dump(mode="json"), tools=[t.name for t in self.tools],
+                           model=self.model_name)
+        with RunStore(run_path) as store:
+            store.initialize(record)
+            return self._drive(store, record, [], settings, on_event, resumed=False)
+
+    def resume(self, run_id: str, *, on_event: Callable[[Event], None] | None = None,
+               **limits: Any) -> RunResult:
+        """Continue a run that was interrupted; `limits` may raise its budgets (max_cycles=...)."""
+        run_path = self.settings.run_dir / run_id
+        if not (run_path / STATE_FILE).is_file():
+            raise UsageError(f"no run {run_id!r} under {self.settings.run_dir}")
+        with RunStore(run_path) as store:
+            record, tasks = store.load()
+            if is_stopped(record.status):
+                raise UsageError(f"run {run_id} already finished ({record.status}); nothing to resume")
+            settings = Settings(**{**record.settings, **limits})
+            return self._drive(store, record, tasks, settings, on_event, resumed=True)
+
+    def _drive(self, store: RunStore, record: RunRecord, tasks: list[Task], settings: Settings,
+               on_event: Callable[[Event], None] | None, *, resumed: bool) -> RunResult:
+        trace = TraceWriter(store.path / "trace.jsonl")
 
         def emit(event: Event) -> None:
             trace(event)
@@ -98,30 +121,48 @@ class Agent:
                 on_event(event)
 
         try:
-            memory = self.memory if self.memory is not None else _default_memory(run_path, settings)
-            meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds, emit=emit)
-            board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue)
+            memory = self.memory if self.memory is not None else _default_memory(store.path)
+            meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
+                          emit=emit, usage=record.usage)
+            board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
+                              tasks=tasks)
             planner = Planner(meter, retries=settings.parse_retries, limit=settings.max_tasks_per_cycle, emit=emit)
             executor = Executor(meter, memory, self.tools, top_k=settings.top_k, retries=settings.parse_retries,
                                 max_new_tokens=settings.max_new_tokens, approve=self.approve, emit=emit)
             integrator = Integrator(meter, retries=settings.parse_retries,
                                     max_new_tokens=settings.max_new_tokens, emit=emit)
-            emit(RunStarted(run_id=run_id, objective=objective, model=getattr(self.model, "name", "model")))
-            try:
-                status = run_cycles(objective, run_id=run_id, board=board, planner=planner, executor=executor,
-                                    integrator=integrator, memory=memory, max_cycles=settings.max_cycles,
-                                    emit=emit)
-            except BudgetExhausted as exc:
-                status = RunStatus(exc.kind)
-            answer = integrator.final_answer(objective, board.tasks)
-            result = RunResult(run_id=run_id, objective=objective, status=status, final_answer=answer,
-                               tasks=board.tasks, usage=meter.usage.model_copy())
-            result.usage.seconds = round(time.monotonic() - meter.started, 3)
-            (run_path / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+            state, run_id, objective = record.state, record.run_id, record.objective
+
+            def save(changed: list[Task]) -> None:
+                store.commit("running", state, meter.sync(), changed)
+
+            emit(RunStarted(run_id=run_id, objective=objective, model=self.model_name, resumed=resumed))
+            for task in board.completed():  # heals a crash between a step's commit and its memory write
+                remember(memory, run_id, task)
+            if state.stop is None:
+                try:
+                    status = run_cycles(objective, run_id=run_id, state=state, board=board, planner=planner,
+                                        executor=executor, integrator=integrator, memory=memory,
+                                        max_cycles=settings.max_cycles, save=save, emit=emit)
+                except BudgetExhausted as exc:
+                    status = RunStatus(exc.kind)
+                state.stop, state.phase = status.value, "final"
+                save([])
+            answer = integrator.final_answer(objective, board.tasks, state.summary)
+            result = RunResult(run_id=run_id, objective=objective, status=RunStatus(state.stop),
+                               final_answer=answer, tasks=board.tasks, usage=meter.sync().model_copy())
+            staged = store.path / "result.json.tmp"
+            staged.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+            os.replace(staged, store.path / "result.json")  # written before the run is marked finished
+            store.commit(result.status.value, state, result.usage, [], answer)
             emit(RunFinished(result=result))
             return result
         finally:
             trace.close()
+
+    @property
+    def model_name(self) -> str:
+        return getattr(self.model, "name", type(self.model).__name__)
 
     def iter_run(self, objective: str, *, run_id: str | None = None) -> Iterator[Event]:
         """The run's events as an iterator; the last one is RunFinished. Errors surface at the iteration."""
@@ -144,7 +185,7 @@ class Agent:
         thread.join()
 
 
-def _default_memory(run_path: Path, settings: Settings) -> Memory:
+def _default_memory(run_path: Path) -> Memory:
     from agent.memory.chroma import ChromaMemory
 
     return ChromaMemory.persistent(run_path / "memory")

@@ -23,8 +23,8 @@ def apply_order(tasks: list[Task], order: list[int]) -> list[Task]:
 
 
 class TaskBoard:
-    def __init__(self, *, max_new_per_cycle: int, max_queue: int) -> None:
-        self.tasks: list[Task] = []
+    def __init__(self, *, max_new_per_cycle: int, max_queue: int, tasks: list[Task] | None = None) -> None:
+        self.tasks: list[Task] = list(tasks or [])
         self.max_new_per_cycle = max_new_per_cycle
         self.max_queue = max_queue
 
@@ -58,6 +58,9 @@ class TaskBoard:
         """Pending tasks whose dependencies are settled (done or failed: a failure never blocks forever)."""
         settled = {task.id for task in self.completed()}
         return [task for task in self.pending() if set(task.depends_on) <= settled]
+
+    def get(self, task_id: int | None) -> Task | None:
+        return self.tasks[task_id - 1] if task_id else None
 
     def finish(self, task: Task) -> None:
         self.tasks[task.id - 1] = task

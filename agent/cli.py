@@ -63,14 +63,59 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {settings.model}")
         agent = Agent(tools=allowed, settings=settings, approve=_approver(yes))
-        result = agent.run(objective, on_event=show)
+        _report(agent.run(objective, on_event=show), as_json)
+
+
+def _report(result, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_json_document(), ensure_ascii=False, indent=2))
-    else:
-        stderr.print(f"[dim]run {result.run_id}: {result.status.value}, {len(result.tasks)} tasks, "
-                     f"{result.usage.llm_calls} model calls, {result.usage.total_tokens} tokens, "
-                     f"{result.usage.seconds:.1f} s[/dim]")
-        click.echo(result.final_answer)
+        return
+    stderr.print(f"[dim]run {result.run_id}: {result.status.value}, {len(result.tasks)} tasks, "
+                 f"{result.usage.llm_calls} model calls, {result.usage.total_tokens} tokens, "
+                 f"{result.usage.seconds:.1f} s[/dim]")
+    click.echo(result.final_answer)
+
+
+@app.command()
+@click.argument("run_id")
+@click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR", help="Directory holding runs.")
+@click.option("--max-cycles", type=click.IntRange(min=1), metavar="N", help="Raise the run's cycle budget.")
+@click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
+def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool, as_json: bool) -> None:
+    """Continue the interrupted run RUN_ID where it stopped."""
+    from agent.agent import Agent
+    from agent.store import STATE_FILE, RunStore
+    from agent.tools.registry import select_tools
+
+    settings = _settings(run_dir=run_dir)
+    run_path = settings.run_dir / run_id
+    if not (run_path / STATE_FILE).is_file():
+        raise UsageError(f"no run {run_id!r} under {settings.run_dir} (see `agent runs`)")
+    with RunStore(run_path) as store:  # read the run's own settings; the lock is taken again to drive it
+        record, _ = store.load()
+    stored = _settings(**{**record.settings, "run_dir": settings.run_dir})
+    limits = {"max_cycles": max_cycles} if max_cycles else {}
+    with _Progress(enabled=not as_json) as show:
+        show.note(f"loading {stored.model}")
+        agent = Agent(tools=select_tools(record.tools), settings=stored, approve=_approver(yes))
+        _report(agent.resume(run_id, on_event=show, **limits), as_json)
+
+
+@app.command()
+@click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR", help="Directory holding runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def runs(run_dir: Path | None, as_json: bool) -> None:
+    """List runs, newest first: id, status, cycles, objective."""
+    from agent.store import list_runs
+
+    records = list_runs(_settings(run_dir=run_dir).run_dir)
+    if as_json:
+        click.echo(json.dumps([{"run_id": r.run_id, "status": r.status, "cycles": r.state.cycle - 1,
+                                "objective": r.objective} for r in records], indent=2))
+        return
+    for r in records:
+        click.echo(f"{r.run_id}  {r.status:<11} {r.state.cycle - 1:>3} cycles  {r.objective[:70]}")
 
 
 @tools_group.command("list")

@@ -16,6 +16,7 @@ class RunStarted(Event):
     run_id: str
     objective: str
     model: str
+    resumed: bool = False
 
 
 class CycleStarted(Event):

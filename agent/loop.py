@@ -1,4 +1,7 @@
-"""The control loop: create tasks, prioritize, execute the next one, remember it, integrate it. Repeat."""
+"""The control loop: create tasks, prioritize, execute the next one, remember it, integrate it. Repeat.
+
+`state` says where a run stands; `save` makes each step durable, so a resumed run continues at the next step
+and never executes an acknowledged task again."""
 
 from typing import Callable
 
@@ -9,32 +12,45 @@ from agent.integrator import Integrator
 from agent.memory.base import Memory
 from agent.planner import Planner
 from agent.records import RunStatus, Task
+from agent.store import RunState
 
 
-def run_cycles(objective: str, *, run_id: str, board: TaskBoard, planner: Planner, executor: Executor,
-               integrator: Integrator, memory: Memory, max_cycles: int,
-               emit: Callable[[Event], None]) -> RunStatus:
-    """Run until the judge says done, no task is left, or the cycle budget is spent. Token and time
-    budgets raise BudgetExhausted from the meter; the caller turns that into the status."""
-    last: Task | None = None
-    for cycle in range(1, max_cycles + 1):
-        emit(CycleStarted(cycle=cycle, pending=len(board.pending()), completed=len(board.completed())))
-        drafts = planner.create(objective, board.tasks, last, integrator.summary)
-        added, dropped = board.add(drafts or [], cycle)
-        emit(TasksAdded(tasks=added, dropped=dropped))
-        ready = board.ready()
-        if not ready and drafts is None:  # planning failed this cycle: try again next cycle
-            continue
-        if not ready:
-            return RunStatus.no_tasks
-        task = planner.prioritize(objective, ready)[0]
-        emit(TaskStarted(task=task))
-        task = executor.run(objective, task)
-        board.finish(task)
-        memory.add(f"{run_id}:task-{task.id}", f"{task.description}\n{task.result}",
-                   {"kind": "result", "run": run_id, "task": task.id, "status": task.status.value})
-        emit(TaskFinished(task=task))
-        if integrator.integrate(objective, task):
-            return RunStatus.done
-        last = task
+def run_cycles(objective: str, *, run_id: str, state: RunState, board: TaskBoard, planner: Planner,
+               executor: Executor, integrator: Integrator, memory: Memory, max_cycles: int,
+               save: Callable[[list[Task]], None], emit: Callable[[Event], None]) -> RunStatus:
+    """Run until the judge says done, no task is left, or the cycle budget is spent. Token and time budgets
+    raise BudgetExhausted from the meter; the caller turns that into the status."""
+    while state.cycle <= max_cycles:
+        if state.phase == "plan":
+            emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
+            drafts = planner.create(objective, board.tasks, board.get(state.last), state.summary)
+            added, dropped = board.add(drafts or [], state.cycle)
+            emit(TasksAdded(tasks=added, dropped=dropped))
+            if not board.ready() and drafts is not None:
+                return RunStatus.no_tasks
+            state.phase = "execute" if board.ready() else "plan"  # a failed plan is tried again next cycle
+            state.cycle += state.phase == "plan"
+            save(added)
+        elif state.phase == "execute":
+            task = planner.prioritize(objective, board.ready())[0]
+            emit(TaskStarted(task=task))
+            task = executor.run(objective, task)
+            board.finish(task)
+            state.phase, state.task = "integrate", task.id
+            save([task])  # acknowledged: from here on this task is never executed again
+            remember(memory, run_id, task)
+            emit(TaskFinished(task=task))
+        else:
+            task = board.get(state.task)
+            done = integrator.integrate(objective, task, state)
+            state.phase, state.cycle, state.last, state.task = "plan", state.cycle + 1, task.id, None
+            save([])
+            if done:
+                return RunStatus.done
     return RunStatus.max_cycles
+
+
+def remember(memory: Memory, run_id: str, task: Task) -> None:
+    """Store a settled task's result; upsert by id, so storing again after a crash never duplicates it."""
+    memory.add(f"{run_id}:task-{task.id}", f"{task.description}\n{task.result}",
+               {"kind": "result", "run": run_id, "task": task.id, "status": task.status.value})

@@ -13,14 +13,24 @@ from agent.records import Usage
 
 class Meter:
     def __init__(self, model: ChatModel, *, max_tokens: int, max_seconds: float,
-                 emit: Callable[[Event], None]) -> None:
+                 emit: Callable[[Event], None], usage: Usage | None = None) -> None:
         self.model = model
         self.max_tokens = max_tokens
         self.max_seconds = max_seconds
         self.emit = emit
-        self.usage = Usage()
-        self.started = time.monotonic()
+        self.usage = usage.model_copy() if usage else Usage()  # a resumed run starts from what it spent
+        self._earlier_seconds = self.usage.seconds
+        self._started = time.monotonic()
         self._bounded = True
+
+    def elapsed(self) -> float:
+        """Wall seconds of the run, earlier sessions included."""
+        return self._earlier_seconds + time.monotonic() - self._started
+
+    def sync(self) -> Usage:
+        """Usage with `seconds` brought up to now."""
+        self.usage.seconds = round(self.elapsed(), 3)
+        return self.usage
 
     def check(self) -> None:
         """Raise BudgetExhausted when the run has spent its tokens or its time."""
@@ -28,7 +38,7 @@ class Meter:
             return
         if self.usage.total_tokens >= self.max_tokens:
             raise BudgetExhausted("max_tokens", f"token budget of {self.max_tokens} spent")
-        if time.monotonic() - self.started >= self.max_seconds:
+        if self.elapsed() >= self.max_seconds:
             raise BudgetExhausted("max_seconds", f"time budget of {self.max_seconds:g} s spent")
 
     @contextmanager
@@ -47,7 +57,6 @@ class Meter:
         self.usage.llm_calls += 1
         self.usage.prompt_tokens += generation.prompt_tokens
         self.usage.completion_tokens += generation.completion_tokens
-        self.usage.seconds += generation.seconds
         self.emit(ModelCalled(
             purpose=purpose, prompt_tokens=generation.prompt_tokens,
             completion_tokens=generation.completion_tokens, seconds=round(generation.seconds, 4),

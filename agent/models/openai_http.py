@@ -1,0 +1,177 @@
+"""A ChatModel served over HTTP by any OpenAI-compatible `/v1/chat/completions` endpoint (vLLM, TGI,
+llama.cpp server, Ollama)."""
+
+import json
+import logging
+import time
+from typing import Any, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from agent.errors import AgentError, UsageError
+from agent.models.base import Generation, Message
+
+log = logging.getLogger(__name__)
+
+# Strongest first: a server that rejects one is asked with the next, for the rest of the model's life.
+STRUCTURED_MODES = ("json_schema", "json_object", "none")
+
+
+class BackendError(AgentError):
+    """A model or memory server could not be reached or kept failing, past the retry bound."""
+
+
+class _Transient(Exception):
+    """A reply worth asking again for (429, 5xx)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class OpenAIModel:
+    """`generate` posts one chat completion at temperature 0. With a schema it asks for the reply in that
+    shape (`structured`: json_schema, json_object or none), stepping down once per instance when the server
+    rejects the form; agent/structured.py validates whatever comes back.
+
+    `retries` is how many times a call is asked again after a connection error, a timeout, 429 or 5xx
+    (1 + retries attempts), waiting `backoff` seconds, then twice as long each time, up to 8 s."""
+
+    def __init__(self, name: str, base_url: str, *, api_key: str | None = None, timeout: float = 60.0,
+                 retries: int = 3, structured: str = "json_schema", backoff: float = 0.5) -> None:
+        if structured not in STRUCTURED_MODES:
+            raise UsageError(f"structured output mode {structured!r} is unknown: use one of {STRUCTURED_MODES}")
+        if retries < 0 or timeout <= 0 or backoff < 0:
+            raise UsageError("retries and backoff must be >= 0 and timeout > 0")
+        self.name = name
+        self.url = _completions_url(base_url)
+        self.timeout = timeout
+        self.retries = retries
+        self.structured = structured
+        self._backoff = backoff
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(timeout=timeout, headers=headers)
+
+    def __repr__(self) -> str:  # never shows the api key
+        return f"OpenAIModel(name={self.name!r}, url={self.url!r}, structured={self.structured!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def generate(
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+    ) -> Generation:
+        started = time.perf_counter()
+        body: dict[str, Any] = {"model": self.name, "messages": list(messages), "max_tokens": max_new_tokens,
+                                "temperature": 0}
+        while True:
+            mode = self.structured if schema is not None else "none"
+            if mode != "none":
+                body["response_format"] = _response_format(mode, schema)
+            else:
+                body.pop("response_format", None)
+            response = self._post(body)
+            if mode != "none" and _rejects_response_format(response):
+                self.structured = STRUCTURED_MODES[STRUCTURED_MODES.index(mode) + 1]
+                log.warning("%s rejected response_format %s; using %s from now on", self.url, mode, self.structured)
+                continue
+            break
+        if response.is_error:
+            raise BackendError(self._status_message(response))
+        text = self._content(response)
+        usage = _json(response).get("usage") or {}
+        prompt_tokens = usage.get("prompt_tokens")
+        completion_tokens = usage.get("completion_tokens")
+        if not isinstance(prompt_tokens, int):
+            prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        if not isinstance(completion_tokens, int):
+            completion_tokens = len(text.split())
+        return Generation(text, prompt_tokens, completion_tokens, seconds=time.perf_counter() - started)
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """One call, asked again on transient failures; BackendError once they are spent."""
+        attempts = self.retries + 1
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=self._backoff, max=8),
+            retry=retry_if_exception_type((_Transient, httpx.TransportError)),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._client.post(self.url, json=body)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _Transient(response)
+        except _Transient as exc:
+            raise BackendError(self._status_message(exc.response, attempts)) from None
+        except httpx.TimeoutException as exc:
+            raise BackendError(
+                f"model server at {self.url} gave no reply within {self.timeout:g} s ({type(exc).__name__}, "
+                f"{attempts} attempts): is the server running and the model loaded? A slow model needs a "
+                "longer timeout") from None
+        except httpx.TransportError as exc:
+            raise BackendError(
+                f"cannot reach the model server at {self.url} ({type(exc).__name__}: {exc}, {attempts} attempts):"
+                f" is the server running at {self.url}?") from None
+        return response
+
+    def _status_message(self, response: httpx.Response, attempts: int = 1) -> str:
+        status = response.status_code
+        hint = {
+            401: "check the API key",
+            403: "check the API key and its permissions",
+            404: f"check the base URL (it usually ends in /v1) and that the server serves model {self.name!r}",
+            429: "the server is rate-limiting: wait, or lower the request rate",
+        }.get(status, "check the server's log" if status >= 500 else "check the model name and the request")
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return f"model server at {self.url} answered HTTP {status}{tries}: {_detail(response)}; {hint}"
+
+    def _content(self, response: httpx.Response) -> str:
+        try:
+            content = _json(response)["choices"][0]["message"].get("content")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise BackendError(f"model server at {self.url} sent no choices[0].message in its reply "
+                               f"({response.text[:200]!r}): is it an OpenAI-compatible endpoint?") from None
+        # a reply cut off before any text (or a tool-call-only reply) is empty text, which validation re-asks
+        return content if isinstance(content, str) else ""
+
+
+def _completions_url(base_url: str) -> str:
+    """`http://host:port` gets the conventional /v1; a base URL with a path is used as given."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"base URL {base_url!r} is not an http(s) URL: pass e.g. http://127.0.0.1:8000/v1")
+    path = parts.path.rstrip("/") or "/v1"
+    return f"{parts.scheme}://{parts.netloc}{path}/chat/completions"
+
+
+def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}
+    return {"type": "json_object"}
+
+
+def _rejects_response_format(response: httpx.Response) -> bool:
+    # FastAPI-based servers answer a body they cannot parse with 422 rather than 400
+    if response.status_code not in (400, 422):
+        return False
+    text = response.text.lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object"))
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's own error message, short."""
+    error = _json(response).get("error")
+    message = error.get("message") if isinstance(error, dict) else error
+    return str(message or response.text or response.reason_phrase)[:300]

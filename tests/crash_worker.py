@@ -1,0 +1,76 @@
+"""A run driven by a deterministic scripted model, started or resumed in its own process, for the crash
+harness in test_durability.py. Every task execution is logged (fsync'd) before the model answers."""
+
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+from agent import Agent, ScriptedModel
+from agent.memory.base import Recall
+
+TOTAL_TASKS = 6
+
+
+class FileMemory:
+    """A durable Memory without an embedder: one JSON file, replaced atomically on each write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items = json.loads(path.read_text()) if path.exists() else {}
+
+    def add(self, id: str, text: str, metadata: dict | None = None) -> None:
+        self.items[id] = [text, metadata or {}]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.items))
+        os.replace(tmp, self.path)
+
+    def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]:
+        return [Recall(i, t, 0.5, m) for i, (t, m) in list(self.items.items())[:k]]
+
+    def count(self) -> int:
+        return len(self.items)
+
+
+def reply(log: Path, session: str):
+    def answer(messages, schema) -> str:
+        time.sleep(random.uniform(0.02, 0.15))
+        prompt = messages[-1]["content"]
+        if schema and "tasks" in schema["properties"]:
+            known = len(re.findall(r"^- \[\d+\]", prompt, re.M))
+            new = [f"step {n}" for n in range(known + 1, min(known + 2, TOTAL_TASKS) + 1)]
+            return json.dumps({"tasks": [{"description": d, "depends_on": []} for d in new]})
+        if schema and "order" in schema["properties"]:
+            return json.dumps({"order": sorted(map(int, re.findall(r"^- \[(\d+)\]", prompt, re.M)), reverse=True)})
+        if schema:
+            return json.dumps({"summary": "going on", "done": False, "reason": "more to do"})
+        if "Your task:" in prompt:
+            task = prompt.split("Your task:")[1].splitlines()[0].strip()
+            with log.open("a") as handle:
+                handle.write(f"{session}\t{task}\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            return f"result of {task}"
+        return "final answer"
+
+    return answer
+
+
+def main() -> None:
+    run_dir, run_id, session, memory_kind = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    model = ScriptedModel(default=reply(run_dir / "executions.log", session))
+    memory = None
+    if memory_kind == "file":
+        memory = FileMemory(run_dir / f"{run_id}-memory.json")
+    agent = Agent(model=model, memory=memory, run_dir=run_dir, max_cycles=20)
+    if (run_dir / run_id).exists():
+        agent.resume(run_id)
+    else:
+        agent.run("count the steps", run_id=run_id)
+
+
+if __name__ == "__main__":
+    main()
