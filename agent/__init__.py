@@ -2,14 +2,14 @@
 
 from agent.agent import Agent
 from agent.config import Settings
-from agent.errors import AgentError, BudgetExhausted, ModelNotFoundError, ModelOutputError, ToolError, UsageError
+from agent.errors import AgentError, BackendError, BudgetExhausted, ModelNotFoundError, ModelOutputError, ToolError, UsageError
 from agent.events import Event
 from agent.models.fake import ScriptedModel
 from agent.records import RunResult, RunStatus, Task, TaskStatus, Usage
 from agent.tools.base import Tool, tool
 
 __all__ = [
-    "Agent", "AgentError", "BudgetExhausted", "Event", "ModelNotFoundError", "ModelOutputError", "RunResult",
+    "Agent", "AgentError", "BackendError", "BudgetExhausted", "Event", "ModelNotFoundError", "ModelOutputError", "RunResult",
     "RunStatus", "ScriptedModel", "Settings", "Task", "TaskStatus", "Tool", "ToolError", "Usage", "UsageError",
     "tool",
 ]

@@ -72,8 +72,10 @@ class Agent:
         if model is None or isinstance(model, str):
             from agent.models import load_model
 
+            key = self.settings.api_key
             model = load_model(model or self.settings.model, device=self.settings.device,
-                               cache_dir=self.settings.cache_dir)
+                               cache_dir=self.settings.cache_dir, base_url=self.settings.base_url,
+                               api_key=key.get_secret_value() if key else None)
         self.model = model
         self.tools = list(tools)
         names = [t.name for t in self.tools]
@@ -92,7 +94,7 @@ class Agent:
         run_path = settings.run_dir / run_id
         run_path.mkdir(parents=True, exist_ok=False)
         record = RunRecord(run_id=run_id, objective=objective, status="running",
-                           settings=settings.model_dump(mode="json"), tools=[t.name for t in self.tools],
+                           settings=settings.model_dump(mode="json", exclude={"api_key"}), tools=[t.name for t in self.tools],
                            model=self.model_name)
         with RunStore(run_path) as store:
             store.initialize(record)
@@ -121,7 +123,7 @@ class Agent:
                 on_event(event)
 
         try:
-            memory = self.memory if self.memory is not None else _default_memory(store.path)
+            memory = self.memory if self.memory is not None else _default_memory(store.path, settings)
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
                           emit=emit, usage=record.usage)
             board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
@@ -185,7 +187,12 @@ class Agent:
         thread.join()
 
 
-def _default_memory(run_path: Path) -> Memory:
+def _default_memory(run_path: Path, settings: Settings) -> Memory:
+    """The run's own chroma store, or the shared chroma server when memory_url is set."""
+    if settings.memory_url:
+        from agent.memory.remote import remote_memory
+
+        return remote_memory(settings.memory_url)
     from agent.memory.chroma import ChromaMemory
 
     return ChromaMemory.persistent(run_path / "memory")

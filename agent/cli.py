@@ -36,13 +36,19 @@ stderr = Console(stderr=True)
 @click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Directory holding runs; this run writes into DIR/<run id>/.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
+@click.option("--base-url", metavar="URL",
+              help="OpenAI-compatible server for --model openai:NAME, e.g. http://127.0.0.1:8000/v1 "
+              "(key, if any, from AGENT_API_KEY).")
+@click.option("--memory-url", metavar="URL",
+              help="Chroma server holding memory shared across runs, e.g. http://127.0.0.1:8000.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
               help="Allow this tool (repeatable); default: calculator. See `agent tools list`.")
 @click.option("--no-tools", is_flag=True, help="Answer every task with the model alone.")
 @click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
 def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: int | None,
-        max_seconds: float | None, run_dir: Path | None, device: str | None, tools: tuple[str, ...],
+        max_seconds: float | None, run_dir: Path | None, device: str | None, base_url: str | None,
+        memory_url: str | None, tools: tuple[str, ...],
         no_tools: bool, yes: bool, as_json: bool) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
@@ -54,15 +60,24 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         if value is not None and value <= 0:
             raise UsageError(f"{name} must be positive, got {value:g}")
     settings = _settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
-                         run_dir=run_dir, device=device)
+                         run_dir=run_dir, device=device, base_url=base_url, memory_url=memory_url)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
-    resolve(settings.model)
-    pick_device(settings.device)
+    if settings.model.startswith("openai:"):
+        if not settings.base_url:
+            raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
+    else:
+        resolve(settings.model)
+        pick_device(settings.device)
+    memory = None
+    if settings.memory_url:
+        from agent.memory.remote import remote_memory
+
+        memory = remote_memory(settings.memory_url)
     allowed = [] if no_tools else select_tools(list(tools) or ["calculator"])
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {settings.model}")
-        agent = Agent(tools=allowed, settings=settings, approve=_approver(yes))
+        agent = Agent(tools=allowed, memory=memory, settings=settings, approve=_approver(yes))
         _report(agent.run(objective, on_event=show), as_json)
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "agent"
@@ -16,6 +16,9 @@ class Settings(BaseSettings):
 
     model: str = "smollm2-135m"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
+    base_url: str | None = Field(None, description="OpenAI-compatible server for model openai:NAME")
+    api_key: SecretStr | None = Field(None, description="key for that server; environment only (AGENT_API_KEY)")
+    memory_url: str | None = Field(None, description="chroma server for memory shared across runs")
     run_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
     max_cycles: int = Field(5, ge=1)

@@ -21,6 +21,10 @@ class ToolError(AgentError):
     """A tool failed; the message goes back to the model as data."""
 
 
+class BackendError(AgentError):
+    """A model or memory server could not be reached or kept failing, past the retry bound."""
+
+
 class BudgetExhausted(AgentError):
     """A run budget (cycles, tokens, seconds) is spent; `kind` names it."""
 

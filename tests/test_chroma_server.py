@@ -15,7 +15,7 @@ from chromadb.config import Settings as ChromaSettings
 from agent import Agent, RunStatus, ScriptedModel
 from agent.errors import UsageError
 from agent.memory.remote import remote_memory
-from agent.models.openai_http import BackendError
+from agent.errors import BackendError
 
 CHROMA = Path(sys.executable).parent / "chroma"
 

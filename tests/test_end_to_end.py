@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,47 @@ def test_agent_run_json_with_the_default_model(tmp_path):
     assert len(calls) == usage["llm_calls"]
     assert sum(e["completion_tokens"] for e in calls) == usage["completion_tokens"]
     assert (run_dir / "memory").is_dir()
+
+
+def test_kill_9_mid_run_then_agent_resume_with_the_default_model(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "AGENT_CACHE_DIR": os.environ.get(
+        "AGENT_TEST_CACHE", str(Path(__file__).parent.parent / ".cache" / "agent"))}
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "agent", "run", "Explain why the sky is blue", "--max-cycles", "3",
+               "--json", "--run-dir", str(runs), "--device", "cpu", "--no-tools"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    trace = None
+    while time.monotonic() < deadline and process.poll() is None:
+        traces = list(runs.glob("*/trace.jsonl"))
+        if traces and '"task_finished"' in traces[0].read_text():
+            trace = traces[0]
+            break
+        time.sleep(0.2)
+    assert trace is not None, "the run never finished a task"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    run_id = trace.parent.name
+    settled_before = {t["id"]: t["result"] for t in _tasks(trace.parent) if t["status"] != "pending"}
+    assert settled_before
+
+    resumed = subprocess.run([sys.executable, "-m", "agent", "resume", run_id, "--json", "--run-dir", str(runs)],
+                             capture_output=True, text=True, env=env, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    document = json.loads(resumed.stdout)
+    assert document["run_id"] == run_id and document["final_answer"].strip()
+    final = {t["id"]: t["result"] for t in document["tasks"]}
+    assert all(final[i] == result for i, result in settled_before.items())
+    events = [json.loads(line) for line in trace.read_text().splitlines() if line.startswith("{")]
+    started = [e["task"]["id"] for e in events if e.get("kind") == "task_started"]
+    assert all(started.count(i) == 1 for i in settled_before), "a settled task ran again"
+
+
+def _tasks(run_path: Path) -> list[dict]:
+    import sqlite3
+
+    db = sqlite3.connect(run_path / "state.sqlite")
+    try:
+        return [json.loads(body) for (body,) in db.execute("SELECT body FROM tasks")]
+    finally:
+        db.close()

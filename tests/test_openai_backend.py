@@ -14,7 +14,8 @@ import pytest
 from agent import Agent, RunStatus
 from agent.errors import AgentError, UsageError
 from agent.models.base import ChatModel
-from agent.models.openai_http import BackendError, OpenAIModel
+from agent.errors import BackendError
+from agent.models.openai_http import OpenAIModel
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi"}]
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}

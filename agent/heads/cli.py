@@ -49,9 +49,11 @@ def fetch_data(data_dir: Path) -> None:
               help="Peak learning rate (linear warm-up and decay).")
 @click.option("--max-train-examples", type=click.IntRange(min=1), metavar="N",
               help="Train on the first N examples only (a quick run); default: all.")
+@click.option("--max-eval-examples", type=click.IntRange(min=1), metavar="N",
+              help="Validate each epoch on the first N validation examples only; default: all.")
 @click.option("--device", default="auto", show_default=True, help=_DEVICE_HELP)
 def train(kind: str, data: Path, out: Path, epochs: int, batch_size: int, lr: float,
-          max_train_examples: int | None, device: str) -> None:
+          max_train_examples: int | None, max_eval_examples: int | None, device: str) -> None:
     """Fine-tune a KIND head on --data and save it in --out.
 
     Progress goes to stderr; the summary (best validation score, epochs, time) to stdout.
@@ -63,7 +65,8 @@ def train(kind: str, data: Path, out: Path, epochs: int, batch_size: int, lr: fl
 
     _quiet_transformers()
     report = train_head(kind, data, out, epochs=epochs, batch_size=batch_size, lr=lr,  # type: ignore[arg-type]
-                        max_train_examples=max_train_examples, device=target)
+                        max_train_examples=max_train_examples, max_eval_examples=max_eval_examples,
+                        device=target)
     history = ", ".join(f"{value:.4f}" for value in report.history)
     click.echo(f"{report.kind} head saved to {report.out}\n"
                f"best valid {report.metric_name} = {report.best_metric:.4f} at epoch {report.best_epoch} "

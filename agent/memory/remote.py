@@ -7,7 +7,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from agent.errors import UsageError
 from agent.memory.chroma import COLLECTION, ChromaMemory
-from agent.models.openai_http import BackendError
+from agent.errors import BackendError
 
 _FORM = "use http://HOST:PORT, e.g. http://127.0.0.1:8000"
 

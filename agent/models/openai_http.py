@@ -10,17 +10,13 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from agent.errors import AgentError, UsageError
+from agent.errors import AgentError, BackendError, UsageError
 from agent.models.base import Generation, Message
 
 log = logging.getLogger(__name__)
 
 # Strongest first: a server that rejects one is asked with the next, for the rest of the model's life.
 STRUCTURED_MODES = ("json_schema", "json_object", "none")
-
-
-class BackendError(AgentError):
-    """A model or memory server could not be reached or kept failing, past the retry bound."""
 
 
 class _Transient(Exception):

