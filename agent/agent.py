@@ -145,7 +145,8 @@ class Agent:
                 try:
                     status = run_cycles(objective, run_id=run_id, state=state, board=board, planner=planner,
                                         executor=executor, integrator=integrator, memory=memory,
-                                        max_cycles=settings.max_cycles, save=save, emit=emit)
+                                        max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
+                                        save=save, emit=emit)
                 except BudgetExhausted as exc:
                     status = RunStatus(exc.kind)
                 state.stop, state.phase = status.value, "final"

@@ -59,8 +59,9 @@ class TaskBoard:
         settled = {task.id for task in self.completed()}
         return [task for task in self.pending() if set(task.depends_on) <= settled]
 
-    def get(self, task_id: int | None) -> Task | None:
-        return self.tasks[task_id - 1] if task_id else None
+    def get(self, task_id: int) -> Task:
+        return self.tasks[task_id - 1]
 
-    def finish(self, task: Task) -> None:
+    def finish(self, task: Task) -> int:
         self.tasks[task.id - 1] = task
+        return task.id

@@ -50,8 +50,26 @@ class Executor:
         self.approve, self.emit = approve, emit
         self.Action = action_model(tools) if tools else None
 
-    def run(self, objective: str, task: Task) -> Task:
-        """The task, settled: done with its result, or failed with the reason as its result."""
+    def run(self, objective: str, tasks: list[Task]) -> list[Task]:
+        """The tasks, settled: done with their results, or failed with the reason as the result. Tool calls
+        run one by one; the tasks the model answers itself go through one batched generation."""
+        settled: dict[int, Task] = {}
+        to_answer: list[tuple[Task, str]] = []
+        for task in tasks:
+            outcome = self._tool_or_prompt(objective, task)
+            if isinstance(outcome, Task):
+                settled[task.id] = outcome
+            else:
+                to_answer.append((task, outcome))
+        replies = self.meter.generate_batch([conversation(objective, prompt) for _, prompt in to_answer],
+                                            purpose="execute", max_new_tokens=self.max_new_tokens)
+        for (task, _), reply in zip(to_answer, replies):
+            result = reply.text.strip()[:MAX_RESULT_CHARS]
+            settled[task.id] = task.model_copy(update={"status": TaskStatus.done, "result": result})
+        return [settled[task.id] for task in tasks]
+
+    def _tool_or_prompt(self, objective: str, task: Task) -> Task | str:
+        """A settled task when the model calls a tool for it, else the prompt for answering it directly."""
         recalls = self.memory.search(task.description, self.top_k, where={"kind": "result"})
         if self.Action is not None:
             prompt = render("choose_tool", recalls=recalls, tools=list(self.tools.values()), task=task)
@@ -63,10 +81,7 @@ class Executor:
                 action = None
             if action is not None and action.tool != NO_TOOL:
                 return self._call_tool(task, self.tools[action.tool], action.arguments.model_dump())
-        prompt = render("execute", recalls=recalls, task=task)
-        reply = self.meter.generate(conversation(objective, prompt), purpose="execute",
-                                    max_new_tokens=self.max_new_tokens)
-        return task.model_copy(update={"status": TaskStatus.done, "result": reply.text.strip()[:MAX_RESULT_CHARS]})
+        return render("execute", recalls=recalls, task=task)
 
     def _call_tool(self, task: Task, tool: Tool, arguments: dict[str, Any]) -> Task:
         ok = False

@@ -23,9 +23,9 @@ class Integrator:
                  emit: Callable[[Event], None]) -> None:
         self.meter, self.retries, self.max_new_tokens, self.emit = meter, retries, max_new_tokens, emit
 
-    def integrate(self, objective: str, task: Task, state: RunState) -> bool:
-        """Fold `task`'s result into `state.summary`; True when the judge says the objective is met."""
-        prompt = render("integrate", summary=state.summary, task=task)
+    def integrate(self, objective: str, tasks: list[Task], state: RunState) -> bool:
+        """Fold the tasks' results into `state.summary`; True when the judge says the objective is met."""
+        prompt = render("integrate", summary=state.summary, tasks=tasks)
         try:
             progress = ask(self.meter, conversation(objective, prompt), Progress, purpose="integrate",
                            retries=self.retries, emit=self.emit)

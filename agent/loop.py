@@ -16,14 +16,15 @@ from agent.store import RunState
 
 
 def run_cycles(objective: str, *, run_id: str, state: RunState, board: TaskBoard, planner: Planner,
-               executor: Executor, integrator: Integrator, memory: Memory, max_cycles: int,
+               executor: Executor, integrator: Integrator, memory: Memory, max_cycles: int, parallel: int,
                save: Callable[[list[Task]], None], emit: Callable[[Event], None]) -> RunStatus:
-    """Run until the judge says done, no task is left, or the cycle budget is spent. Token and time budgets
-    raise BudgetExhausted from the meter; the caller turns that into the status."""
+    """Run until the judge says done, no task is left, or the cycle budget is spent. Each cycle executes up to
+    `parallel` ready tasks (one batched generation). Token and time budgets raise BudgetExhausted from the
+    meter; the caller turns that into the status."""
     while state.cycle <= max_cycles:
         if state.phase == "plan":
             emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
-            drafts = planner.create(objective, board.tasks, board.get(state.last), state.summary)
+            drafts = planner.create(objective, board.tasks, [board.get(i) for i in state.last], state.summary)
             added, dropped = board.add(drafts or [], state.cycle)
             emit(TasksAdded(tasks=added, dropped=dropped))
             if not board.ready() and drafts is not None:
@@ -32,18 +33,18 @@ def run_cycles(objective: str, *, run_id: str, state: RunState, board: TaskBoard
             state.cycle += state.phase == "plan"
             save(added)
         elif state.phase == "execute":
-            task = planner.prioritize(objective, board.ready())[0]
-            emit(TaskStarted(task=task))
-            task = executor.run(objective, task)
-            board.finish(task)
-            state.phase, state.task = "integrate", task.id
-            save([task])  # acknowledged: from here on this task is never executed again
-            remember(memory, run_id, task)
-            emit(TaskFinished(task=task))
+            batch = planner.prioritize(objective, board.ready())[:parallel]
+            for task in batch:
+                emit(TaskStarted(task=task))
+            batch = executor.run(objective, batch)
+            state.phase, state.tasks = "integrate", [board.finish(task) for task in batch]
+            save(batch)  # acknowledged: from here on these tasks are never executed again
+            for task in batch:
+                remember(memory, run_id, task)
+                emit(TaskFinished(task=task))
         else:
-            task = board.get(state.task)
-            done = integrator.integrate(objective, task, state)
-            state.phase, state.cycle, state.last, state.task = "plan", state.cycle + 1, task.id, None
+            done = integrator.integrate(objective, [board.get(i) for i in state.tasks], state)
+            state.phase, state.cycle, state.last, state.tasks = "plan", state.cycle + 1, state.tasks, []
             save([])
             if done:
                 return RunStatus.done

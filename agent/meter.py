@@ -50,10 +50,25 @@ class Meter:
         finally:
             self._bounded = True
 
+    def generate_batch(self, conversations: Sequence[Sequence[Message]], *, purpose: str,
+                       max_new_tokens: int = 256) -> list[Generation]:
+        """Independent prompts in one batched call when the backend has one, else one by one."""
+        if len(conversations) < 2 or not hasattr(self.model, "generate_batch"):
+            return [self.generate(c, purpose=purpose, max_new_tokens=max_new_tokens) for c in conversations]
+        self.check()
+        generations = self.model.generate_batch(conversations, max_new_tokens=max_new_tokens)
+        for generation in generations:
+            self._count(purpose, generation)
+        return generations
+
     def generate(self, messages: Sequence[Message], *, purpose: str, schema: dict[str, Any] | None = None,
                  max_new_tokens: int = 256) -> Generation:
         self.check()
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens)
+        self._count(purpose, generation)
+        return generation
+
+    def _count(self, purpose: str, generation: Generation) -> None:
         self.usage.llm_calls += 1
         self.usage.prompt_tokens += generation.prompt_tokens
         self.usage.completion_tokens += generation.completion_tokens
@@ -62,4 +77,3 @@ class Meter:
             completion_tokens=generation.completion_tokens, seconds=round(generation.seconds, 4),
             tokens_per_second=round(generation.tokens_per_second, 2),
         ))
-        return generation

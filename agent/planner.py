@@ -16,9 +16,9 @@ class Planner:
     def __init__(self, meter: Meter, *, retries: int, limit: int, emit: Callable[[Event], None]) -> None:
         self.meter, self.retries, self.limit, self.emit = meter, retries, limit, emit
 
-    def create(self, objective: str, tasks: list[Task], last: Task | None,
+    def create(self, objective: str, tasks: list[Task], last: list[Task],
                summary: str) -> list[TaskDraft] | None:
-        """New tasks from the objective, the board, and the latest result; None when the model gives up."""
+        """New tasks from the objective, the board, and the latest results; None when the model gives up."""
         prompt = render("plan", tasks=tasks, last=last, summary=summary, limit=self.limit)
         try:
             return ask(self.meter, conversation(objective, prompt), Plan, purpose="plan",

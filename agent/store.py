@@ -22,8 +22,8 @@ class RunState:
 
     cycle: int = 1
     phase: str = "plan"
-    task: int | None = None  # the task executed in this cycle, once it is
-    last: int | None = None  # the task the previous cycle executed
+    tasks: list[int] = field(default_factory=list)  # the tasks executed in this cycle, once they are
+    last: list[int] = field(default_factory=list)  # the tasks the previous cycle executed
     summary: str = ""
     stop: str | None = None  # why the loop stopped, once it has
     elapsed: float = 0.0  # seconds spent in earlier sessions of this run

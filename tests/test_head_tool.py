@@ -85,5 +85,5 @@ def test_all_texts_go_through_one_batched_predict(ner_head, monkeypatch):
     texts = ["Angela Merkel visited Paris .", "Nothing here", "Reuters reported from London ."]
     entities = head_tool(texts=texts)
     assert batches == [texts] and len(entities) == 3
-    for text, found in zip(texts, entities):
+    for text, found in zip(texts, entities, strict=True):
         assert all(text[e["start"]:e["end"]] == e["text"] for e in found)

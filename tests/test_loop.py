@@ -167,3 +167,20 @@ def test_structured_calls_pass_their_schema_down(memory, tmp_path):
     schemas = [call.schema for call in model.calls]
     assert "tasks" in schemas[0]["properties"] and schemas[1] is None
     assert {"summary", "done", "reason"} <= set(schemas[2]["properties"]) and schemas[3] is None
+
+
+def test_parallel_tasks_run_as_one_batch_and_are_integrated_together(memory, tmp_path):
+    class BatchingModel(ScriptedModel):
+        def generate_batch(self, conversations, *, schema=None, max_new_tokens=256):
+            self.batches.append(len(conversations))
+            return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens) for c in conversations]
+
+    model = BatchingModel([plan("alpha", "beta", "gamma"), {"order": [2, 1, 3]}, "B", "A", progress(True), "ans"])
+    model.batches = []
+    result = make_agent(model, memory, tmp_path, parallel_tasks=2).run("objective")
+    assert model.batches == [2]
+    assert [(t.description, t.status, t.result) for t in result.tasks] == [
+        ("alpha", TaskStatus.done, "A"), ("beta", TaskStatus.done, "B"), ("gamma", TaskStatus.pending, None)]
+    integrate_prompt = model.calls[4].messages[-1]["content"]
+    assert '"beta" gave' in integrate_prompt and '"alpha" gave' in integrate_prompt
+    assert result.usage.llm_calls == 6

@@ -18,6 +18,7 @@ from agent.errors import ModelNotFoundError, UsageError
 from agent.models.base import Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.grammar import GrammarCache
+from agent.models.prefix import PrefixCache
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -38,7 +39,8 @@ def pick_device(requested: str = "auto") -> torch.device:
 class LocalModel:
     """A ChatModel over transformers. Greedy decoding: the same prompt gives the same reply."""
 
-    def __init__(self, source: ModelSource, *, device: str = "auto", cache_dir: Path | None = None) -> None:
+    def __init__(self, source: ModelSource, *, device: str = "auto", cache_dir: Path | None = None,
+                 reuse_prefix: bool = True) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -60,30 +62,65 @@ class LocalModel:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
         self.grammars = GrammarCache(self.tokenizer, self.model.config.vocab_size, self.eos_ids)
+        self.tokenizer.padding_side = "left"
+        self.reuse_prefix = reuse_prefix
+        self.prefixes = PrefixCache()
 
     def generate(
         self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
     ) -> Generation:
         start = time.perf_counter()
-        inputs = self.tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
-        ).to(self.device)
-        prompt_len = inputs["input_ids"].shape[1]
+        ids = self._prompt_ids(messages)
+        prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
+        output = self._generate(torch.tensor([ids], device=self.device), None, [schema], max_new_tokens, prefix)
+        completion = _until_eos(output[0, len(ids):].tolist(), self.eos_ids)
+        text = self.tokenizer.decode(completion, skip_special_tokens=True)
+        return Generation(text, len(ids), len(completion), time.perf_counter() - start)
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
+        max_new_tokens: int = 256,
+    ) -> list[Generation]:
+        """Several independent prompts in one batched generate (left-padded): the weights are read once per
+        step for all of them. Greedy replies equal those of `generate` one by one."""
+        start = time.perf_counter()
+        prompts = [self._prompt_ids(m) for m in conversations]
+        width = max(len(p) for p in prompts)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        output = self._generate(input_ids, mask, [schema] * len(prompts), max_new_tokens, None)
+        seconds = time.perf_counter() - start
+        generations = []
+        for row, prompt in zip(output[:, width:].tolist(), prompts):
+            completion = _until_eos(row, self.eos_ids)
+            text = self.tokenizer.decode(completion, skip_special_tokens=True)
+            generations.append(Generation(text, len(prompt), len(completion), seconds))
+        return generations
+
+    def _prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        return self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True,
+                                                  return_dict=True)["input_ids"]
+
+    def _prefill(self, ids: list[int]) -> Any:
+        with torch.inference_mode():
+            return self.model(torch.tensor([ids], device=self.device), use_cache=True).past_key_values
+
+    def _generate(self, input_ids: torch.Tensor, mask: torch.Tensor | None, schemas: list[dict[str, Any] | None],
+                  max_new_tokens: int, cache: Any) -> torch.Tensor:
         options: dict[str, Any] = {"do_sample": False, "max_new_tokens": max_new_tokens}
-        if schema is not None:
-            options["logits_processor"] = [self.grammars.processor(schema)]
+        if schemas[0] is not None:
+            options["logits_processor"] = [self.grammars.processor(schemas[0])]
         else:
             # the small default model loops on greedy free text without a light repetition penalty
             options["repetition_penalty"] = 1.1
+        if mask is None:
+            mask = torch.ones_like(input_ids)
         with torch.inference_mode():
-            output = self.model.generate(
-                **inputs, eos_token_id=self.eos_ids, pad_token_id=self.tokenizer.pad_token_id,
-                top_p=None, top_k=None, temperature=None, **options,
+            return self.model.generate(
+                input_ids=input_ids, attention_mask=mask, past_key_values=cache, eos_token_id=self.eos_ids,
+                pad_token_id=self.tokenizer.pad_token_id, top_p=None, top_k=None, temperature=None, **options,
             )
-        new_tokens = output[0, prompt_len:].tolist()
-        completion = _until_eos(new_tokens, self.eos_ids)
-        text = self.tokenizer.decode(completion, skip_special_tokens=True)
-        return Generation(text, prompt_len, len(completion), time.perf_counter() - start)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
