@@ -127,7 +127,7 @@ class Agent:
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
                           emit=emit, usage=record.usage)
             board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
-                              tasks=tasks)
+                              tasks=tasks, is_repeat=_repeat_detector(settings, tasks))
             planner = Planner(meter, retries=settings.parse_retries, limit=settings.max_tasks_per_cycle, emit=emit)
             executor = Executor(meter, memory, self.tools, top_k=settings.top_k, retries=settings.parse_retries,
                                 max_new_tokens=settings.max_new_tokens, approve=self.approve, emit=emit)
@@ -186,6 +186,17 @@ class Agent:
                 raise item
             yield item
         thread.join()
+
+
+def _repeat_detector(settings: Settings, tasks: list[Task]) -> Callable[[str], bool] | None:
+    if settings.similar_task_threshold is None:
+        return None
+    from agent.memory.embedder import PackagedEmbedder
+    from agent.similarity import RepeatDetector
+
+    detector = RepeatDetector(PackagedEmbedder(), settings.similar_task_threshold)
+    detector.remember([task.description for task in tasks])
+    return detector.is_repeat
 
 
 def _default_memory(run_path: Path, settings: Settings) -> Memory:

@@ -1,6 +1,7 @@
 """The task board: every task of a run, with dedup on the way in and an ordering that never drops one."""
 
 import re
+from typing import Callable
 
 from agent.records import Task, TaskStatus
 from agent.schemas import TaskDraft
@@ -23,10 +24,15 @@ def apply_order(tasks: list[Task], order: list[int]) -> list[Task]:
 
 
 class TaskBoard:
-    def __init__(self, *, max_new_per_cycle: int, max_queue: int, tasks: list[Task] | None = None) -> None:
+    """`is_repeat`, when given, is asked about each new description (e.g. an embedding-similarity check) and
+    must remember the ones it lets through."""
+
+    def __init__(self, *, max_new_per_cycle: int, max_queue: int, tasks: list[Task] | None = None,
+                 is_repeat: Callable[[str], bool] | None = None) -> None:
         self.tasks: list[Task] = list(tasks or [])
         self.max_new_per_cycle = max_new_per_cycle
         self.max_queue = max_queue
+        self.is_repeat = is_repeat
 
     def add(self, drafts: list[TaskDraft], cycle: int) -> tuple[list[Task], list[str]]:
         """Add new tasks; returns (added, dropped descriptions). Drops repeats of any task, pending or
@@ -38,7 +44,8 @@ class TaskBoard:
         for draft in drafts:
             key = _normalized(draft.description)
             if (not key or key in seen or len(added) >= self.max_new_per_cycle
-                    or len(self.pending()) >= self.max_queue):
+                    or len(self.pending()) >= self.max_queue
+                    or (self.is_repeat is not None and self.is_repeat(draft.description))):
                 dropped.append(draft.description)
                 continue
             seen.add(key)

@@ -43,12 +43,14 @@ stderr = Console(stderr=True)
               help="Chroma server holding memory shared across runs, e.g. http://127.0.0.1:8000.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
               help="Allow this tool (repeatable); default: calculator. See `agent tools list`.")
+@click.option("--parallel", type=click.IntRange(1, 16), metavar="N",
+              help="Execute up to N ready tasks per cycle as one batched generation (default 1).")
 @click.option("--no-tools", is_flag=True, help="Answer every task with the model alone.")
 @click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
 def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: int | None,
         max_seconds: float | None, run_dir: Path | None, device: str | None, base_url: str | None,
-        memory_url: str | None, tools: tuple[str, ...],
+        memory_url: str | None, tools: tuple[str, ...], parallel: int | None,
         no_tools: bool, yes: bool, as_json: bool) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
@@ -60,7 +62,8 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         if value is not None and value <= 0:
             raise UsageError(f"{name} must be positive, got {value:g}")
     settings = _settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
-                         run_dir=run_dir, device=device, base_url=base_url, memory_url=memory_url)
+                         run_dir=run_dir, device=device, base_url=base_url, memory_url=memory_url,
+                         parallel_tasks=parallel)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
     if settings.model.startswith("openai:"):

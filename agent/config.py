@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     parse_retries: int = Field(2, ge=0, description="re-asks after an output that does not validate")
     max_tasks_per_cycle: int = Field(3, ge=1)
     max_queue: int = Field(10, ge=1)
+    similar_task_threshold: float | None = Field(
+        0.9, gt=0, le=1, description="a new task this close (embedding cosine) to an earlier one is dropped")
     parallel_tasks: int = Field(1, ge=1, le=16, description="ready tasks executed per cycle, as one batch")
     max_objective_chars: int = Field(2000, ge=1)
 

@@ -49,6 +49,7 @@ class Executor:
         self.top_k, self.retries, self.max_new_tokens = top_k, retries, max_new_tokens
         self.approve, self.emit = approve, emit
         self.Action = action_model(tools) if tools else None
+        self._calls_made: dict[str, int] = {}  # identical call -> the task that made it
 
     def run(self, objective: str, tasks: list[Task]) -> list[Task]:
         """The tasks, settled: done with their results, or failed with the reason as the result. Tool calls
@@ -85,9 +86,14 @@ class Executor:
 
     def _call_tool(self, task: Task, tool: Tool, arguments: dict[str, Any]) -> Task:
         ok = False
-        if tool.risky and not self.approve(tool, arguments):
+        key = json.dumps([tool.name, arguments], sort_keys=True, default=str)
+        if key in self._calls_made:
+            output = (f"refused: {tool.name} was already called with these arguments for task "
+                      f"{self._calls_made[key]}; its result is in memory")
+        elif tool.risky and not self.approve(tool, arguments):
             output = f"{tool.name} was not approved by the user"
         else:
+            self._calls_made[key] = task.id
             try:
                 output, ok = as_text(_with_timeout(tool, arguments)), True
             except ToolError as exc:

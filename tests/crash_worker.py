@@ -65,7 +65,8 @@ def main() -> None:
     memory = None
     if memory_kind == "file":
         memory = FileMemory(run_dir / f"{run_id}-memory.json")
-    agent = Agent(model=model, memory=memory, run_dir=run_dir, max_cycles=20)
+    agent = Agent(model=model, memory=memory, run_dir=run_dir, max_cycles=20,
+                  similar_task_threshold=None if memory_kind == "file" else 0.99)
     if (run_dir / run_id).exists():
         agent.resume(run_id)
     else:

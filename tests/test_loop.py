@@ -22,8 +22,8 @@ def progress(done: bool, summary: str = "some progress") -> dict:
     return {"summary": summary, "done": done, "reason": "because"}
 
 
-def make_agent(model, memory, tmp_path, **overrides) -> Agent:
-    return Agent(model=model, memory=memory, run_dir=tmp_path / "runs", **overrides)
+def make_agent(model, memory, tmp_path, tools=(), **overrides) -> Agent:
+    return Agent(model=model, tools=tools, memory=memory, run_dir=tmp_path / "runs", **overrides)
 
 
 def purposes(trace: list[dict]) -> list[str]:
@@ -184,3 +184,27 @@ def test_parallel_tasks_run_as_one_batch_and_are_integrated_together(memory, tmp
     integrate_prompt = model.calls[4].messages[-1]["content"]
     assert '"beta" gave' in integrate_prompt and '"alpha" gave' in integrate_prompt
     assert result.usage.llm_calls == 6
+
+
+def test_near_duplicate_tasks_are_dropped_by_embedding_similarity(memory, tmp_path):
+    model = ScriptedModel([plan("Find the population of Paris"), "2.1 million", progress(False),
+                           plan("Look up how many people live in Paris", "Find the population of Paris, France",
+                                "Write a poem about the sea"), "a poem", progress(True), "answer"])
+    result = make_agent(model, memory, tmp_path, similar_task_threshold=0.75).run("objective")
+    assert [t.description for t in result.tasks] == ["Find the population of Paris", "Write a poem about the sea"]
+    trace = read_trace(tmp_path / "runs" / result.run_id / "trace.jsonl")
+    dropped = [d for e in trace if e["kind"] == "tasks_added" for d in e["dropped"]]
+    assert set(dropped) == {"Look up how many people live in Paris", "Find the population of Paris, France"}
+
+
+def test_repeated_identical_tool_calls_are_refused(memory, tmp_path):
+    from agent.tools.builtin import calculator
+
+    call = {"action": {"tool": "calculator", "arguments": {"expression": "6*7"}}}
+    model = ScriptedModel([plan("multiply six by seven"), call, progress(False),
+                           plan("compute six times seven again"), call, progress(True), "42"])
+    result = make_agent(model, memory, tmp_path, tools=[calculator], similar_task_threshold=None).run("objective")
+    assert [(t.status, t.result) for t in result.tasks] == [
+        (TaskStatus.done, "42"),
+        (TaskStatus.failed, "refused: calculator was already called with these arguments for task 1; "
+                            "its result is in memory")]

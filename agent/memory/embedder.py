@@ -20,6 +20,9 @@ def packaged_encoder_dir() -> Path:
 @lru_cache(maxsize=2)
 def _sentence_model(device: str):
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     return SentenceTransformer(str(packaged_encoder_dir()), device=device, local_files_only=True)
 

@@ -1,0 +1,307 @@
+"""Evaluation suites: JSON lines of objective + check, run through agents, scored and tabulated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from io import StringIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Callable, Iterable, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent.errors import AgentError, UsageError
+from agent.events import Event
+from agent.memory.base import Memory
+
+if TYPE_CHECKING:
+    from agent.agent import Agent
+
+MAX_PATTERN_CHARS = 500
+MAX_PATTERN_CODE = 5_000  # words of compiled regex program: bounds what a suite file can make us build
+MAX_ANSWER_CHARS = 300  # kept per item in the report
+CHECKED_CHARS = 20_000  # of the answer searched by a check: bounds the work of a hostile regex
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NumberCheck(_Strict):
+    type: Literal["number"]
+    value: float
+    tolerance: float = Field(0.0, ge=0)
+
+
+class StringsCheck(_Strict):
+    type: Literal["strings"]
+    values: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    mode: Literal["all", "any"] = "all"
+
+
+class RegexCheck(_Strict):
+    type: Literal["regex"]
+    pattern: str = Field(min_length=1, max_length=MAX_PATTERN_CHARS)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        if _program_size(pattern) > MAX_PATTERN_CODE:
+            raise ValueError(f"compiles to more than {MAX_PATTERN_CODE} instructions; simplify it")
+        return pattern
+
+
+class LabelCheck(_Strict):
+    type: Literal["label"]
+    value: str = Field(min_length=1)
+    labels: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _value_is_a_label(self) -> "LabelCheck":
+        if self.value not in self.labels:
+            raise ValueError(f"value {self.value!r} is not one of labels {self.labels}")
+        return self
+
+
+Check = Annotated[Union[NumberCheck, StringsCheck, RegexCheck, LabelCheck], Field(discriminator="type")]
+
+
+class EvalItem(_Strict):
+    """One suite line. `tools` None means the default tools; [] means none. Items sharing `memory` share one
+    store and run in file order."""
+
+    id: str = Field(min_length=1, max_length=200)
+    objective: str = Field(min_length=1)
+    check: Check
+    tools: list[str] | None = None
+    memory: str | None = Field(None, min_length=1, max_length=200)
+
+
+def parse_suite(lines: Iterable[str], source: str = "suite") -> list[EvalItem]:
+    """Validate JSON lines (blank lines skipped); any problem is a UsageError naming `source` and the line."""
+    items: list[EvalItem] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source} line {number}"
+        try:
+            item = EvalItem.model_validate_json(line)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error["loc"]) or "item"
+            raise UsageError(f"{where}: {field}: {error['msg']}") from None
+        if item.id in seen:
+            raise UsageError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
+        seen[item.id] = number
+        items.append(item)
+    if not items:
+        raise UsageError(f"{source} holds no items")
+    return items
+
+
+def load_suite(path: Path) -> list[EvalItem]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read suite {path}: {exc}") from exc
+    return parse_suite(text.splitlines(), str(path))
+
+
+# --- checkers ---------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"""
+    (?<![\w.])                                  # not the tail of a word (amber-17 is not -17) or number
+    (?P<sign>[-+\u2212])?
+    (?P<body>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)   # 1,234.5 | 42 | .5 ; a trailing '.' is punctuation
+    (?P<exp>[eE][-+]?\d+)?
+""", re.VERBOSE)
+
+
+def last_number(text: str) -> float | None:
+    """The last number written in `text`, or None."""
+    found = None
+    for found in _NUMBER.finditer(text):
+        pass
+    if found is None:
+        return None
+    sign = "-" if found["sign"] in ("-", "\u2212") else ""
+    return float(sign + found["body"].replace(",", "") + (found["exp"] or ""))
+
+
+def _mentions(text: str, phrase: str) -> re.Match[str] | None:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE)
+
+
+def first_label(text: str, labels: list[str]) -> str | None:
+    """The label mentioned earliest in `text` (whole words, any case); the longer one wins a tie."""
+    hits = [(m.start(), -len(label), label) for label in labels if (m := _mentions(text, label))]
+    return min(hits)[2] if hits else None
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def passes(check: Check, answer: str) -> bool:
+    """Whether `answer` satisfies `check`."""
+    answer = answer[:CHECKED_CHARS]
+    if isinstance(check, NumberCheck):
+        number = last_number(answer)
+        # the small relative slack absorbs float formatting, e.g. 0.1 + 0.2 written as 0.30000000000000004
+        return number is not None and abs(number - check.value) <= check.tolerance + 1e-9 * max(1.0, abs(check.value))
+    if isinstance(check, StringsCheck):
+        found = [_squash(value) in _squash(answer) for value in check.values]
+        return all(found) if check.mode == "all" else any(found)
+    if isinstance(check, RegexCheck):
+        return re.search(check.pattern, answer) is not None
+    return first_label(answer, check.labels) == check.value
+
+
+def _program_size(pattern: str) -> int:
+    # CPython's compiler is private; where it moved, only the character limit guards the pattern
+    try:
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        return len(_compiler._code(_parser.parse(pattern), 0))
+    except (ImportError, AttributeError, TypeError):
+        return 0
+
+
+# --- running ----------------------------------------------------------------------------------------------
+
+class ItemResult(BaseModel):
+    id: str
+    success: bool
+    status: str | None  # the run's RunStatus; None when it raised
+    llm_calls: int
+    tokens: int
+    seconds: float
+    parse_failures: int
+    answer: str
+    error: str | None = None
+
+
+class SuiteReport(BaseModel):
+    items: list[ItemResult]
+    passed: int
+    success_rate: float
+    llm_calls: int
+    tokens: int
+    seconds: float
+    parse_failures: int
+    errors: int
+    mean_llm_calls: float
+    mean_tokens: float
+    mean_seconds: float
+
+    @classmethod
+    def of(cls, items: list[ItemResult]) -> "SuiteReport":
+        n = max(1, len(items))
+        calls, tokens = sum(i.llm_calls for i in items), sum(i.tokens for i in items)
+        seconds = round(sum(i.seconds for i in items), 3)
+        passed = sum(i.success for i in items)
+        return cls(items=items, passed=passed, success_rate=passed / n, llm_calls=calls, tokens=tokens,
+                   seconds=seconds, parse_failures=sum(i.parse_failures for i in items),
+                   errors=sum(i.error is not None for i in items), mean_llm_calls=calls / n,
+                   mean_tokens=tokens / n, mean_seconds=seconds / n)
+
+
+class _Tally:
+    """Usage seen through events: what is left to report when a run raises before its result."""
+
+    def __init__(self) -> None:
+        self.calls = self.tokens = self.rejected = 0
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "model_called":
+            self.calls += 1
+            self.tokens += event.prompt_tokens + event.completion_tokens  # type: ignore[attr-defined]
+        elif event.kind == "output_rejected":
+            self.rejected += 1
+
+
+def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemResult:
+    """Run one item; an AgentError is recorded in the result, anything else is a bug and propagates."""
+    tally, start = _Tally(), time.perf_counter()
+    try:
+        result = make_agent(item).run(item.objective, on_event=tally)
+    except AgentError as exc:
+        return ItemResult(id=item.id, success=False, status=None, llm_calls=tally.calls, tokens=tally.tokens,
+                          seconds=round(time.perf_counter() - start, 3), parse_failures=tally.rejected,
+                          answer="", error=f"{type(exc).__name__}: {exc}")
+    return ItemResult(id=item.id, success=passes(item.check, result.final_answer), status=result.status.value,
+                      llm_calls=result.usage.llm_calls, tokens=result.usage.total_tokens,
+                      seconds=round(time.perf_counter() - start, 3), parse_failures=tally.rejected,
+                      answer=result.final_answer[:MAX_ANSWER_CHARS])
+
+
+def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], progress: bool = True) -> SuiteReport:
+    """Run the items one by one, in order (items sharing a memory key depend on it)."""
+    results: list[ItemResult] = []
+    if not progress:
+        return SuiteReport.of([run_item(item, make_agent) for item in items])
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("eval", total=len(items))
+        for item in items:
+            bar.update(task, description=f"{item.id} · passed {sum(r.success for r in results)}")
+            results.append(run_item(item, make_agent))
+            bar.advance(task)
+    return SuiteReport.of(results)
+
+
+class SharedMemories:
+    """One chroma store per memory key under `root`, opened on first use; items without a key get None."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._open: dict[str, Memory] = {}
+
+    def __call__(self, key: str | None) -> Memory | None:
+        if key is None:
+            return None
+        if key not in self._open:
+            from agent.memory.chroma import ChromaMemory
+
+            # a digest, not the key itself: keys are free text, directory names are not
+            self._open[key] = ChromaMemory.persistent(self.root / hashlib.sha1(key.encode()).hexdigest()[:16])
+        return self._open[key]
+
+
+# --- output -----------------------------------------------------------------------------------------------
+
+def format_table(report: SuiteReport, width: int = 120) -> str:
+    """The per-item table and a totals line, as plain text."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    for name, justify in (("id", "left"), ("ok", "center"), ("status", "left"), ("calls", "right"),
+                          ("tokens", "right"), ("s", "right"), ("parse fails", "right"), ("answer / error", "left")):
+        table.add_column(name, justify=justify, overflow="ellipsis", no_wrap=name == "answer / error")  # type: ignore[arg-type]
+    for r in report.items:
+        shown = r.error or " ".join(r.answer.split())
+        table.add_row(r.id, "✓" if r.success else "✗", r.status or "error", str(r.llm_calls), str(r.tokens),
+                      f"{r.seconds:.1f}", str(r.parse_failures), shown[:80])
+    buffer = StringIO()
+    Console(file=buffer, width=width, no_color=True, highlight=False).print(table)
+    n = len(report.items)
+    buffer.write(f"\nsuccess {report.passed}/{n} ({report.success_rate:.0%}) · model calls {report.llm_calls} "
+                 f"(mean {report.mean_llm_calls:.1f}) · tokens {report.tokens} (mean {report.mean_tokens:.0f}) · "
+                 f"{report.seconds:.1f} s (mean {report.mean_seconds:.1f}) · parse failures {report.parse_failures}"
+                 f" · errors {report.errors}\n")
+    return buffer.getvalue()
+
+
+def report_json(report: SuiteReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)

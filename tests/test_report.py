@@ -1,0 +1,184 @@
+"""The HTML report: content, escaping, interrupted runs, attribution, and a real headless Chromium render."""
+
+import html
+import os
+import shutil
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from agent import Agent, ScriptedModel
+from agent.errors import UsageError
+from agent.report import read_run, write_report
+from agent.tools.builtin import calculator
+
+EVIL_RESULT = "Areas: <script>alert('x')</script> Tokyo 2194 km2 & <b>Delhi</b> 1484 km2"
+EVIL_TASK = "Cross-check the figures </title><script>alert(2)</script> against a second source"
+OBJECTIVE = "Rank the three largest cities by density <img src=x onerror=alert(3)>"
+
+
+def plan(*tasks: tuple[str, list[int]]) -> dict:
+    return {"tasks": [{"description": d, "depends_on": deps} for d, deps in tasks]}
+
+
+def progress(done: bool) -> dict:
+    return {"summary": "progress so far", "done": done, "reason": "enough" if done else "more to do"}
+
+
+def call(name: str, **arguments) -> dict:
+    return {"action": {"tool": name, "arguments": arguments}}
+
+
+NO_TOOL = {"action": {"tool": "none"}}
+SCRIPT = [
+    plan(("Collect the population of the three largest cities", []), ("Find the area of each city", [])),
+    {"order": [2, 1]}, NO_TOOL, EVIL_RESULT, progress(False),
+    plan(("Compute the population density of each city", [1, 2]), (EVIL_TASK, [])),
+    {"order": [1, 4]}, call("calculator", expression="1/0"), progress(False),
+    "not json", plan(("Rank the cities by density", [3])),
+    {"order": [3, 4]}, call("calculator", expression="37400000/2194"), progress(False),
+    plan(), {"order": [5, 4]}, NO_TOOL, "1. Dhaka 2. Tokyo", progress(True),
+    "Final: Dhaka is densest <b>not bold</b>",
+]
+DESCRIPTIONS = ["Collect the population of the three largest cities", "Find the area of each city",
+                "Compute the population density of each city", EVIL_TASK, "Rank the cities by density"]
+
+
+def make_run(tmp_path: Path, memory, replies: list = SCRIPT, **options) -> Path:
+    """A run made with the scripted model; a script cut short raises mid-run, like a crash."""
+    agent = Agent(model=ScriptedModel(list(replies)), tools=[calculator], memory=memory,
+                  run_dir=tmp_path / "runs", **options)
+    try:
+        agent.run(OBJECTIVE)
+    except AssertionError:  # ScriptedModel ran out of replies: the run stops where a crash would leave it
+        pass
+    return next((tmp_path / "runs").iterdir())
+
+
+def test_report_holds_every_task_the_answer_and_usage(tmp_path, memory):
+    run = make_run(tmp_path, memory)
+    page = write_report(run).read_text(encoding="utf-8")
+    assert (run / "report.html").is_file()
+    for number, description in enumerate(DESCRIPTIONS, 1):
+        assert f"<title>#{number} {html.escape(description)} (" in page
+        assert page.count(html.escape(description)) >= 3  # DAG node, cost table, results
+    assert "Final: Dhaka is densest &lt;b&gt;not bold&lt;/b&gt;" in page
+    assert page.count('<g class="task') == 5 and page.count('class="edge"') == 3
+    for number, status in [(1, "failed"), (2, "done"), (3, "done"), (4, "pending"), (5, "done")]:
+        assert f'<g class="task {status}" data-task-id="{number}">' in page
+    view = read_run(run)
+    assert sum(c.calls for c in view.task_costs.values()) + sum(c.own.calls for c in view.cycles.values()) == len(SCRIPT) == view.usage.llm_calls
+    assert view.task_costs[2].calls == 2 and view.task_costs[1].calls == 1  # choose_tool + execute; choose_tool
+    assert view.cycles["3"].own.calls == 3  # a rejected plan, its retry, and the prioritization
+    assert list(view.cycles) == ["1", "2", "3", "4", "5", "final"][:len(view.cycles)]
+
+
+def test_model_written_markup_is_escaped_and_the_page_loads_nothing(tmp_path, memory):
+    page = write_report(make_run(tmp_path, memory), tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "<img" not in page.lower() and "<b>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;/title&gt;&lt;script&gt;alert(2)" in page and "&lt;img src=x onerror=alert(3)&gt;" in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+    assert "default-src 'none'" in page
+
+
+def test_an_interrupted_run_without_result_json_and_a_cut_trace_line(tmp_path, memory):
+    run = make_run(tmp_path, memory, SCRIPT[:12])  # dies at cycle 3's choose_tool, task 3 started
+    assert not (run / "result.json").exists()
+    with (run / "trace.jsonl").open("a", encoding="utf-8") as trace:
+        trace.write('{"time": 1, "kind": "model_cal')
+    page = write_report(run).read_text(encoding="utf-8")
+    assert "has not finished" in page and '<g class="task interrupted" data-task-id="3">' in page
+    for description in DESCRIPTIONS[:4]:
+        assert html.escape(description) in page
+    assert "(no final answer yet)" in page
+
+
+def test_calls_of_a_parallel_batch_go_to_their_own_tasks(tmp_path, memory):
+    replies = [plan(("first task", []), ("second task", [])), {"order": [1, 2]}, "not json", NO_TOOL,
+               call("calculator", expression="2+2"), "first result", progress(True), "answer"]
+    view = read_run(make_run(tmp_path, memory, replies, parallel_tasks=2))
+    assert (view.task_costs[1].calls, view.task_costs[2].calls) == (3, 1)  # re-asked choose_tool, execute
+    assert view.cycles["1"].own.calls == 3 and view.cycles["final"].own.calls == 1
+
+
+def test_not_a_run_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="not a run directory"):
+        write_report(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="not a readable run directory"):
+        write_report(tmp_path / "empty")
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.access("/usr/bin/chromium", os.X_OK):
+        found = "/usr/bin/chromium"
+    assert found, "Chromium is needed for the report's render test: install it with `apt-get install -y chromium`"
+    return found
+
+
+class TaskNodes(HTMLParser):
+    """The text inside each <g class="task ..." data-task-id=...> of the DOM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: dict[str, str] = {}
+        self._open: str | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if tag == "g" and "task" in (attributes.get("class") or "").split():
+            self._open, self._depth = attributes["data-task-id"], 0
+            self.nodes[self._open] = ""
+        elif self._open is not None:
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is not None:
+            self._depth -= 1
+            if tag == "g" and self._depth < 0:
+                self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self.nodes[self._open] += data
+
+
+def distinct_bytes(png: bytes) -> int:
+    """How many byte values the decoded image data holds: a blank page has a handful."""
+    chunks, at = [], 8
+    while at < len(png):
+        size = int.from_bytes(png[at:at + 4], "big")
+        if png[at + 4:at + 8] == b"IDAT":
+            chunks.append(png[at + 8:at + 8 + size])
+        at += 12 + size
+    return len(set(zlib.decompress(b"".join(chunks))))
+
+
+def test_chromium_renders_the_dag_with_every_task(tmp_path, memory):
+    report = write_report(make_run(tmp_path, memory))
+    base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*base, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    parser = TaskNodes()
+    parser.feed(dom.stdout)
+    assert sorted(parser.nodes) == ["1", "2", "3", "4", "5"]
+    for number, description in enumerate(DESCRIPTIONS, 1):
+        assert description in parser.nodes[str(number)]
+    assert "<script" not in dom.stdout
+    shot = tmp_path / "shot.png"
+    done = subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1600", report.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (1200).to_bytes(4, "big") + (1600).to_bytes(4, "big")
+    assert len(png) > 20_000 and distinct_bytes(png) > 100
+    if os.environ.get("REPORT_SHOT"):  # to look at the render by hand
+        shutil.copy(shot, os.environ["REPORT_SHOT"])
