@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from agent.board import TaskBoard
-from agent.config import Settings, load_settings
+from agent.config import Settings
 from agent.errors import BudgetExhausted, UsageError
 from agent.events import Event, RunFinished, RunStarted
 from agent.executor import Approver, Executor
@@ -68,7 +68,7 @@ class Agent:
     def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
                  memory: Memory | None = None, *, approve: Approver = _deny,
                  settings: Settings | None = None, **overrides: Any) -> None:
-        self.settings = settings.model_copy(update=overrides) if settings else load_settings(**overrides)
+        self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
         if model is None or isinstance(model, str):
             from agent.models import load_model
 

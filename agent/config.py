@@ -36,5 +36,5 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Environment first, then explicit overrides (CLI flags) that are not None."""
+    """Environment first, then the overrides that were given (None means "not given", as for CLI flags)."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -96,7 +96,7 @@ def parse_suite(lines: Iterable[str], source: str = "suite") -> list[EvalItem]:
         except ValidationError as exc:
             error = exc.errors()[0]
             field = ".".join(str(p) for p in error["loc"]) or "item"
-            raise UsageError(f"{where}: {field}: {error['msg']}") from None
+            raise UsageError(f"{where}: {field}: {error['msg'].removeprefix('Value error, ')}") from None
         if item.id in seen:
             raise UsageError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
         seen[item.id] = number

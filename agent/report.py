@@ -279,7 +279,7 @@ def cost_table(view: RunView) -> str:
     for cost in [*view.task_costs.values(), *(c.own for c in view.cycles.values())]:
         total.calls, total.seconds = total.calls + cost.calls, total.seconds + cost.seconds
         total.prompt, total.completion = total.prompt + cost.prompt, total.completion + cost.completion
-    rows.append(row(["", "<b>total</b>", "", "", *nums(total)], "total"))
+    rows.append(row(["", "total", "", "", *nums(total)], "total"))
     head = "".join(f"<th>{h}</th>" for h in ["id", "task", "status", "cycle", "calls", "prompt tok",
                                              "completion tok", "model s"])
     return f'<table class="costs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -319,7 +319,7 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;border-radius:
 .key i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}.wallkey{background:#e3e6ea}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceff3}
 td:nth-child(n+5),th:nth-child(n+5){text-align:right;font-variant-numeric:tabular-nums}
-tr.muted td{color:#6b7480}tr.total td{border-top:2px solid #c9ced4}
+tr.muted td{color:#6b7480}tr.total td{border-top:2px solid #c9ced4;font-weight:600}
 details{border-bottom:1px solid #eceff3;padding:6px 0}summary{cursor:pointer}.tool{font-family:monospace;margin:4px 0}
 """
 

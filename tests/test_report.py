@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import ListMemory
 
 from agent import Agent, ScriptedModel
 from agent.errors import UsageError
@@ -58,8 +59,14 @@ def make_run(tmp_path: Path, memory, replies: list = SCRIPT, **options) -> Path:
     return next((tmp_path / "runs").iterdir())
 
 
-def test_report_holds_every_task_the_answer_and_usage(tmp_path, memory):
-    run = make_run(tmp_path, memory)
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """One finished run shared by the tests that only read it."""
+    return make_run(tmp_path_factory.mktemp("report"), ListMemory())
+
+
+def test_report_holds_every_task_the_answer_and_usage(finished):
+    run = finished
     page = write_report(run).read_text(encoding="utf-8")
     assert (run / "report.html").is_file()
     for number, description in enumerate(DESCRIPTIONS, 1):
@@ -72,12 +79,12 @@ def test_report_holds_every_task_the_answer_and_usage(tmp_path, memory):
     view = read_run(run)
     assert sum(c.calls for c in view.task_costs.values()) + sum(c.own.calls for c in view.cycles.values()) == len(SCRIPT) == view.usage.llm_calls
     assert view.task_costs[2].calls == 2 and view.task_costs[1].calls == 1  # choose_tool + execute; choose_tool
-    assert view.cycles["3"].own.calls == 3  # a rejected plan, its retry, and the prioritization
-    assert list(view.cycles) == ["1", "2", "3", "4", "5", "final"][:len(view.cycles)]
+    assert view.cycles["3"].own.calls == 4  # a rejected plan, its retry, prioritize, integrate
+    assert list(view.cycles) == ["1", "2", "3", "4", "final"]
 
 
-def test_model_written_markup_is_escaped_and_the_page_loads_nothing(tmp_path, memory):
-    page = write_report(make_run(tmp_path, memory), tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+def test_model_written_markup_is_escaped_and_the_page_loads_nothing(finished, tmp_path):
+    page = write_report(finished, tmp_path / "out" / "r.html").read_text(encoding="utf-8")
     assert "<script" not in page.lower() and "<img" not in page.lower() and "<b>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "&lt;/title&gt;&lt;script&gt;alert(2)" in page and "&lt;img src=x onerror=alert(3)&gt;" in page
@@ -160,8 +167,8 @@ def distinct_bytes(png: bytes) -> int:
     return len(set(zlib.decompress(b"".join(chunks))))
 
 
-def test_chromium_renders_the_dag_with_every_task(tmp_path, memory):
-    report = write_report(make_run(tmp_path, memory))
+def test_chromium_renders_the_dag_with_every_task(finished, tmp_path):
+    report = write_report(finished, tmp_path / "report.html")
     base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}"]
