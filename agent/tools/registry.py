@@ -1,6 +1,7 @@
 """Finding tools: the built-ins, plus third-party tools from the `agent.tools` entry-point group."""
 
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from agent.errors import UsageError
@@ -39,6 +40,19 @@ def available_tools() -> dict[str, Tool]:
     for candidate in builtin_tools() + plugin_tools():
         tools.setdefault(candidate.name, candidate)
     return tools
+
+
+MEMORY_SEARCH = "search_memory"  # needs the run's memory: the Agent adds it (memory_search=True)
+
+
+def tools_for(names: list[str], heads: list[Path], workspace: Path | None, device: str) -> list[Tool]:
+    """The allow-list the CLI builds from settings: named tools, head directories, workspace file tools."""
+    from agent.tools.heads import HeadTool
+    from agent.tools.workspace import workspace_tools
+
+    allowed = select_tools([n for n in names if n != MEMORY_SEARCH])
+    allowed += [HeadTool(directory, device=None if device == "auto" else device) for directory in heads]
+    return allowed + (workspace_tools(workspace) if workspace else [])
 
 
 def select_tools(names: list[str]) -> list[Tool]:
