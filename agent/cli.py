@@ -70,10 +70,12 @@ stderr = Console(stderr=True)
 @click.option("--no-tools", is_flag=True, help="Answer every task with the model alone.")
 @click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
+@click.option("--otel", is_flag=True, help="Send OpenTelemetry spans per cycle and model call (OTLP; needs "
+              "pip install 'agent[otel]'; endpoint from OTEL_EXPORTER_OTLP_ENDPOINT).")
 def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: int | None,
         max_seconds: float | None, run_dir: Path | None, device: str | None, base_url: str | None,
         memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
-        parallel: int | None,
+        parallel: int | None, otel: bool,
         no_tools: bool, yes: bool, as_json: bool) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
@@ -102,11 +104,31 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
 
         memory = remote_memory(settings.memory_url)
     allowed = tools_for(settings.tools, settings.heads, settings.workspace, settings.device)
+    listener = _telemetry() if otel else None
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {settings.model}")
         agent = Agent(tools=allowed, memory=memory, settings=settings, approve=_approver(yes),
                       memory_search=MEMORY_SEARCH in settings.tools)
-        _report(agent.run(objective, on_event=show), as_json)
+
+        def on_event(event) -> None:
+            show(event)
+            if listener is not None:
+                listener(event)
+
+        try:
+            _report(agent.run(objective, on_event=on_event), as_json)
+        finally:
+            if listener is not None:
+                listener.close()
+
+
+def _telemetry():
+    from agent.telemetry import telemetry_listener
+
+    listener = telemetry_listener()
+    if listener is None:
+        raise UsageError("--otel needs OpenTelemetry: pip install 'agent[otel]'")
+    return listener
 
 
 def _report(result, as_json: bool) -> None:
@@ -160,6 +182,20 @@ def runs(run_dir: Path | None, as_json: bool) -> None:
         return
     for r in records:
         click.echo(f"{r.run_id}  {r.status:<11} {r.state.cycle - 1:>3} cycles  {r.objective[:70]}")
+
+
+@app.command()
+@click.argument("run_id")
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Directory holding runs.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Where to write the page (default: the run's report.html).")
+def report(run_id: str, run_dir: Path | None, out: Path | None) -> None:
+    """Write RUN_ID's self-contained HTML report: task graph, timeline, tokens and time, results, answer.
+    Works on interrupted runs too; the page loads nothing from the network."""
+    from agent.report import write_report
+
+    click.echo(str(write_report(_settings(run_dir=run_dir).run_dir / run_id, out)))
 
 
 @tools_group.command("list")

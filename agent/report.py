@@ -138,7 +138,9 @@ def cost_table(view: RunView) -> str:
     for cycle in view.cycles.values():
         name = cycle_name(cycle.label)
         purposes = ", ".join(cycle.own_purposes) or "no model call"
-        rows.append(row(["", f"{esc(name)}: {esc(purposes)}", "", esc(cycle.label), *nums(cycle.own)], "muted"))
+        verdict = f" · judged {esc(cycle.verdict)}" if cycle.verdict else ""
+        rows.append(row(["", f"{esc(name)}: {esc(purposes)}{verdict}", "", esc(cycle.label), *nums(cycle.own)],
+                        "muted"))
     total = sum([*view.task_costs.values(), *(c.own for c in view.cycles.values())], Cost())
     rows.append(row(["", "total", "", "", *nums(total)], "total"))
     head = "".join(f"<th>{h}</th>" for h in ["id", "task", "status", "cycle", "calls", "prompt tok",

@@ -126,8 +126,8 @@ def attribute(view: RunView) -> None:
         elif kind == "task_finished":
             open_.discard(event["task"]["id"])
         elif kind == "tool_called":
-            tooled.add(event.get("task_id"))
-            view.tools[event.get("task_id")].append(event)
+            tooled.add(int(event["task_id"]))
+            view.tools[int(event["task_id"])].append(event)
         elif kind == "output_rejected" and event.get("purpose") == "choose_tool":
             cursor -= 1
         elif kind == "step_failed" and event.get("purpose") == "choose_tool":
@@ -146,7 +146,7 @@ def attribute(view: RunView) -> None:
                 owner, cursor = batch[cursor], cursor + 1
             elif open_ and purpose == "execute":
                 owner = next((t for t in batch if t not in tooled and t not in answered), None)
-                answered.add(owner)
+                answered.add(owner or 0)
             if owner is not None:
                 view.task_costs[owner].add(event)
             else:

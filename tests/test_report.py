@@ -100,7 +100,7 @@ def test_an_interrupted_run_without_result_json_and_a_cut_trace_line(tmp_path, m
     with (run / "trace.jsonl").open("a", encoding="utf-8") as trace:
         trace.write('{"time": 1, "kind": "model_cal')
     page = write_report(run).read_text(encoding="utf-8")
-    assert "has not finished" in page and '<g class="task interrupted" data-task-id="3">' in page
+    assert "judged not yet: more to do" in page and "has not finished" in page and '<g class="task interrupted" data-task-id="3">' in page
     for description in DESCRIPTIONS[:4]:
         assert html.escape(description) in page
     assert "(no final answer yet)" in page
