@@ -16,7 +16,7 @@ from agent.tools.registry import MEMORY_SEARCH
 class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
 
-    lazy = {"heads": ("agent.heads.cli", "heads")}
+    lazy = {"heads": ("agent.heads.cli", "heads"), "eval": ("agent.eval_cli", "eval_command")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

@@ -1,11 +1,20 @@
 """`agent eval SUITE.jsonl`: run a suite with one model loaded once, print a table or JSON."""
 
+from __future__ import annotations
+
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from agent.errors import UsageError
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from agent.evaluation import EvalItem
+    from agent.models.base import ChatModel
+    from agent.tools.base import Tool
 
 DEFAULT_TOOLS = ["calculator"]  # as `agent run` without --tool
 
@@ -31,13 +40,15 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     """
     from agent.agent import Agent, check_writable
     from agent.config import load_settings
-    from agent.evaluation import EvalItem, SharedMemories, format_table, load_suite, report_json, run_suite
+    from agent.evaluation import SharedMemories, format_table, load_suite, report_json, run_suite
 
     items = load_suite(suite)[:limit]
     try:
         settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)
     except ValueError as exc:  # pydantic names the setting that is wrong
         raise UsageError(" ".join(str(exc).splitlines()[:3])) from exc
+    # items without a memory key each get their run's own store, never a shared server's
+    settings = settings.model_copy(update={"memory_url": None})
     check_writable(settings.run_dir)
     tools = _tool_pool(items, heads, settings.device)  # every name is checked before the model loads
     loaded = _load_model(settings)
@@ -53,12 +64,12 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     click.echo(report_json(report) if as_json else format_table(report), nl=as_json)
 
 
-def _tool_pool(items: list, heads: tuple[Path, ...], device: str) -> dict:
+def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...], device: str) -> dict[str, Tool]:
     """Name -> Tool for every name the items use: head tools from --head, the rest from the registry."""
     from agent.tools.heads import HeadTool
     from agent.tools.registry import available_tools
 
-    pool = {}
+    pool: dict[str, Tool] = {}
     for head_dir in heads:
         # one instance per head: its weights load once, on the first item that calls it
         head_tool = HeadTool(head_dir, device=None if device == "auto" else device)
@@ -82,7 +93,7 @@ def _tool_pool(items: list, heads: tuple[Path, ...], device: str) -> dict:
     return pool
 
 
-def _load_model(settings):
+def _load_model(settings: Settings) -> ChatModel:
     from agent.models import load_model
 
     key = settings.api_key

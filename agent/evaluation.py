@@ -6,9 +6,10 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable, Iterable
 from io import StringIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Iterable, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -63,13 +64,13 @@ class LabelCheck(_Strict):
     labels: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _value_is_a_label(self) -> "LabelCheck":
+    def _value_is_a_label(self) -> LabelCheck:
         if self.value not in self.labels:
             raise ValueError(f"value {self.value!r} is not one of labels {self.labels}")
         return self
 
 
-Check = Annotated[Union[NumberCheck, StringsCheck, RegexCheck, LabelCheck], Field(discriminator="type")]
+Check = Annotated[NumberCheck | StringsCheck | RegexCheck | LabelCheck, Field(discriminator="type")]
 
 
 class EvalItem(_Strict):
@@ -202,7 +203,7 @@ class SuiteReport(BaseModel):
     mean_seconds: float
 
     @classmethod
-    def of(cls, items: list[ItemResult]) -> "SuiteReport":
+    def of(cls, items: list[ItemResult]) -> SuiteReport:
         n = max(1, len(items))
         calls, tokens = sum(i.llm_calls for i in items), sum(i.tokens for i in items)
         seconds = round(sum(i.seconds for i in items), 3)
@@ -286,9 +287,10 @@ def format_table(report: SuiteReport, width: int = 120) -> str:
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False)
-    for name, justify in (("id", "left"), ("ok", "center"), ("status", "left"), ("calls", "right"),
-                          ("tokens", "right"), ("s", "right"), ("parse fails", "right"), ("answer / error", "left")):
-        table.add_column(name, justify=justify, overflow="ellipsis", no_wrap=name == "answer / error")  # type: ignore[arg-type]
+    for name in ("id", "ok", "status", "calls", "tokens", "s", "parse fails", "answer / error"):
+        numeric = name in ("calls", "tokens", "s", "parse fails")
+        table.add_column(name, justify="right" if numeric else "left", overflow="ellipsis",
+                         no_wrap=name == "answer / error")
     for r in report.items:
         shown = r.error or " ".join(r.answer.split())
         table.add_row(r.id, "✓" if r.success else "✗", r.status or "error", str(r.llm_calls), str(r.tokens),

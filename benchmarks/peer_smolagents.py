@@ -5,7 +5,8 @@
 
 Both agents get the calculator, greedy decoding and the same weights (the safetensors directory this agent
 converts from the smollm2-135m preset, unless --model-dir names another). Needs `pip install smolagents`.
-Prints one row per agent: success, model calls, tokens, seconds (sums and means over the items).
+Prints one row per agent (smolagents = ToolCallingAgent on TransformersModel): success, model calls, tokens,
+seconds (sums and means over the items), then each item's answer.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_step
 
     torch_device = pick_device(device)
     model = CountingModel(model_id=str(model_dir), device_map=str(torch_device), max_new_tokens=MAX_NEW_TOKENS,
-                          torch_dtype=torch.bfloat16 if torch_device.type == "cuda" else torch.float32,
+                          model_kwargs={"dtype": torch.bfloat16 if torch_device.type == "cuda" else torch.float32},
                           do_sample=False)
     results = []
     for item in items:
@@ -81,8 +82,8 @@ def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_step
                                       answer="", error=f"{type(exc).__name__}: {exc}"[:300]))
             continue
         answer = "" if run.output is None else str(run.output)
-        # smolagents reports malformed tool calls as step errors: the nearest peer of our parse failures
-        errors = sum(1 for step in run.steps if isinstance(step, dict) and step.get("error"))
+        # smolagents records an unparsable tool call as a step's AgentParsingError: our parse failures' peer
+        errors = sum(1 for step in run.steps if (step.get("error") or {}).get("type") == "AgentParsingError")
         results.append(ItemResult(
             id=item.id, success=passes(item.check, answer), status=run.state,
             llm_calls=CountingModel.calls - before, tokens=run.token_usage.total_tokens if run.token_usage else 0,
@@ -91,12 +92,14 @@ def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_step
 
 
 def side_by_side(reports: dict[str, SuiteReport]) -> Table:
-    table = Table(title="same suite, same model", show_edge=False)
-    for name in ("agent", "success", "calls (mean)", "tokens (mean)", "seconds (mean)", "errors"):
+    table = Table(title="same suite, same model, greedy decoding", show_edge=False)
+    for name in ("agent", "success", "calls (mean)", "tokens (mean)", "seconds (mean)", "parse fails", "errors"):
         table.add_column(name, justify="left" if name == "agent" else "right")
     for name, r in reports.items():
-        table.add_row(name, f"{r.passed}/{len(r.items)} ({r.success_rate:.0%})", f"{r.llm_calls} ({r.mean_llm_calls:.1f})",
-                      f"{r.tokens} ({r.mean_tokens:.0f})", f"{r.seconds:.1f} ({r.mean_seconds:.1f})", str(r.errors))
+        table.add_row(name, f"{r.passed}/{len(r.items)} ({r.success_rate:.0%})",
+                      f"{r.llm_calls} ({r.mean_llm_calls:.1f})",
+                      f"{r.tokens} ({r.mean_tokens:.0f})", f"{r.seconds:.1f} ({r.mean_seconds:.1f})",
+                      str(r.parse_failures), str(r.errors))
     return table
 
 
@@ -114,16 +117,17 @@ def main() -> None:
     model_dir = args.model_dir or default_model_dir()
     print(f"{len(items)} items from {args.suite.name}; model {model_dir}", file=sys.stderr)
     reports = {"agent (ours)": run_ours(items, model_dir, args.device, args.max_cycles),
-               "smolagents ToolCallingAgent": run_smolagents(items, model_dir, args.device, args.max_steps)}
+               "smolagents": run_smolagents(items, model_dir, args.device, args.max_steps)}
     if args.json:
         print(json.dumps({name: r.model_dump(mode="json") for name, r in reports.items()}, indent=2))
         return
-    console = Console()
+    console = Console(width=120)
     console.print(side_by_side(reports))
     for name, report in reports.items():
-        console.print(f"[bold]{name}[/bold]: " + " ".join(f"{r.id}={'✓' if r.success else '✗'}" for r in report.items))
+        marks = " ".join(f"{r.id}={'✓' if r.success else '✗'}" for r in report.items)
+        console.print(f"[bold]{name}[/bold]: {marks}")
         for r in report.items:
-            console.print(f"  {r.id}: {(r.error or ' '.join(r.answer.split()))[:110]}", highlight=False)
+            console.print(f"  {r.id}: {(r.error or ' '.join(r.answer.split()))[:100]}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,22 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ListMemory
 
 from agent import Agent, BackendError, ScriptedModel, UsageError
 from agent.eval_cli import eval_command
-from agent.evaluation import (EvalItem, SharedMemories, first_label, format_table, last_number, load_suite,
-                              parse_suite, passes, report_json, run_suite)
-from conftest import ListMemory
+from agent.evaluation import (
+    EvalItem,
+    SharedMemories,
+    first_label,
+    format_table,
+    last_number,
+    load_suite,
+    parse_suite,
+    passes,
+    report_json,
+    run_suite,
+)
 
 SUITES = Path(__file__).parent.parent / "examples" / "suites"
 
@@ -74,8 +84,10 @@ GOOD = '{"id": "a", "objective": "2+2?", "check": {"type": "number", "value": 4}
     ('{"id": "b", "objective": "o", "check": {"type": "vibes"}}', "line 3: check"),
     ('{"id": "b", "objective": "o", "check": {"type": "number", "value": 4, "tolerance": -1}}', "line 3: check.number"),
     ('{"id": "b", "objective": "o", "check": {"type": "strings", "values": []}}', "line 3: check.strings.values"),
-    ('{"id": "b", "objective": "o", "check": {"type": "regex", "pattern": "(unclosed"}}', "line 3: check.regex.pattern: not a valid regular"),
-    ('{"id": "b", "objective": "o", "check": {"type": "label", "value": "x", "labels": ["y"]}}', "line 3: check.label: value 'x' is not one of labels"),
+    ('{"id": "b", "objective": "o", "check": {"type": "regex", "pattern": "(unclosed"}}',
+     "line 3: check.regex.pattern: not a valid regular"),
+    ('{"id": "b", "objective": "o", "check": {"type": "label", "value": "x", "labels": ["y"]}}',
+     "line 3: check.label: value 'x' is not one of labels"),
     ('{"id": "b", "check": {"type": "number", "value": 4}}', "line 3: objective: Field required"),
     ('{"id": "a", "objective": "o", "check": {"type": "number", "value": 4}}', "line 3: id 'a' already used on line 1"),
 ])
@@ -173,7 +185,8 @@ def test_eval_command_loads_one_model_and_prints_json(tmp_path, monkeypatch):
     suite = write_suite(tmp_path, {"id": "a", "objective": "6*7?", "check": {"type": "number", "value": 42}},
                         {"id": "b", "objective": "6*7 again?", "check": {"type": "number", "value": 41}},
                         {"id": "c", "objective": "unused", "check": {"type": "number", "value": 0}})
-    result = CliRunner().invoke(eval_command, [str(suite), "--json", "--limit", "2", "--run-dir", str(tmp_path / "r")])
+    arguments = [str(suite), "--json", "--limit", "2", "--run-dir", str(tmp_path / "r")]
+    result = CliRunner().invoke(eval_command, arguments)
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert [(i["id"], i["success"]) for i in document["items"]] == [("a", True), ("b", False)]
@@ -185,7 +198,38 @@ def test_eval_command_checks_tool_names_before_loading(tmp_path, monkeypatch):
     ner = write_suite(tmp_path, {"id": "n", "objective": "o", "check": {"type": "number", "value": 1},
                                  "tools": ["extract_entities"]})
     result = CliRunner().invoke(eval_command, [str(ner), "--run-dir", str(tmp_path / "r")])
-    assert isinstance(result.exception, UsageError) and "pass --head DIR with a trained ner head" in str(result.exception)
-    odd = write_suite(tmp_path, {"id": "n", "objective": "o", "check": {"type": "number", "value": 1}, "tools": ["nope"]})
+    assert isinstance(result.exception, UsageError)
+    assert "pass --head DIR with a trained ner head" in str(result.exception)
+    odd = write_suite(tmp_path, {"id": "n", "objective": "o", "check": {"type": "number", "value": 1},
+                                 "tools": ["nope"]})
     result = CliRunner().invoke(eval_command, [str(odd), "--run-dir", str(tmp_path / "r")])
     assert isinstance(result.exception, UsageError) and "unknown tool 'nope'" in str(result.exception)
+
+
+def test_head_directories_serve_the_head_tools_items_ask_for(tmp_path, monkeypatch):
+    head = tmp_path / "ner-head"
+    head.mkdir()
+    (head / "head.json").write_text(json.dumps({"kind": "ner", "labels": ["O", "B-PER", "I-PER"]}))
+    offered = []
+
+    def answer(messages, schema):
+        if schema and "action" in schema["properties"]:
+            offered.append("extract_entities" in json.dumps(schema))
+            return json.dumps({"action": {"tool": "none"}})
+        return json.dumps(plan("find names") if schema and "tasks" in schema["properties"] else progress(True)) \
+            if schema else "Ada Lovelace"
+
+    monkeypatch.setattr("agent.eval_cli._load_model", lambda settings: ScriptedModel(default=answer))
+    suite = write_suite(tmp_path, {"id": "n", "objective": "Names in: Ada Lovelace wrote.",
+                                   "tools": ["extract_entities"],
+                                   "check": {"type": "strings", "values": ["Ada Lovelace"]}})
+    result = CliRunner().invoke(eval_command, [str(suite), "--head", str(head), "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert offered == [True] and "success 1/1 (100%)" in result.output
+
+
+def test_the_progress_bar_does_not_change_the_report(tmp_path):
+    model = ScriptedModel([plan("add"), "4", progress(True), "4"])
+    report = run_suite([item("one", {"type": "number", "value": 4})],
+                       lambda i: Agent(model=model, memory=ListMemory(), run_dir=tmp_path / "runs"), progress=True)
+    assert report.passed == 1
