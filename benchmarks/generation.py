@@ -82,7 +82,7 @@ def section_decode(model: LocalModel, args) -> dict:
 
 def section_constrained(model: LocalModel, args) -> dict:
     """Same prompt, same schema'd call shape; per-token time with and without the grammar."""
-    messages = conversation(OBJECTIVE, render("plan", tasks=[], last=None, summary="", limit=5))
+    messages = conversation(OBJECTIVE, render("plan", tasks=[], last=[], summary="", limit=5))
     schema = Plan.model_json_schema()
     start = time.perf_counter()
     model.grammars.compiled(schema)
