@@ -41,7 +41,7 @@ class Integrator:
         done = [task for task in tasks if task.status is TaskStatus.done and task.result]
         if not done and not summary:
             return "No result was produced before the run stopped."
-        prompt = render("final", summary=summary, tasks=done[-8:])
+        prompt = render("final", summary=summary, tasks=done[-8:], objective=objective)
         with self.meter.unbounded():
             reply = self.meter.generate(conversation(objective, prompt), purpose="final",
                                         max_new_tokens=self.max_new_tokens)
