@@ -1,14 +1,13 @@
 """HeadTool: a NER head, trained here on a small CoNLL sample, answering as a tool in a scripted run."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from agent import Agent, ScriptedModel, TaskStatus, ToolError, UsageError
-from agent.heads import Head, HeadDataError, fetch_datasets, train_head
+from agent.heads import Head, train_head
 from agent.tools.heads import MAX_TEXT_CHARS, MAX_TEXTS, HeadTool
 
 
@@ -33,7 +32,7 @@ def fake_head_dir(tmp_path: Path, kind: str, labels: list[str]) -> Path:
 
 
 def test_a_directory_that_is_not_a_head_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="no head.json.*agent heads train"):
+    with pytest.raises(UsageError, match="head.json is missing.*agent heads train"):
         HeadTool(tmp_path)
     (tmp_path / "head.json").write_text('{"kind": "translation", "labels": ["x"]}')
     with pytest.raises(UsageError, match="'kind' \\(ner\\|sentiment\\)"):

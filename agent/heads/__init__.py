@@ -1,36 +1,23 @@
-"""Small fine-tuned task heads (NER, sentiment) on the packaged all-MiniLM-L6-v2 encoder."""
+"""Small fine-tuned task heads (NER, sentiment) on the packaged all-MiniLM-L6-v2 encoder.
 
-from agent.heads.data import (
-    HeadDataError,
-    fetch_datasets,
-    iob_spans,
-    load_split,
-    read_conll,
-    read_polarity,
-    split_polarity,
-)
-from agent.heads.evaluate import ClassificationReport, EvalReport, Scores, evaluate_head, format_report
-from agent.heads.model import Entity, Head, HeadError, Sentiment, align_labels
-from agent.heads.train import TrainReport, train_head
+Names load on first use, so that reading a head's metadata does not import torch."""
 
-__all__ = [
-    "ClassificationReport",
-    "Entity",
-    "EvalReport",
-    "Head",
-    "HeadDataError",
-    "HeadError",
-    "Scores",
-    "Sentiment",
-    "TrainReport",
-    "align_labels",
-    "evaluate_head",
-    "fetch_datasets",
-    "format_report",
-    "iob_spans",
-    "load_split",
-    "read_conll",
-    "read_polarity",
-    "split_polarity",
-    "train_head",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "agent.heads.data": ["HeadDataError", "fetch_datasets", "iob_spans", "load_split", "read_conll",
+                         "read_polarity", "split_polarity"],
+    "agent.heads.evaluate": ["ClassificationReport", "EvalReport", "Scores", "evaluate_head", "format_report"],
+    "agent.heads.meta": ["HeadError", "read_head_meta"],
+    "agent.heads.model": ["Entity", "Head", "Sentiment", "align_labels"],
+    "agent.heads.train": ["TrainReport", "train_head"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'agent.heads' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -20,10 +20,9 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from agent.errors import AgentError
+from agent.heads.meta import HEAD_FILE, HeadError, read_head_meta
 from agent.heads.data import Kind, iob_spans
 
-HEAD_FILE = "head.json"
 ENCODER_NAME = "all-MiniLM-L6-v2"
 # all-MiniLM-L6-v2 was trained on 256-token inputs; the longest CoNLL sentence is 164 subwords.
 MAX_LENGTH = 256
@@ -31,10 +30,6 @@ IGNORE_INDEX = -100  # positions the cross-entropy loss skips
 SENTIMENT_LABELS = ["negative", "positive"]
 # Close to CoNLL tokenisation: keeps "Anglo-Dutch", "U.S", "O'Neill" whole and splits off other punctuation.
 _WORD = re.compile(r"\w+(?:[-'\u2019.&/]\w+)*|[^\w\s]")
-
-
-class HeadError(AgentError, RuntimeError):
-    """A head directory is missing, malformed or cannot be loaded."""
 
 
 class Entity(TypedDict):
@@ -170,17 +165,3 @@ class Head:
     def _logits(self, encoding: BatchEncoding) -> torch.Tensor:
         with torch.inference_mode():
             return self.model(**{key: value.to(self.device) for key, value in encoding.items()}).logits.float().cpu()
-
-
-def read_head_meta(head_dir: Path) -> dict[str, Any]:
-    """Read and check ``head.json``; raises :class:`HeadError` if ``head_dir`` is not a head."""
-    path = head_dir / HEAD_FILE
-    if not path.is_file():
-        raise HeadError(f"{head_dir} is not a head directory: {HEAD_FILE} is missing")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise HeadError(f"cannot read {path}: {error}") from error
-    if not isinstance(meta, dict) or meta.get("kind") not in ("ner", "sentiment") or not meta.get("labels"):
-        raise HeadError(f"{path} must hold a 'kind' (ner|sentiment) and a non-empty 'labels' list")
-    return meta

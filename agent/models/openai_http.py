@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from agent.errors import AgentError, BackendError, UsageError
+from agent.errors import BackendError, UsageError
 from agent.models.base import Generation, Message
 
 log = logging.getLogger(__name__)

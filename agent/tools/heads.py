@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from agent.errors import UsageError
+from agent.heads.meta import read_head_meta
 from agent.tools.base import Arguments, Tool
 
 if TYPE_CHECKING:
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
 MAX_TEXTS = 32
 MAX_TEXT_CHARS = 2000
 TOOL_NAMES = {"ner": "extract_entities", "sentiment": "classify_sentiment"}
-_TRAIN_HINT = "train one with `agent heads train ner|sentiment --data DIR --out DIR`"
 
 
 class HeadArguments(Arguments):
@@ -35,7 +33,8 @@ class HeadTool(Tool):
     def __init__(self, head_dir: Path, name: str | None = None, device: str | None = None) -> None:
         super().__init__()
         self.head_dir, self.device = Path(head_dir), device
-        self.kind, self.labels = _read_kind_and_labels(self.head_dir)
+        meta = read_head_meta(self.head_dir)  # only head.json: the weights load in setup()
+        self.kind, self.labels = meta["kind"], [str(label) for label in meta["labels"]]
         self.name = name or TOOL_NAMES[self.kind]  # type: ignore[misc]
         self.description = _describe(self.kind, self.labels)  # type: ignore[misc]
         self.head: Head | None = None
@@ -49,20 +48,6 @@ class HeadTool(Tool):
     def run(self, args: BaseModel) -> Any:
         assert self.head is not None, "setup() runs before run()"
         return self.head.predict(list(args.texts))  # type: ignore[attr-defined]
-
-
-def _read_kind_and_labels(head_dir: Path) -> tuple[str, list[str]]:
-    # Only head.json is read here (not via agent.heads, which imports torch); Head.load checks it in full.
-    path = head_dir / "head.json"
-    if not path.is_file():
-        raise UsageError(f"{head_dir} is not a head directory (no head.json); {_TRAIN_HINT}")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}; {_TRAIN_HINT}") from exc
-    if not isinstance(meta, dict) or meta.get("kind") not in TOOL_NAMES or not meta.get("labels"):
-        raise UsageError(f"{path} needs a 'kind' (ner|sentiment) and a 'labels' list; {_TRAIN_HINT}")
-    return meta["kind"], [str(label) for label in meta["labels"]]
 
 
 def _describe(kind: str, labels: list[str]) -> str:
