@@ -76,6 +76,7 @@ class Agent:
             key = self.settings.api_key
             model = load_model(model or self.settings.model, device=self.settings.device,
                                cache_dir=self.settings.cache_dir, base_url=self.settings.base_url,
+                               backend=self.settings.backend,
                                api_key=key.get_secret_value() if key else None)
         self.model = model
         self.tools = list(tools)

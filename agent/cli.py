@@ -53,6 +53,8 @@ stderr = Console(stderr=True)
 @click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Directory holding runs; this run writes into DIR/<run id>/.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
+@click.option("--backend", type=click.Choice(["auto", "transformers", "llama.cpp"]),
+              help="auto (default): llama.cpp for a GGUF model on the CPU when installed, else transformers.")
 @click.option("--base-url", metavar="URL",
               help="OpenAI-compatible server for --model openai:NAME, e.g. http://127.0.0.1:8000/v1 "
               "(key, if any, from AGENT_API_KEY).")
@@ -73,7 +75,7 @@ stderr = Console(stderr=True)
 @click.option("--otel", is_flag=True, help="Send OpenTelemetry spans per cycle and model call (OTLP; needs "
               "pip install 'agent[otel]'; endpoint from OTEL_EXPORTER_OTLP_ENDPOINT).")
 def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: int | None,
-        max_seconds: float | None, run_dir: Path | None, device: str | None, base_url: str | None,
+        max_seconds: float | None, run_dir: Path | None, device: str | None, backend: str | None, base_url: str | None,
         memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
         parallel: int | None, otel: bool,
         no_tools: bool, yes: bool, as_json: bool) -> None:
@@ -87,7 +89,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         if value is not None and value <= 0:
             raise UsageError(f"{name} must be positive, got {value:g}")
     settings = _settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
-                         run_dir=run_dir, device=device, base_url=base_url, memory_url=memory_url,
+                         run_dir=run_dir, device=device, backend=backend, base_url=base_url, memory_url=memory_url,
                          parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
                          heads=list(heads) or None, workspace=workspace)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads

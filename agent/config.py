@@ -1,6 +1,7 @@
 """Settings: the only module besides the CLI that reads the environment (variables prefixed AGENT_)."""
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr
@@ -16,6 +17,8 @@ class Settings(BaseSettings):
 
     model: str = "smollm2-135m"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
+    backend: Literal["auto", "transformers", "llama.cpp"] = Field(
+        "auto", description="auto: llama.cpp for GGUF on CPU when installed, else transformers")
     base_url: str | None = Field(None, description="OpenAI-compatible server for model openai:NAME")
     api_key: SecretStr | None = Field(None, description="key for that server; environment only (AGENT_API_KEY)")
     memory_url: str | None = Field(None, description="chroma server for memory shared across runs")

@@ -167,7 +167,9 @@ def section_llama_cpp(model: LocalModel, args) -> dict:
 
     def timed(n: int) -> float:
         start = time.perf_counter()
-        llm(prompt, max_tokens=n, temperature=0, ignore_eos=True)  # ignore_eos forces exactly n tokens
+        # a -inf bias on the end-of-text token forces exactly n new tokens, as min_new_tokens does for ours
+        reply = llm(prompt, max_tokens=n, temperature=0, logit_bias={llm.token_eos(): float("-inf")})
+        assert reply["usage"]["completion_tokens"] == n
         return time.perf_counter() - start
 
     llama_rate = (args.tokens - 1) / (timed(args.tokens) - timed(1))

@@ -18,7 +18,7 @@ def test_agent_run_json_with_the_default_model(tmp_path):
         "AGENT_TEST_CACHE", str(Path(__file__).parent.parent / ".cache" / "agent"))}
     completed = subprocess.run(
         [sys.executable, "-m", "agent", "run", "List three uses of a paperclip", "--max-cycles", "2",
-         "--json", "--run-dir", str(tmp_path / "runs"), "--device", "cpu"],
+         "--json", "--run-dir", str(tmp_path / "runs"), "--device", "cpu", "--backend", "transformers"],
         capture_output=True, text=True, env=env, timeout=900,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]

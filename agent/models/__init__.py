@@ -11,14 +11,31 @@ __all__ = ["ChatModel", "Generation", "Message", "PRESETS", "ScriptedModel", "lo
 
 
 def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None, base_url: str | None = None,
-               api_key: str | None = None) -> ChatModel:
-    """A preset name, local directory, .gguf path, cached HF id, or openai:NAME (with base_url) -> a ChatModel."""
+               api_key: str | None = None, backend: str = "auto") -> ChatModel:
+    """A preset name, local directory, .gguf path, cached HF id, or openai:NAME (with base_url) -> a ChatModel.
+
+    `backend`: transformers, llama.cpp, or auto: llama.cpp for a GGUF model on the CPU when it is installed
+    (it decodes the 4-bit weights faster there), transformers otherwise (and always on a GPU)."""
     if spec.startswith("openai:"):
         from agent.models.openai_http import OpenAIModel
 
         if not base_url:
             raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
         return OpenAIModel(spec.removeprefix("openai:"), base_url, api_key=api_key)
+    from agent.models.llamacpp import LlamaCppModel, llama_cpp_available
+
+    source = resolve(spec)
+    if backend == "auto":
+        on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
+        backend = "llama.cpp" if source.gguf_file and on_cpu and llama_cpp_available() else "transformers"
+    if backend == "llama.cpp":
+        return LlamaCppModel(source)
     from agent.models.local import LocalModel
 
-    return LocalModel(resolve(spec), device=device, cache_dir=cache_dir)
+    return LocalModel(source, device=device, cache_dir=cache_dir)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,0 +1,31 @@
+"""The optional llama.cpp backend. It needs `pip install 'agent[llamacpp]'` (a compile), which the default install
+and CI leave out; the first test runs wherever it is installed, the second everywhere."""
+
+import sys
+
+import pytest
+
+from agent import UsageError
+from agent.models import load_model
+from agent.schemas import Plan
+from agent.structured import parse_reply
+from agent.templates import conversation, render
+
+
+@pytest.mark.slow
+def test_structured_reply_is_valid_by_construction():
+    pytest.importorskip("llama_cpp", reason="the llama.cpp extra is not installed (pip install 'agent[llamacpp]')")
+    model = load_model("smollm2-135m", device="cpu", backend="llama.cpp")
+    assert type(model).__name__ == "LlamaCppModel"
+    reply = model.generate(conversation("Plan a picnic for four people",
+                                        render("plan", tasks=[], last=[], summary="", limit=3)),
+                           schema=Plan.model_json_schema(), max_new_tokens=200)
+    plan = parse_reply(reply.text, Plan)
+    assert 0 < reply.completion_tokens <= 200 and reply.prompt_tokens > 20
+    assert all(task.description for task in plan.tasks)
+
+
+def test_missing_llama_cpp_is_a_one_line_usage_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail as if not installed
+    with pytest.raises(UsageError, match=r"pip install 'agent\[llamacpp\]'"):
+        load_model("smollm2-135m", backend="llama.cpp")
