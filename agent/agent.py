@@ -2,12 +2,15 @@
 
 import os
 import queue
+import re
 import secrets
 import threading
 import time
 import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
+
+from pydantic import ValidationError
 
 from agent.board import TaskBoard
 from agent.config import Settings
@@ -22,6 +25,7 @@ from agent.models.base import ChatModel
 from agent.planner import Planner
 from agent.records import RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunRecord, RunStore, is_stopped
+from agent.structured import describe
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
 from agent.trace import TraceWriter
@@ -50,6 +54,13 @@ def check_writable(directory: Path) -> None:
         raise UsageError(f"run dir {directory} is not writable (checked {probe})")
 
 
+def check_run_id(run_id: str) -> str:
+    """A run id names a directory inside the run dir: plain characters only, never a path."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", run_id or ""):
+        raise UsageError(f"{run_id!r} is not a run id (letters, digits, '.', '_' and '-' only)")
+    return run_id
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
@@ -63,13 +74,17 @@ class Agent:
 
     `model` is a ChatModel (e.g. `ScriptedModel` in tests) or a spec string (preset, path, cached HF id);
     `memory` defaults to a chroma store inside the run's directory; `approve` decides on risky tools
-    (denied by default); `memory_search` adds a search_memory tool over the run's memory; other keyword arguments override Settings fields (max_cycles=..., run_dir=...).
+    (denied by default); `memory_search` adds a search_memory tool over the run's memory; other keyword
+    arguments override Settings fields (max_cycles=..., run_dir=...).
     """
 
     def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
                  memory: Memory | None = None, *, approve: Approver = _deny, memory_search: bool = False,
                  settings: Settings | None = None, **overrides: Any) -> None:
-        self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
+        try:
+            self.settings = Settings.model_validate({**(settings.model_dump() if settings else {}), **overrides})
+        except ValidationError as exc:
+            raise UsageError(f"bad setting: {describe(exc)}") from exc
         if model is None or isinstance(model, str):
             from agent.models import load_model
 
@@ -93,12 +108,12 @@ class Agent:
         settings = self.settings
         objective = check_objective(objective, settings.max_objective_chars)
         check_writable(settings.run_dir)
-        run_id = run_id or new_run_id()
+        run_id = check_run_id(run_id) if run_id else new_run_id()
         run_path = settings.run_dir / run_id
         run_path.mkdir(parents=True, exist_ok=False)
         record = RunRecord(run_id=run_id, objective=objective, status="running",
-                           settings=settings.model_dump(mode="json", exclude={"api_key"}), tools=[t.name for t in self.tools],
-                           model=self.model_name)
+                           settings=settings.model_dump(mode="json", exclude={"api_key"}),
+                           tools=[t.name for t in self.tools], model=self.model_name)
         with RunStore(run_path) as store:
             store.initialize(record)
             return self._drive(store, record, [], settings, on_event, resumed=False)
@@ -106,7 +121,7 @@ class Agent:
     def resume(self, run_id: str, *, on_event: Callable[[Event], None] | None = None,
                **limits: Any) -> RunResult:
         """Continue a run that was interrupted; `limits` may raise its budgets (max_cycles=...)."""
-        run_path = self.settings.run_dir / run_id
+        run_path = self.settings.run_dir / check_run_id(run_id)
         if not (run_path / STATE_FILE).is_file():
             raise UsageError(f"no run {run_id!r} under {self.settings.run_dir}")
         with RunStore(run_path) as store:

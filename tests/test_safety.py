@@ -139,3 +139,17 @@ def test_runs_and_resume_on_foreign_or_corrupt_run_dirs(tmp_path, capsys, monkey
     assert invoke("resume", "missing", "--run-dir", str(foreign)) == 2
     assert "no run 'missing'" in capsys.readouterr().err
     assert (foreign / "notes.txt").read_text() == "hello"
+
+
+def test_bad_settings_and_run_ids_are_usage_errors(tmp_path, memory):
+    import pytest
+
+    with pytest.raises(UsageError, match="bad setting: max_cycles"):
+        Agent(model=ScriptedModel(), memory=memory, max_cycles=0)
+    agent = Agent(model=ScriptedModel(), memory=memory, run_dir=tmp_path / "runs")
+    for bad in ("../escape", "a/b", "", ".hidden"):
+        with pytest.raises(UsageError, match="is not a run id"):
+            agent.run("objective", run_id=bad)
+        with pytest.raises(UsageError, match="is not a run id"):
+            agent.resume(bad)
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "runs").exists()
