@@ -108,7 +108,7 @@ class Agent:
         settings = self.settings
         objective = check_objective(objective, settings.max_objective_chars)
         check_writable(settings.run_dir)
-        run_id = check_run_id(run_id) if run_id else new_run_id()
+        run_id = new_run_id() if run_id is None else check_run_id(run_id)
         run_path = settings.run_dir / run_id
         run_path.mkdir(parents=True, exist_ok=False)
         record = RunRecord(run_id=run_id, objective=objective, status="running",
