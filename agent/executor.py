@@ -3,9 +3,9 @@
 import json
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Any, Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from agent.errors import ModelOutputError, ToolError
 from agent.events import Event, StepFailed, ToolCalled
@@ -33,8 +33,9 @@ def action_model(tools: list[Tool]) -> type[BaseModel]:
         for t in tools
     ]
     variants.append(create_model("Answer", __base__=_Strict, tool=(Literal[NO_TOOL], ...)))
-    tagged = Annotated[Union[tuple(variants)], Field(discriminator="tool")]
-    return create_model("Action", __base__=_Strict, action=(tagged, ...))
+    # a plain union (anyOf): the tool literal already tells the variants apart, and a oneOf would make the
+    # grammar compiler fall back to anyOf with a warning
+    return create_model("Action", __base__=_Strict, action=(Union[tuple(variants)], ...))
 
 
 def as_text(value: Any) -> str:
