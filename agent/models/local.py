@@ -61,7 +61,9 @@ class LocalModel:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
-        self.grammars = GrammarCache(self.tokenizer, self.model.config.vocab_size, self.eos_ids)
+        self.grammars = GrammarCache(self.tokenizer, self.model.config.vocab_size, self.eos_ids,
+                                     directory=cache_dir / "grammars" if cache_dir else None,
+                                     model_key=str(directory.resolve()))
         self.tokenizer.padding_side = "left"
         self.reuse_prefix = reuse_prefix
         self.prefixes = PrefixCache()
