@@ -1,6 +1,5 @@
 """A run read back for reporting, without its lock: state, result, trace, and who spent which model call."""
 
-import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -8,7 +7,7 @@ from pathlib import Path
 
 from agent.errors import UsageError
 from agent.records import RunResult, Task, Usage
-from agent.store import STATE_FILE
+from agent.store import STATE_FILE, read_snapshot
 from agent.trace import read_trace
 
 
@@ -64,12 +63,7 @@ def read_run(run_path: Path) -> RunView:
     state = run_path / STATE_FILE
     if state.is_file():
         try:
-            db = sqlite3.connect(f"file:{state}?mode=ro", uri=True)
-            try:
-                meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
-                tasks = [Task.model_validate_json(b) for (b,) in db.execute("SELECT body FROM tasks ORDER BY id")]
-            finally:
-                db.close()
+            meta, tasks = read_snapshot(run_path)
         except (sqlite3.DatabaseError, ValueError):
             meta, tasks = {}, []  # result.json and the trace may still tell the story
     result = None

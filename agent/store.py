@@ -122,17 +122,24 @@ class _Transaction:
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+def read_snapshot(run_path: Path) -> tuple[dict, list[Task]]:
+    """The run's meta and tasks, read without the lock (a live run keeps it): for listing and reports.
+    Raises sqlite3.DatabaseError or ValueError when the state file is unreadable."""
+    db = sqlite3.connect(f"file:{run_path / STATE_FILE}?mode=ro", uri=True)
+    try:
+        meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        tasks = [Task.model_validate_json(body) for (body,) in db.execute("SELECT body FROM tasks ORDER BY id")]
+    finally:
+        db.close()
+    return meta, tasks
+
+
 def list_runs(run_dir: Path) -> list[RunRecord]:
     """Every readable run under `run_dir`, newest first; unreadable ones are left out."""
     records = []
     for path in sorted(run_dir.glob(f"*/{STATE_FILE}"), reverse=True):
         try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
-            finally:
-                db.close()
-            records.append(_record(meta))
+            records.append(_record(read_snapshot(path.parent)[0]))
         except (sqlite3.DatabaseError, KeyError, TypeError, ValueError):
             continue
     return records
