@@ -26,7 +26,6 @@ class RunState:
     last: list[int] = field(default_factory=list)  # the tasks the previous cycle executed
     summary: str = ""
     stop: str | None = None  # why the loop stopped, once it has
-    elapsed: float = 0.0  # seconds spent in earlier sessions of this run
 
 
 @dataclass
