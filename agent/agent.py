@@ -28,7 +28,7 @@ from agent.store import STATE_FILE, RunRecord, RunStore, is_stopped
 from agent.structured import describe
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
-from agent.trace import TraceWriter
+from agent.trace import TraceWriter, read_trace
 
 
 def check_objective(objective: str, max_chars: int) -> str:
@@ -133,6 +133,7 @@ class Agent:
 
     def _drive(self, store: RunStore, record: RunRecord, tasks: list[Task], settings: Settings,
                on_event: Callable[[Event], None] | None, *, resumed: bool) -> RunResult:
+        earlier = read_trace(store.path / "trace.jsonl") if resumed else []
         trace = TraceWriter(store.path / "trace.jsonl")
 
         def emit(event: Event) -> None:
@@ -150,6 +151,7 @@ class Agent:
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
             executor = Executor(meter, memory, tools, top_k=settings.top_k, retries=settings.parse_retries,
                                 max_new_tokens=settings.max_new_tokens, approve=self.approve, emit=emit)
+            executor.recall_calls(earlier)
             integrator = Integrator(meter, retries=settings.parse_retries,
                                     max_new_tokens=settings.max_new_tokens, emit=emit)
             state, run_id, objective = record.state, record.run_id, record.objective

@@ -52,6 +52,13 @@ class Executor:
         self.Action = action_model(tools) if tools else None
         self._calls_made: dict[str, int] = {}  # identical call -> the task that made it
 
+    def recall_calls(self, trace: list[dict]) -> None:
+        """Seed the repeated-call check with the tool calls an earlier session of this run made."""
+        for event in trace:
+            if event.get("kind") == "tool_called":
+                key = json.dumps([event["tool"], event["arguments"]], sort_keys=True, default=str)
+                self._calls_made.setdefault(key, event["task_id"])
+
     def run(self, objective: str, tasks: list[Task]) -> list[Task]:
         """The tasks, settled: done with their results, or failed with the reason as the result. Tool calls
         run one by one; the tasks the model answers itself go through one batched generation."""

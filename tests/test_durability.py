@@ -131,3 +131,26 @@ def test_damaged_state_is_a_clear_error_and_keeps_the_trace(tmp_path, memory):
     with pytest.raises(UsageError, match="damaged state file"):
         Agent(model=model, memory=memory, run_dir=tmp_path).resume(result.run_id)
     assert (run_path / "trace.jsonl").read_bytes() == trace_before
+
+
+def test_repeated_tool_calls_are_still_refused_after_a_resume(tmp_path, memory):
+    from agent.tools.builtin import calculator
+
+    call = {"action": {"tool": "calculator", "arguments": {"expression": "6*7"}}}
+    plan = {"tasks": [{"description": "multiply six by seven", "depends_on": []}]}
+
+    def crash(messages, schema):
+        raise KeyboardInterrupt  # the process dies mid-run, after the first cycle was committed
+
+    first = Agent(model=ScriptedModel([plan, call, {"summary": "s", "done": False, "reason": "r"}], default=crash),
+                  tools=[calculator], memory=memory, run_dir=tmp_path, similar_task_threshold=None)
+    with pytest.raises(KeyboardInterrupt):
+        first.run("objective", run_id="interrupted")
+    again = ScriptedModel([{"tasks": [{"description": "compute it once more", "depends_on": []}]}, call,
+                           {"summary": "s", "done": True, "reason": "r"}, "42"])
+    result = Agent(model=again, tools=[calculator], memory=memory, run_dir=tmp_path,
+                   similar_task_threshold=None).resume("interrupted")
+    assert [(t.status.value, t.result) for t in result.tasks] == [
+        ("done", "42"),
+        ("failed", "refused: calculator was already called with these arguments for task 1; its result is in memory"),
+    ]
