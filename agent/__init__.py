@@ -2,7 +2,15 @@
 
 from agent.agent import Agent
 from agent.config import Settings
-from agent.errors import AgentError, BackendError, BudgetExhausted, ModelNotFoundError, ModelOutputError, ToolError, UsageError
+from agent.errors import (
+    AgentError,
+    BackendError,
+    BudgetExhausted,
+    ModelNotFoundError,
+    ModelOutputError,
+    ToolError,
+    UsageError,
+)
 from agent.events import Event
 from agent.models.fake import ScriptedModel
 from agent.records import RunResult, RunStatus, Task, TaskStatus, Usage

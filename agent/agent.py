@@ -10,10 +10,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from pydantic import ValidationError
-
 from agent.board import TaskBoard
-from agent.config import Settings
+from agent.config import Settings, build_settings
 from agent.errors import BudgetExhausted, UsageError
 from agent.events import Event, RunFinished, RunStarted
 from agent.executor import Approver, Executor
@@ -25,7 +23,6 @@ from agent.models.base import ChatModel
 from agent.planner import Planner
 from agent.records import RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunRecord, RunStore, is_stopped
-from agent.structured import describe
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
 from agent.trace import TraceWriter, read_trace
@@ -65,6 +62,16 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
+def load_configured_model(settings: Settings, spec: str | None = None) -> ChatModel:
+    """The model `spec` (default: settings.model) loaded with the settings' device, cache, backend, server."""
+    from agent.models import load_model
+
+    key = settings.api_key
+    return load_model(spec or settings.model, device=settings.device, cache_dir=settings.cache_dir,
+                      base_url=settings.base_url, backend=settings.backend,
+                      api_key=key.get_secret_value() if key else None)
+
+
 def _deny(tool: Tool, arguments: dict[str, Any]) -> bool:
     return False
 
@@ -81,18 +88,9 @@ class Agent:
     def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
                  memory: Memory | None = None, *, approve: Approver = _deny, memory_search: bool = False,
                  settings: Settings | None = None, **overrides: Any) -> None:
-        try:
-            self.settings = Settings.model_validate({**(settings.model_dump() if settings else {}), **overrides})
-        except ValidationError as exc:
-            raise UsageError(f"bad setting: {describe(exc)}") from exc
+        self.settings = build_settings({**(settings.model_dump() if settings else {}), **overrides})
         if model is None or isinstance(model, str):
-            from agent.models import load_model
-
-            key = self.settings.api_key
-            model = load_model(model or self.settings.model, device=self.settings.device,
-                               cache_dir=self.settings.cache_dir, base_url=self.settings.base_url,
-                               backend=self.settings.backend,
-                               api_key=key.get_secret_value() if key else None)
+            model = load_configured_model(self.settings, model)
         self.model = model
         self.tools = list(tools)
         names = [t.name for t in self.tools]
@@ -128,7 +126,7 @@ class Agent:
             record, tasks = store.load()
             if is_stopped(record.status):
                 raise UsageError(f"run {run_id} already finished ({record.status}); nothing to resume")
-            settings = Settings(**{**record.settings, **limits})
+            settings = build_settings({**record.settings, **limits})
             return self._drive(store, record, tasks, settings, on_event, resumed=True)
 
     def _drive(self, store: RunStore, record: RunRecord, tasks: list[Task], settings: Settings,

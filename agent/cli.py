@@ -9,9 +9,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from agent.config import load_settings
+from agent.config import build_settings, load_settings
 from agent.errors import AgentError, UsageError
 from agent.tools.registry import MEMORY_SEARCH
+
 
 class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
@@ -81,25 +82,19 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         no_tools: bool, yes: bool, as_json: bool) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
-    from agent.models.catalog import resolve
-    from agent.models.local import pick_device
+    from agent.models import check_model
     from agent.tools.registry import tools_for
 
     for name, value in (("--max-cycles", max_cycles), ("--max-tokens", max_tokens), ("--max-seconds", max_seconds)):
         if value is not None and value <= 0:
             raise UsageError(f"{name} must be positive, got {value:g}")
-    settings = _settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
+    settings = load_settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
                          run_dir=run_dir, device=device, backend=backend, base_url=base_url, memory_url=memory_url,
                          parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
                          heads=list(heads) or None, workspace=workspace)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
-    if settings.model.startswith("openai:"):
-        if not settings.base_url:
-            raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
-    else:
-        resolve(settings.model)
-        pick_device(settings.device)
+    check_model(settings.model, device=settings.device, base_url=settings.base_url)
     memory = None
     if settings.memory_url:
         from agent.memory.remote import remote_memory
@@ -155,13 +150,13 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
     from agent.store import STATE_FILE, RunStore
     from agent.tools.registry import tools_for
 
-    settings = _settings(run_dir=run_dir)
+    settings = load_settings(run_dir=run_dir)
     run_path = settings.run_dir / run_id
     if not (run_path / STATE_FILE).is_file():
         raise UsageError(f"no run {run_id!r} under {settings.run_dir} (see `agent runs`)")
     with RunStore(run_path) as store:  # read the run's own settings; the lock is taken again to drive it
         record, _ = store.load()
-    stored = _settings(**{**record.settings, "run_dir": settings.run_dir})
+    stored = build_settings({**record.settings, "run_dir": settings.run_dir})  # a stored None stays None
     limits = {"max_cycles": max_cycles} if max_cycles else {}
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {stored.model}")
@@ -177,7 +172,7 @@ def runs(run_dir: Path | None, as_json: bool) -> None:
     """List runs, newest first: id, status, cycles, objective."""
     from agent.store import list_runs
 
-    records = list_runs(_settings(run_dir=run_dir).run_dir)
+    records = list_runs(load_settings(run_dir=run_dir).run_dir)
     if as_json:
         click.echo(json.dumps([{"run_id": r.run_id, "status": r.status, "cycles": r.state.cycle - 1,
                                 "objective": r.objective} for r in records], indent=2))
@@ -197,7 +192,7 @@ def report(run_id: str, run_dir: Path | None, out: Path | None) -> None:
     Works on interrupted runs too; the page loads nothing from the network."""
     from agent.report import write_report
 
-    click.echo(str(write_report(_settings(run_dir=run_dir).run_dir / run_id, out)))
+    click.echo(str(write_report(load_settings(run_dir=run_dir).run_dir / run_id, out)))
 
 
 @tools_group.command("list")
@@ -214,13 +209,6 @@ def tools_list(as_json: bool) -> None:
         params = spec["parameters"].get("properties", {})
         args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in params.items())
         click.echo(f"{spec['name']}({args}){' [risky]' if spec['risky'] else ''}\n    {spec['description']}")
-
-
-def _settings(**overrides: Any):
-    try:
-        return load_settings(**overrides)
-    except ValueError as exc:  # pydantic's message names the setting that is wrong
-        raise UsageError(str(exc).splitlines()[0] + ": " + " ".join(str(exc).splitlines()[1:3])) from exc
 
 
 def _approver(yes: bool):

@@ -4,8 +4,10 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.errors import UsageError, describe
 
 APP_NAME = "agent"
 
@@ -41,6 +43,14 @@ class Settings(BaseSettings):
     max_objective_chars: int = Field(2000, ge=1)
 
 
+def build_settings(values: dict) -> Settings:
+    """Settings from explicit values over the environment; a bad value is a one-line UsageError."""
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise UsageError(f"bad setting: {describe(exc)}") from exc
+
+
 def load_settings(**overrides: object) -> Settings:
     """Environment first, then the overrides that were given (None means "not given", as for CLI flags)."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return build_settings({k: v for k, v in overrides.items() if v is not None})

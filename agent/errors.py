@@ -1,5 +1,7 @@
 """One error tree for the whole package; every message says what to do about it."""
 
+from pydantic import ValidationError
+
 
 class AgentError(Exception):
     """Base of every error the agent raises on purpose."""
@@ -31,3 +33,12 @@ class BudgetExhausted(AgentError):
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(detail or f"budget exhausted: {kind}")
         self.kind = kind
+
+
+def describe(error: ValidationError) -> str:
+    """A short, model-readable account of what is wrong."""
+    parts = []
+    for item in error.errors()[:3]:
+        where = ".".join(str(p) for p in item["loc"])
+        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    return "; ".join(parts)

@@ -11,9 +11,7 @@ import click
 from agent.errors import UsageError
 
 if TYPE_CHECKING:
-    from agent.config import Settings
     from agent.evaluation import EvalItem
-    from agent.models.base import ChatModel
     from agent.tools.base import Tool
 
 DEFAULT_TOOLS = ["calculator"]  # as `agent run` without --tool
@@ -38,20 +36,23 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     The model is loaded once and shared by all items; items sharing a memory key share one memory, fresh
     for this evaluation.
     """
-    from agent.agent import Agent, check_writable
+    from agent.agent import Agent, check_writable, load_configured_model
     from agent.config import load_settings
-    from agent.evaluation import SharedMemories, format_table, load_suite, report_json, run_suite
+    from agent.evaluation import (
+        SharedMemories,
+        format_table,
+        load_suite,
+        report_json,
+        run_suite,
+    )
 
     items = load_suite(suite)[:limit]
-    try:
-        settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)
-    except ValueError as exc:  # pydantic names the setting that is wrong
-        raise UsageError(" ".join(str(exc).splitlines()[:3])) from exc
+    settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)
     # items without a memory key each get their run's own store, never a shared server's
     settings = settings.model_copy(update={"memory_url": None})
     check_writable(settings.run_dir)
     tools = _tool_pool(items, heads, settings.device)  # every name is checked before the model loads
-    loaded = _load_model(settings)
+    loaded = load_configured_model(settings)
     with tempfile.TemporaryDirectory(prefix="agent-eval-memory-", ignore_cleanup_errors=True) as scratch:
         memories = SharedMemories(Path(scratch))
 
@@ -91,11 +92,3 @@ def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...], device: str) -> d
                 raise UsageError(f"item {item.id!r} uses unknown tool {name!r}; available: "
                                  f"{', '.join(sorted({*registry, *pool}))}")
     return pool
-
-
-def _load_model(settings: Settings) -> ChatModel:
-    from agent.models import load_model
-
-    key = settings.api_key
-    return load_model(settings.model, device=settings.device, cache_dir=settings.cache_dir,
-                      base_url=settings.base_url, api_key=key.get_secret_value() if key else None)

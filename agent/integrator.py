@@ -9,8 +9,8 @@ from agent.events import Event, Judged, StepFailed
 from agent.meter import Meter
 from agent.records import Task, TaskStatus
 from agent.schemas import Judgement
-from agent.structured import ask
 from agent.store import RunState
+from agent.structured import ask
 from agent.templates import conversation, render
 
 

@@ -6,7 +6,7 @@ and never executes an acknowledged task again."""
 from typing import Callable
 
 from agent.board import TaskBoard
-from agent.events import CycleStarted, Event, TasksAdded, TaskFinished, TaskStarted
+from agent.events import CycleStarted, Event, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
 from agent.integrator import Integrator
 from agent.memory.base import Memory

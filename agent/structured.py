@@ -6,7 +6,7 @@ from typing import Callable, Sequence, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from agent.errors import ModelOutputError
+from agent.errors import ModelOutputError, describe
 from agent.events import Event, OutputRejected
 from agent.meter import Meter
 from agent.models.base import Message
@@ -23,15 +23,6 @@ def parse_reply(text: str, output_type: type[T]) -> T:
     text = text.strip()
     fenced = _FENCE.match(text)
     return output_type.model_validate_json(fenced.group("body") if fenced else text)
-
-
-def describe(error: ValidationError) -> str:
-    """A short, model-readable account of what is wrong."""
-    parts = []
-    for item in error.errors()[:3]:
-        where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
-    return "; ".join(parts)
 
 
 def ask(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purpose: str, retries: int,

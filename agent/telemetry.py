@@ -6,8 +6,20 @@ import sys
 import time
 from typing import Any, Callable
 
-from agent.events import (CycleStarted, Event, Judged, ModelCalled, OutputRejected, RunFinished, RunStarted,
-                          StepFailed, TaskFinished, TasksAdded, TaskStarted, ToolCalled)
+from agent.events import (
+    CycleStarted,
+    Event,
+    Judged,
+    ModelCalled,
+    OutputRejected,
+    RunFinished,
+    RunStarted,
+    StepFailed,
+    TaskFinished,
+    TasksAdded,
+    TaskStarted,
+    ToolCalled,
+)
 
 
 class SpanRecorder:
@@ -99,14 +111,19 @@ def telemetry_listener(service_name: str = "agent", *, provider: Any = None) -> 
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            ConsoleSpanExporter,
+        )
     except ImportError:
         return None
     if provider is None and isinstance(trace.get_tracer_provider(), TracerProvider):
         provider = trace.get_tracer_provider()
     if provider is None:
         try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter,
+            )
             exporter: Any = OTLPSpanExporter()
         except ImportError:
             exporter = ConsoleSpanExporter(out=sys.stderr)  # stdout carries `agent run --json`

@@ -13,9 +13,8 @@ import pytest
 from chromadb.config import Settings as ChromaSettings
 
 from agent import Agent, RunStatus, ScriptedModel
-from agent.errors import UsageError
+from agent.errors import BackendError, UsageError
 from agent.memory.remote import remote_memory
-from agent.errors import BackendError
 
 CHROMA = Path(sys.executable).parent / "chroma"
 

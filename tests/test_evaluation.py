@@ -181,7 +181,7 @@ def test_eval_command_loads_one_model_and_prints_json(tmp_path, monkeypatch):
             {"action": {"tool": "calculator", "arguments": {"expression": "6*7"}}} if schema and "action" in
             schema["properties"] else progress(True)) if schema else "The result is 42.")
 
-    monkeypatch.setattr("agent.eval_cli._load_model", fake_load)
+    monkeypatch.setattr("agent.agent.load_configured_model", fake_load)
     suite = write_suite(tmp_path, {"id": "a", "objective": "6*7?", "check": {"type": "number", "value": 42}},
                         {"id": "b", "objective": "6*7 again?", "check": {"type": "number", "value": 41}},
                         {"id": "c", "objective": "unused", "check": {"type": "number", "value": 0}})
@@ -194,7 +194,7 @@ def test_eval_command_loads_one_model_and_prints_json(tmp_path, monkeypatch):
 
 
 def test_eval_command_checks_tool_names_before_loading(tmp_path, monkeypatch):
-    monkeypatch.setattr("agent.eval_cli._load_model", lambda settings: pytest.fail("the model was loaded"))
+    monkeypatch.setattr("agent.agent.load_configured_model", lambda settings: pytest.fail("the model was loaded"))
     ner = write_suite(tmp_path, {"id": "n", "objective": "o", "check": {"type": "number", "value": 1},
                                  "tools": ["extract_entities"]})
     result = CliRunner().invoke(eval_command, [str(ner), "--run-dir", str(tmp_path / "r")])
@@ -219,7 +219,7 @@ def test_head_directories_serve_the_head_tools_items_ask_for(tmp_path, monkeypat
         return json.dumps(plan("find names") if schema and "tasks" in schema["properties"] else progress(True)) \
             if schema else "Ada Lovelace"
 
-    monkeypatch.setattr("agent.eval_cli._load_model", lambda settings: ScriptedModel(default=answer))
+    monkeypatch.setattr("agent.agent.load_configured_model", lambda settings: ScriptedModel(default=answer))
     suite = write_suite(tmp_path, {"id": "n", "objective": "Names in: Ada Lovelace wrote.",
                                    "tools": ["extract_entities"],
                                    "check": {"type": "strings", "values": ["Ada Lovelace"]}})

@@ -23,7 +23,12 @@ from agent.heads import (
     split_polarity,
     train_head,
 )
-from agent.heads.evaluate import EvalReport, entity_report, format_classification, label_report
+from agent.heads.evaluate import (
+    EvalReport,
+    entity_report,
+    format_classification,
+    label_report,
+)
 from agent.heads.train import encoder_path
 
 

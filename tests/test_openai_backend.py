@@ -12,9 +12,8 @@ from typing import Any, Iterator
 import pytest
 
 from agent import Agent, RunStatus
-from agent.errors import AgentError, UsageError
+from agent.errors import AgentError, BackendError, UsageError
 from agent.models.base import ChatModel
-from agent.errors import BackendError
 from agent.models.openai_http import OpenAIModel
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi"}]

@@ -9,8 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent import Agent, RunStatus, ScriptedModel, UsageError, tool
-from agent import cli
+from agent import Agent, RunStatus, ScriptedModel, UsageError, cli, tool
 from agent.agent import check_objective
 from agent.trace import read_trace
 

@@ -19,8 +19,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from agent.heads.meta import HEAD_FILE, HeadError, read_head_meta
 from agent.heads.data import Kind, iob_spans
+from agent.heads.meta import HEAD_FILE, HeadError, read_head_meta
 
 ENCODER_NAME = "all-MiniLM-L6-v2"
 # all-MiniLM-L6-v2 was trained on 256-token inputs; the longest CoNLL sentence is 164 subwords.

@@ -28,7 +28,15 @@ from transformers import (
 
 from agent.heads.data import Kind, Polarity, TaggedSentence, load_split
 from agent.heads.evaluate import evaluate_examples
-from agent.heads.model import ENCODER_NAME, HEAD_FILE, MAX_LENGTH, SENTIMENT_LABELS, Head, HeadError, align_labels
+from agent.heads.model import (
+    ENCODER_NAME,
+    HEAD_FILE,
+    MAX_LENGTH,
+    SENTIMENT_LABELS,
+    Head,
+    HeadError,
+    align_labels,
+)
 
 
 @dataclass

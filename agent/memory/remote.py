@@ -5,9 +5,8 @@ from urllib.parse import urlsplit
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
-from agent.errors import UsageError
+from agent.errors import BackendError, UsageError
 from agent.memory.chroma import COLLECTION, ChromaMemory
-from agent.errors import BackendError
 
 _FORM = "use http://HOST:PORT, e.g. http://127.0.0.1:8000"
 

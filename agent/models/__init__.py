@@ -7,7 +7,19 @@ from agent.models.base import ChatModel, Generation, Message
 from agent.models.catalog import PRESETS, resolve
 from agent.models.fake import ScriptedModel
 
-__all__ = ["ChatModel", "Generation", "Message", "PRESETS", "ScriptedModel", "load_model", "resolve"]
+__all__ = ["ChatModel", "Generation", "Message", "PRESETS", "ScriptedModel", "check_model", "load_model", "resolve"]
+
+
+def check_model(spec: str, *, device: str = "auto", base_url: str | None = None) -> None:
+    """The usage checks of load_model, without loading anything: a bad spec fails before a run writes."""
+    if spec.startswith("openai:"):
+        if not base_url:
+            raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
+        return
+    resolve(spec)
+    from agent.models.local import pick_device
+
+    pick_device(device)
 
 
 def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None, base_url: str | None = None,
@@ -16,11 +28,10 @@ def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None
 
     `backend`: transformers, llama.cpp, or auto: llama.cpp for a GGUF model on the CPU when it is installed
     (it decodes the 4-bit weights faster there), transformers otherwise (and always on a GPU)."""
+    check_model(spec, device=device, base_url=base_url)
     if spec.startswith("openai:"):
         from agent.models.openai_http import OpenAIModel
 
-        if not base_url:
-            raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
         return OpenAIModel(spec.removeprefix("openai:"), base_url, api_key=api_key)
     from agent.models.llamacpp import LlamaCppModel, llama_cpp_available
 

@@ -11,7 +11,6 @@ import torch
 import xgrammar as xgr
 from transformers import LogitsProcessor
 
-
 _XGRAMMAR_VERSION = importlib.metadata.version("xgrammar")  # a cached grammar is only valid for its version
 
 

@@ -8,7 +8,12 @@ from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from agent.errors import BackendError, UsageError
 from agent.models.base import Generation, Message
