@@ -74,7 +74,7 @@ class LocalModel:
         start = time.perf_counter()
         ids = self._prompt_ids(messages)
         prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
-        output = self._generate(torch.tensor([ids], device=self.device), None, [schema], max_new_tokens, prefix)
+        output = self._generate(torch.tensor([ids], device=self.device), None, schema, max_new_tokens, prefix)
         completion = _until_eos(output[0, len(ids):].tolist(), self.eos_ids)
         text = self.tokenizer.decode(completion, skip_special_tokens=True)
         return Generation(text, len(ids), len(completion), time.perf_counter() - start)
@@ -91,7 +91,7 @@ class LocalModel:
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        output = self._generate(input_ids, mask, [schema] * len(prompts), max_new_tokens, None)
+        output = self._generate(input_ids, mask, schema, max_new_tokens, None)
         seconds = time.perf_counter() - start
         generations = []
         for row, prompt in zip(output[:, width:].tolist(), prompts):
@@ -108,11 +108,11 @@ class LocalModel:
         with torch.inference_mode():
             return self.model(torch.tensor([ids], device=self.device), use_cache=True).past_key_values
 
-    def _generate(self, input_ids: torch.Tensor, mask: torch.Tensor | None, schemas: list[dict[str, Any] | None],
+    def _generate(self, input_ids: torch.Tensor, mask: torch.Tensor | None, schema: dict[str, Any] | None,
                   max_new_tokens: int, cache: Any) -> torch.Tensor:
         options: dict[str, Any] = {"do_sample": False, "max_new_tokens": max_new_tokens}
-        if schemas[0] is not None:
-            options["logits_processor"] = [self.grammars.processor(schemas[0])]
+        if schema is not None:  # one grammar for the whole batch; each row gets its own matcher
+            options["logits_processor"] = [self.grammars.processor(schema)]
         else:
             # the small default model loops on greedy free text without a light repetition penalty
             options["repetition_penalty"] = 1.1
