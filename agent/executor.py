@@ -1,8 +1,6 @@
 """Runs one task: recalls relevant past results, then either calls a tool or answers with the model."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, create_model
@@ -15,6 +13,7 @@ from agent.records import Task, TaskStatus
 from agent.structured import ask
 from agent.templates import conversation, render
 from agent.tools.base import Tool
+from agent.tools.runner import run_tool
 
 MAX_RESULT_CHARS = 4000
 NO_TOOL = "none"
@@ -114,10 +113,4 @@ class Executor:
 
 
 def _with_timeout(tool: Tool, arguments: dict[str, Any]) -> Any:
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        return pool.submit(lambda: tool(**arguments)).result(timeout=tool.timeout_seconds)
-    except FutureTimeout as exc:
-        raise ToolError(f"{tool.name} timed out after {tool.timeout_seconds:g} s") from exc
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    return run_tool(tool, arguments)

@@ -29,6 +29,10 @@ class Tool(ABC):
     def setup(self) -> None:
         """Acquire heavy resources; called once before the first run."""
 
+    def cancel(self) -> None:
+        """Called from another thread when a run is past `timeout_seconds`: release what `run` blocks on
+        (close a socket, set a flag it polls). The run is abandoned either way; its result is never used."""
+
     @abstractmethod
     def run(self, args: BaseModel) -> Any:
         """Do the work; the return value is turned into text for memory and the model."""
