@@ -124,6 +124,12 @@ class LocalModel:
                 pad_token_id=self.tokenizer.pad_token_id, top_p=None, top_k=None, temperature=None, **options,
             )
 
+    # --- adapter hook (agent.learning): serve from other weights, e.g. the same model with a LoRA adapter ---
+    def swap_weights(self, model: Any) -> None:
+        """Generate with `model` from now on; prefixes cached from the previous weights are dropped."""
+        self.model = model
+        self.prefixes = PrefixCache()
+
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
     configured = model.generation_config.eos_token_id
