@@ -3,6 +3,9 @@
 from agent.errors import ToolError
 from agent.tools.base import tool
 from agent.tools.calculator import CalculatorError, evaluate, format_number
+from agent.tools.dates import dates
+
+__all__ = ["calculator", "dates"]
 
 
 @tool

@@ -6,13 +6,13 @@ from typing import Any
 
 from agent.errors import UsageError
 from agent.tools.base import Tool
-from agent.tools.builtin import calculator
+from agent.tools.builtin import calculator, dates
 
 ENTRY_POINT_GROUP = "agent.tools"
 
 
 def builtin_tools() -> list[Tool]:
-    return [calculator]
+    return [calculator, dates]
 
 
 def _as_tool(obj: Any, origin: str) -> Tool:

@@ -1,0 +1,155 @@
+"""Calendar arithmetic as a tool: weekdays, date offsets, day counts, nth weekday of a month, leap years."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from agent.errors import ToolError
+from agent.tools.base import Arguments, Tool
+
+Operation = Literal["weekday", "add_days", "days_between", "count_weekday", "business_days", "nth_weekday",
+                    "shift_weekday", "is_leap_year"]
+Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+Ordinal = Literal["first", "second", "third", "fourth", "fifth", "last"]
+
+WEEKDAYS: tuple[str, ...] = tuple(calendar.day_name)  # Monday first, as date.weekday()
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
+MAX_DATE_CHARS = 60
+MAX_DAYS = 3_000_000  # about the span of the calendar datetime can hold
+
+# What each operation reads; any other field is ignored.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "weekday": ("date",), "add_days": ("date", "days"), "days_between": ("date", "end_date"),
+    "count_weekday": ("date", "end_date", "weekday"), "business_days": ("date", "end_date"),
+    "nth_weekday": ("year", "month", "weekday", "ordinal"), "shift_weekday": ("weekday", "days"),
+    "is_leap_year": ("year",),
+}
+
+
+class DatesArguments(Arguments):
+    operation: Operation = Field(description=(
+        "weekday: the weekday of `date`. add_days: `date` plus `days` (negative for before). days_between: "
+        "days from `date` to `end_date`. count_weekday: how many times `weekday` occurs from `date` to "
+        "`end_date`, both included. business_days: Monday-Friday days from `date` to `end_date`, both "
+        "included. nth_weekday: day of the month of the `ordinal` `weekday` of `month` `year`. shift_weekday: "
+        "the weekday `days` after `weekday`. is_leap_year: whether `year` is a leap year."))
+    date: str | None = Field(None, max_length=MAX_DATE_CHARS,
+                             description="a date with its year, e.g. 2022-06-17 or June 17, 2022")
+    end_date: str | None = Field(None, max_length=MAX_DATE_CHARS, description="the second date, with its year")
+    days: int | None = Field(None, ge=-MAX_DAYS, le=MAX_DAYS,
+                             description="number of days; negative means before (add_days, shift_weekday)")
+    weekday: Weekday | None = Field(None, description="a weekday name, e.g. Friday")
+    ordinal: Ordinal | None = Field(None, description="which one in the month, e.g. third (nth_weekday)")
+    month: int | None = Field(None, ge=1, le=12, description="month number, 1 = January (nth_weekday)")
+    year: int | None = Field(None, ge=1, le=9999, description="a year, e.g. 2024 (nth_weekday, is_leap_year)")
+
+    @field_validator("weekday", "ordinal", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # models write "friday" or "Third": the grammar allows only the listed spellings, other callers may not
+        if isinstance(value, str):
+            value = value.strip()
+            return value.capitalize() if value.capitalize() in WEEKDAYS else value.lower()
+        return value
+
+
+def parse_date(text: str) -> dt.date:
+    """A date written with day, month and year, in ISO form or words ("Friday, June 17, 2022", "06/17/2022"
+    is month first); raises ToolError otherwise."""
+    from dateutil import parser
+
+    cleaned = text.strip()
+    try:
+        # parsed twice with different defaults: a part missing from the text would show up as a difference
+        first = parser.parse(cleaned, default=dt.datetime(2000, 1, 1))
+        second = parser.parse(cleaned, default=dt.datetime(2001, 2, 2))
+    except (ValueError, OverflowError):
+        raise ToolError(f"dates: cannot read {cleaned!r} as a date; write it like 2022-06-17") from None
+    if first.date() != second.date():
+        raise ToolError(f"dates: {cleaned!r} lacks a day, month or year; write it like 2022-06-17")
+    return first.date()
+
+
+def _inclusive_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    low, high = min(start, end), max(start, end)
+    return [low + dt.timedelta(days=n) for n in range((high - low).days + 1)]
+
+
+def nth_weekday(year: int, month: int, weekday: str, ordinal: str) -> int:
+    """Day of the month of the `ordinal` `weekday`, or -1 when the month has no such day (a fifth Monday)."""
+    days = [week[WEEKDAYS.index(weekday)] for week in calendar.monthcalendar(year, month)]
+    days = [d for d in days if d]
+    if ordinal == "last":
+        return days[-1]
+    index = ORDINALS.index(ordinal)
+    return days[index] if index < len(days) else -1
+
+
+def _described(day: dt.date) -> str:
+    return f"{day.isoformat()}, a {WEEKDAYS[day.weekday()]}"
+
+
+class Dates(Tool):
+    """Exact calendar arithmetic; every answer states the dates it used, with the number last."""
+
+    name = "dates"
+    description = ("Calendar arithmetic, computed exactly: the weekday of a date, a date plus or minus a number "
+                   "of days, the days between two dates, how many times a weekday or how many business days "
+                   "fall between two dates, the nth weekday of a month, a weekday some days later, leap years. "
+                   "Pick `operation` and fill the fields it names.")
+    Arguments = DatesArguments
+
+    def run(self, args: BaseModel) -> str:
+        assert isinstance(args, DatesArguments)
+        missing = [field for field in NEEDS[args.operation] if getattr(args, field) is None]
+        if missing:
+            raise ToolError(f"dates: {args.operation} needs {', '.join(missing)}")
+        try:
+            return getattr(self, f"_{args.operation}")(args)
+        except OverflowError:
+            raise ToolError("dates: the result falls outside years 1-9999") from None
+
+    def _weekday(self, args: DatesArguments) -> str:
+        day = parse_date(args.date)  # type: ignore[arg-type]
+        return f"{WEEKDAYS[day.weekday()]} ({day.isoformat()})"
+
+    def _add_days(self, args: DatesArguments) -> str:
+        start = parse_date(args.date)  # type: ignore[arg-type]
+        return _described(start + dt.timedelta(days=args.days))  # type: ignore[arg-type]
+
+    def _days_between(self, args: DatesArguments) -> str:
+        start, end = parse_date(args.date), parse_date(args.end_date)  # type: ignore[arg-type]
+        # the count goes last: a number check, and a reader, take the last number written
+        return f"{start.isoformat()} to {end.isoformat()}: {abs((end - start).days)} days"
+
+    def _count_weekday(self, args: DatesArguments) -> str:
+        start, end = parse_date(args.date), parse_date(args.end_date)  # type: ignore[arg-type]
+        count = sum(WEEKDAYS[d.weekday()] == args.weekday for d in _inclusive_days(start, end))
+        return f"{args.weekday}s from {start.isoformat()} to {end.isoformat()}, both included: {count}"
+
+    def _business_days(self, args: DatesArguments) -> str:
+        start, end = parse_date(args.date), parse_date(args.end_date)  # type: ignore[arg-type]
+        count = sum(d.weekday() < 5 for d in _inclusive_days(start, end))
+        return f"business days from {start.isoformat()} to {end.isoformat()}, both included: {count}"
+
+    def _nth_weekday(self, args: DatesArguments) -> str:
+        day = nth_weekday(args.year, args.month, args.weekday, args.ordinal)  # type: ignore[arg-type]
+        month = calendar.month_name[args.month]  # type: ignore[index]
+        if day < 0:
+            return f"{month} {args.year} has no {args.ordinal} {args.weekday}: -1"
+        return f"the {args.ordinal} {args.weekday} of {month} {args.year} is {month} {day}: day {day}"
+
+    def _shift_weekday(self, args: DatesArguments) -> str:
+        shifted = WEEKDAYS[(WEEKDAYS.index(args.weekday) + args.days) % 7]  # type: ignore[arg-type, operator]
+        return f"{shifted} ({args.days} days after a {args.weekday})"
+
+    def _is_leap_year(self, args: DatesArguments) -> str:
+        leap = calendar.isleap(args.year)  # type: ignore[arg-type]
+        return f"yes, {args.year} is a leap year" if leap else f"no, {args.year} is not a leap year"
+
+
+dates = Dates()

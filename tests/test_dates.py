@@ -1,0 +1,114 @@
+"""The dates tool: each operation against python's datetime/calendar, date parsing, refusals, registration."""
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent import ToolError
+from agent.evaluation import first_label, last_number
+from agent.tools.dates import WEEKDAYS, dates, nth_weekday, parse_date
+from agent.tools.registry import available_tools, select_tools
+
+DAYS = st.dates(min_value=dt.date(1800, 1, 1), max_value=dt.date(2200, 12, 31))
+
+
+@pytest.mark.parametrize("text", ["2022-06-17", "June 17, 2022", "Friday, June 17, 2022", "06/17/2022",
+                                  "17 June 2022", " Jun 17 2022 "])
+def test_parse_date_reads_common_spellings(text):
+    assert parse_date(text) == dt.date(2022, 6, 17)
+
+
+@pytest.mark.parametrize("text", ["June 17", "2022", "tomorrow", "next Friday", "", "2022-02-30", "13/45/2022"])
+def test_parse_date_refuses_partial_or_invalid_dates(text):
+    with pytest.raises(ToolError, match="dates:"):
+        parse_date(text)
+
+
+def test_weekday_of_a_date():
+    assert dates(operation="weekday", date="June 17, 2022") == "Friday (2022-06-17)"
+
+
+def test_add_days_before_and_after():
+    # the issue's example: 66 days before Friday, June 17, 2022
+    assert dates(operation="add_days", date="Friday, June 17, 2022", days=-66) == "2022-04-12, a Tuesday"
+    assert dates(operation="add_days", date="2024-02-28", days=1) == "2024-02-29, a Thursday"
+
+
+def test_days_between_puts_the_count_last():
+    out = dates(operation="days_between", date="2022-06-17", end_date="2022-04-12")
+    assert out == "2022-06-17 to 2022-04-12: 66 days" and last_number(out) == 66
+
+
+def test_counts_include_both_ends():
+    # reasoning-gym calendar_arithmetic: Wednesdays from Wednesday 2022-05-11 to Saturday 2022-08-13 -> 14
+    out = dates(operation="count_weekday", date="Wednesday, May 11, 2022", end_date="August 13, 2022",
+                weekday="wednesday")
+    assert last_number(out) == 14
+    assert last_number(dates(operation="business_days", date="2022-01-23", end_date="2022-05-03")) == 72
+
+
+def test_nth_weekday_and_missing_fifth():
+    assert last_number(dates(operation="nth_weekday", year=2022, month=10, weekday="Wednesday",
+                             ordinal="third")) == 19
+    assert last_number(dates(operation="nth_weekday", year=2022, month=2, weekday="Monday", ordinal="fifth")) == -1
+    assert nth_weekday(2022, 10, "Monday", "last") == 31
+
+
+def test_shift_weekday_names_the_result_first():
+    out = dates(operation="shift_weekday", weekday="Friday", days=66)
+    assert first_label(out, list(WEEKDAYS)) == "Monday"
+    assert first_label(dates(operation="shift_weekday", weekday="Friday", days=-66), list(WEEKDAYS)) == "Tuesday"
+
+
+def test_leap_years():
+    assert dates(operation="is_leap_year", year=2000).startswith("yes")
+    assert dates(operation="is_leap_year", year=1900).startswith("no")
+
+
+@given(DAYS, st.integers(min_value=-5000, max_value=5000))
+def test_operations_agree_with_datetime(day, offset):
+    moved = day + dt.timedelta(days=offset)
+    assert dates(operation="add_days", date=day.isoformat(), days=offset).startswith(moved.isoformat())
+    assert last_number(dates(operation="days_between", date=day.isoformat(), end_date=moved.isoformat())) \
+        == abs(offset)
+    assert dates(operation="weekday", date=moved.isoformat()).startswith(moved.strftime("%A"))
+    shifted = dates(operation="shift_weekday", weekday=day.strftime("%A"), days=offset)
+    assert shifted.startswith(moved.strftime("%A"))
+
+
+@given(DAYS, st.integers(min_value=0, max_value=400))
+def test_inclusive_counts_agree_with_a_day_by_day_walk(start, span):
+    end = start + dt.timedelta(days=span)
+    walk = [start + dt.timedelta(days=n) for n in range(span + 1)]
+    business = last_number(dates(operation="business_days", date=end.isoformat(), end_date=start.isoformat()))
+    assert business == sum(d.weekday() < 5 for d in walk)
+    fridays = last_number(dates(operation="count_weekday", date=start.isoformat(), end_date=end.isoformat(),
+                                weekday="Friday"))
+    assert fridays == sum(d.weekday() == 4 for d in walk)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"operation": "add_days", "date": "2022-06-17"}, "needs days"),
+    ({"operation": "nth_weekday", "year": 2022}, "needs month, weekday, ordinal"),
+    ({"operation": "weekday", "date": "someday"}, "cannot read"),
+    ({"operation": "add_days", "date": "9999-12-31", "days": 1}, "outside years"),
+    ({"operation": "fortnight"}, "bad arguments"),
+    ({"operation": "weekday", "date": "2022-06-17", "colour": "red"}, "bad arguments"),
+    ({"operation": "is_leap_year", "year": 0}, "bad arguments"),
+    ({"operation": "weekday", "date": "x" * 61}, "bad arguments"),
+])
+def test_bad_arguments_are_tool_errors(raw, message):
+    with pytest.raises(ToolError, match=message):
+        dates(**raw)
+
+
+def test_registered_as_a_builtin_with_described_parameters():
+    assert available_tools()["dates"] is dates and select_tools(["dates"]) == [dates]
+    spec = dates.spec()
+    properties = spec["parameters"]["properties"]
+    assert set(properties) == {"operation", "date", "end_date", "days", "weekday", "ordinal", "month", "year"}
+    assert all(p.get("description") for p in properties.values())  # small models read these
+    assert "weekday" in json.dumps(properties["operation"]) and spec["risky"] is False
