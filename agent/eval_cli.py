@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
+from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +13,7 @@ import click
 from agent.errors import UsageError
 
 if TYPE_CHECKING:
-    from agent.evaluation import EvalItem
+    from agent.evaluation import EvalItem, SuiteReport
     from agent.tools.base import Tool
 
 DEFAULT_TOOLS = ["calculator"]  # as `agent run` without --tool
@@ -28,9 +30,12 @@ DEFAULT_TOOLS = ["calculator"]  # as `agent run` without --tool
               help="Directory holding the items' runs (each item writes DIR/<run id>/).")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Run the first N items only.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Run the items of this kind only (the items' `kind` field); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: tuple[Path, ...],
-                 run_dir: Path | None, device: str | None, limit: int | None, as_json: bool) -> None:
+                 run_dir: Path | None, device: str | None, limit: int | None, kinds: tuple[str, ...],
+                 as_json: bool) -> None:
     """Run every item of SUITE (JSON lines: id, objective, check, tools?, memory?) and score the answers.
 
     The model is loaded once and shared by all items; items sharing a memory key share one memory, fresh
@@ -38,15 +43,9 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     """
     from agent.agent import Agent, check_writable, load_configured_model
     from agent.config import load_settings
-    from agent.evaluation import (
-        SharedMemories,
-        format_table,
-        load_suite,
-        report_json,
-        run_suite,
-    )
+    from agent.evaluation import SharedMemories, load_suite, run_suite
 
-    items = load_suite(suite)[:limit]
+    items = select_items(load_suite(suite), kinds, limit)
     settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)
     # items without a memory key each get their run's own store, never a shared server's
     settings = settings.model_copy(update={"memory_url": None})
@@ -92,3 +91,53 @@ def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...], device: str) -> d
                 raise UsageError(f"item {item.id!r} uses unknown tool {name!r}; available: "
                                  f"{', '.join(sorted({*registry, *pool}))}")
     return pool
+
+
+def select_items(items: list[EvalItem], kinds: tuple[str, ...] | list[str], limit: int | None) -> list[EvalItem]:
+    """The items of `kinds` (all when empty), then the first `limit`; an unknown kind is a usage error."""
+    if kinds:
+        known = {item.kind for item in items}
+        unknown = [k for k in kinds if k not in known]
+        if unknown:
+            raise UsageError(f"no items of kind {', '.join(unknown)}; the suite has "
+                             f"{', '.join(sorted(k for k in known if k)) or 'no kinds'}")
+        items = [item for item in items if item.kind in kinds]
+    return items[:limit]
+
+
+def format_table(report: SuiteReport, width: int = 120) -> str:
+    """The per-item table, the per-kind totals and a totals line, as plain text."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    for name in ("id", "kind", "ok", "status", "calls", "tokens", "s", "parse fails", "answer / error"):
+        numeric = name in ("calls", "tokens", "s", "parse fails")
+        table.add_column(name, justify="right" if numeric else "left", overflow="ellipsis",
+                         no_wrap=name == "answer / error")
+    for r in report.items:
+        shown = r.error or " ".join(r.answer.split())
+        table.add_row(r.id, r.kind or "-", "✓" if r.success else "✗", r.status or "error", str(r.llm_calls),
+                      str(r.tokens), f"{r.seconds:.1f}", str(r.parse_failures), shown[:80])
+    kinds = Table(show_edge=False, pad_edge=False)
+    for name in ("kind", "success", "median calls", "median s", "parse-failure answers"):
+        kinds.add_column(name, justify="left" if name == "kind" else "right")
+    for k in report.kinds:
+        kinds.add_row(k.kind, f"{k.passed}/{k.items}", f"{k.median_llm_calls:g}", f"{k.median_seconds:.1f}",
+                      str(k.parse_failure_answers))
+    buffer = StringIO()
+    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    console.print(table)
+    console.print()
+    console.print(kinds)
+    n = len(report.items)
+    buffer.write(f"\nsuccess {report.passed}/{n} ({report.success_rate:.0%}) · model calls {report.llm_calls} "
+                 f"(mean {report.mean_llm_calls:.1f}, median {report.median_llm_calls:g}) · tokens {report.tokens} "
+                 f"(mean {report.mean_tokens:.0f}) · {report.seconds:.1f} s (mean {report.mean_seconds:.1f}, median "
+                 f"{report.median_seconds:.1f}) · parse failures {report.parse_failures} · parse-failure answers "
+                 f"{report.parse_failure_answers} · errors {report.errors}\n")
+    return buffer.getvalue()
+
+
+def report_json(report: SuiteReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)

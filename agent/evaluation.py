@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
+import statistics
 import time
 from collections.abc import Callable, Iterable
-from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -16,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    computed_field,
     field_validator,
     model_validator,
 )
@@ -44,9 +44,13 @@ class NumberCheck(_Strict):
 
 
 class StringsCheck(_Strict):
+    """`values` must appear in the answer (all or any); none of `forbid` may (e.g. a stretch of the input
+    that a list of entities never contains, so that echoing the input fails)."""
+
     type: Literal["strings"]
     values: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     mode: Literal["all", "any"] = "all"
+    forbid: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class RegexCheck(_Strict):
@@ -82,9 +86,10 @@ Check = Annotated[NumberCheck | StringsCheck | RegexCheck | LabelCheck, Field(di
 
 class EvalItem(_Strict):
     """One suite line. `tools` None means the default tools; [] means none. Items sharing `memory` share one
-    store and run in file order."""
+    store and run in file order. `kind` groups items in the totals."""
 
     id: str = Field(min_length=1, max_length=200)
+    kind: str | None = Field(None, min_length=1, max_length=50)
     objective: str = Field(min_length=1)
     check: Check
     tools: list[str] | None = None
@@ -165,7 +170,10 @@ def passes(check: Check, answer: str) -> bool:
         # the small relative slack absorbs float formatting, e.g. 0.1 + 0.2 written as 0.30000000000000004
         return number is not None and abs(number - check.value) <= check.tolerance + 1e-9 * max(1.0, abs(check.value))
     if isinstance(check, StringsCheck):
-        found = [_squash(value) in _squash(answer) for value in check.values]
+        squashed = _squash(answer)
+        found = [_squash(value) in squashed for value in check.values]
+        if any(_squash(value) in squashed for value in check.forbid):
+            return False
         return all(found) if check.mode == "all" else any(found)
     if isinstance(check, RegexCheck):
         return re.search(check.pattern, answer) is not None
@@ -184,8 +192,20 @@ def _program_size(pattern: str) -> int:
 
 # --- running ----------------------------------------------------------------------------------------------
 
+# What a failed structured reply looks like when it leaks into a final answer: JSON, <data> markup, the
+# validator's or the repair prompt's words. The answer is then the machinery talking, not an answer.
+_LEAKED = re.compile(r"""\A\s*(?:[{\[]|```)|</?data\b|not valid JSON|invalid JSON|Field required|"""
+                     r"""That reply is not valid|validation error|Reply again with JSON""", re.IGNORECASE)
+
+
+def parse_failure_answer(answer: str) -> bool:
+    """Whether a final answer is empty or is leaked machinery (JSON, markup, a validation error)."""
+    return not answer.strip() or _LEAKED.search(answer[:CHECKED_CHARS]) is not None
+
+
 class ItemResult(BaseModel):
     id: str
+    kind: str | None = None
     success: bool
     status: str | None  # the run's RunStatus; None when it raised
     llm_calls: int
@@ -195,19 +215,53 @@ class ItemResult(BaseModel):
     answer: str
     error: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def parse_failure_answer(self) -> bool:
+        return self.error is None and parse_failure_answer(self.answer)
+
+
+class KindTotals(BaseModel):
+    kind: str
+    items: int
+    passed: int
+    median_llm_calls: float
+    median_seconds: float
+    parse_failure_answers: int
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def kind_totals(items: list[ItemResult]) -> list[KindTotals]:
+    """Totals per kind, in order of first appearance; items without a kind count under "-"."""
+    groups: dict[str, list[ItemResult]] = {}
+    for result in items:
+        groups.setdefault(result.kind or "-", []).append(result)
+    return [KindTotals(kind=kind, items=len(group), passed=sum(r.success for r in group),
+                       median_llm_calls=_median([r.llm_calls for r in group]),
+                       median_seconds=_median([r.seconds for r in group]),
+                       parse_failure_answers=sum(r.parse_failure_answer for r in group))
+            for kind, group in groups.items()]
+
 
 class SuiteReport(BaseModel):
     items: list[ItemResult]
+    kinds: list[KindTotals]
     passed: int
     success_rate: float
     llm_calls: int
     tokens: int
     seconds: float
     parse_failures: int
+    parse_failure_answers: int
     errors: int
     mean_llm_calls: float
     mean_tokens: float
     mean_seconds: float
+    median_llm_calls: float
+    median_seconds: float
 
     @classmethod
     def of(cls, items: list[ItemResult]) -> SuiteReport:
@@ -215,10 +269,14 @@ class SuiteReport(BaseModel):
         calls, tokens = sum(i.llm_calls for i in items), sum(i.tokens for i in items)
         seconds = round(sum(i.seconds for i in items), 3)
         passed = sum(i.success for i in items)
-        return cls(items=items, passed=passed, success_rate=passed / n, llm_calls=calls, tokens=tokens,
-                   seconds=seconds, parse_failures=sum(i.parse_failures for i in items),
+        return cls(items=items, kinds=kind_totals(items), passed=passed, success_rate=passed / n,
+                   llm_calls=calls, tokens=tokens, seconds=seconds,
+                   parse_failures=sum(i.parse_failures for i in items),
+                   parse_failure_answers=sum(i.parse_failure_answer for i in items),
                    errors=sum(i.error is not None for i in items), mean_llm_calls=calls / n,
-                   mean_tokens=tokens / n, mean_seconds=seconds / n)
+                   mean_tokens=tokens / n, mean_seconds=seconds / n,
+                   median_llm_calls=_median([i.llm_calls for i in items]),
+                   median_seconds=_median([i.seconds for i in items]))
 
 
 class _Tally:
@@ -241,13 +299,13 @@ def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemRes
     try:
         result = make_agent(item).run(item.objective, on_event=tally)
     except AgentError as exc:
-        return ItemResult(id=item.id, success=False, status=None, llm_calls=tally.calls, tokens=tally.tokens,
-                          seconds=round(time.perf_counter() - start, 3), parse_failures=tally.rejected,
-                          answer="", error=f"{type(exc).__name__}: {exc}")
-    return ItemResult(id=item.id, success=passes(item.check, result.final_answer), status=result.status.value,
-                      llm_calls=result.usage.llm_calls, tokens=result.usage.total_tokens,
-                      seconds=round(time.perf_counter() - start, 3), parse_failures=tally.rejected,
-                      answer=result.final_answer[:MAX_ANSWER_CHARS])
+        return ItemResult(id=item.id, kind=item.kind, success=False, status=None, llm_calls=tally.calls,
+                          tokens=tally.tokens, seconds=round(time.perf_counter() - start, 3),
+                          parse_failures=tally.rejected, answer="", error=f"{type(exc).__name__}: {exc}")
+    return ItemResult(id=item.id, kind=item.kind, success=passes(item.check, result.final_answer),
+                      status=result.status.value, llm_calls=result.usage.llm_calls,
+                      tokens=result.usage.total_tokens, seconds=round(time.perf_counter() - start, 3),
+                      parse_failures=tally.rejected, answer=result.final_answer[:MAX_ANSWER_CHARS])
 
 
 def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], progress: bool = True) -> SuiteReport:
@@ -290,33 +348,3 @@ class SharedMemories:
             # a digest, not the key itself: keys are free text, directory names are not
             self._open[key] = ChromaMemory.persistent(self.root / hashlib.sha1(key.encode()).hexdigest()[:16])
         return self._open[key]
-
-
-# --- output -----------------------------------------------------------------------------------------------
-
-def format_table(report: SuiteReport, width: int = 120) -> str:
-    """The per-item table and a totals line, as plain text."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(show_edge=False, pad_edge=False)
-    for name in ("id", "ok", "status", "calls", "tokens", "s", "parse fails", "answer / error"):
-        numeric = name in ("calls", "tokens", "s", "parse fails")
-        table.add_column(name, justify="right" if numeric else "left", overflow="ellipsis",
-                         no_wrap=name == "answer / error")
-    for r in report.items:
-        shown = r.error or " ".join(r.answer.split())
-        table.add_row(r.id, "✓" if r.success else "✗", r.status or "error", str(r.llm_calls), str(r.tokens),
-                      f"{r.seconds:.1f}", str(r.parse_failures), shown[:80])
-    buffer = StringIO()
-    Console(file=buffer, width=width, no_color=True, highlight=False).print(table)
-    n = len(report.items)
-    buffer.write(f"\nsuccess {report.passed}/{n} ({report.success_rate:.0%}) · model calls {report.llm_calls} "
-                 f"(mean {report.mean_llm_calls:.1f}) · tokens {report.tokens} (mean {report.mean_tokens:.0f}) · "
-                 f"{report.seconds:.1f} s (mean {report.mean_seconds:.1f}) · parse failures {report.parse_failures}"
-                 f" · errors {report.errors}\n")
-    return buffer.getvalue()
-
-
-def report_json(report: SuiteReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)
