@@ -66,6 +66,10 @@ def load_configured_model(settings: Settings, spec: str | None = None) -> ChatMo
     """The model `spec` (default: settings.model) loaded with the settings' device, cache, backend, server."""
     from agent.models import load_model
 
+    if settings.adapter is not None:
+        from agent.learning.adapters import load_adapted
+
+        return load_adapted(settings, spec)
     key = settings.api_key
     return load_model(spec or settings.model, device=settings.device, cache_dir=settings.cache_dir,
                       base_url=settings.base_url, backend=settings.backend,
@@ -219,11 +223,17 @@ def _repeat_detector(settings: Settings, tasks: list[Task]) -> Callable[[str], b
 
 
 def _default_memory(run_path: Path, settings: Settings) -> Memory:
-    """The run's own chroma store, or the shared chroma server when memory_url is set."""
+    """The shared chroma server when memory_url is set; else the run's own chroma store, joined (unless
+    shared_memory is off) by the persistent store `memory_name` that every run in this run dir recalls from."""
     if settings.memory_url:
         from agent.memory.remote import remote_memory
 
         return remote_memory(settings.memory_url)
     from agent.memory.chroma import ChromaMemory
 
-    return ChromaMemory.persistent(run_path / "memory")
+    own = ChromaMemory.persistent(run_path / "memory")
+    if not settings.shared_memory:
+        return own
+    from agent.memory.shared import RunAndShared, memory_root, open_named
+
+    return RunAndShared(own, open_named(memory_root(settings.run_dir, settings.memory_dir), settings.memory_name))

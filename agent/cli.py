@@ -17,7 +17,9 @@ from agent.tools.registry import MEMORY_SEARCH
 class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
 
-    lazy = {"heads": ("agent.heads.cli", "heads"), "eval": ("agent.eval_cli", "eval_command")}
+    lazy = {"heads": ("agent.heads.cli", "heads"), "eval": ("agent.eval_cli", "eval_command"),
+            "memory": ("agent.memory.cli", "memory"), "experience": ("agent.learning.cli", "experience"),
+            "learn": ("agent.learning.cli", "learn"), "feedback": ("agent.learning.cli", "feedback")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -61,6 +63,12 @@ stderr = Console(stderr=True)
               "(key, if any, from AGENT_API_KEY).")
 @click.option("--memory-url", metavar="URL",
               help="Chroma server holding memory shared across runs, e.g. http://127.0.0.1:8000.")
+@click.option("--memory", "memory_name", metavar="NAME",
+              help="Persistent memory recalled across runs (default: 'default'); see `agent memory`.")
+@click.option("--no-memory", is_flag=True, help="Recall only this run's own results, not earlier runs'.")
+@click.option("--no-experience", is_flag=True, help="Show no past successful runs to the model as examples.")
+@click.option("--adapter", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="A LoRA adapter directory from `agent learn` for the model.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
               help="Allow this tool (repeatable); default: calculator. See `agent tools list`; "
               "search_memory searches the run's memory.")
@@ -79,7 +87,8 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         max_seconds: float | None, run_dir: Path | None, device: str | None, backend: str | None, base_url: str | None,
         memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
         parallel: int | None, otel: bool,
-        no_tools: bool, yes: bool, as_json: bool) -> None:
+        no_tools: bool, yes: bool, as_json: bool, memory_name: str | None = None, no_memory: bool = False,
+        no_experience: bool = False, adapter: Path | None = None) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_writable
     from agent.models import check_model
@@ -91,7 +100,9 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
     settings = load_settings(model=model, max_cycles=max_cycles, max_tokens=max_tokens, max_seconds=max_seconds,
                          run_dir=run_dir, device=device, backend=backend, base_url=base_url, memory_url=memory_url,
                          parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
-                         heads=list(heads) or None, workspace=workspace)
+                         heads=list(heads) or None, workspace=workspace, memory_name=memory_name,
+                         shared_memory=False if no_memory else None, experience=False if no_experience else None,
+                         adapter=adapter)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
     check_model(settings.model, device=settings.device, base_url=settings.base_url)

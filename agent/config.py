@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     base_url: str | None = Field(None, description="OpenAI-compatible server for model openai:NAME")
     api_key: SecretStr | None = Field(None, description="key for that server; environment only (AGENT_API_KEY)")
     memory_url: str | None = Field(None, description="chroma server for memory shared across runs")
+    shared_memory: bool = Field(True, description="recall results of earlier runs (off: the run's own store only)")
+    memory_name: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                             description="namespace of the persistent memory shared across runs")
+    memory_dir: Path | None = Field(None, description="persistent memories; default: <run_dir>/.memory")
+    experience: bool = Field(True, description="show similar past successes to the planner as worked examples")
+    experience_dir: Path | None = Field(None, description="experience store; default: <run_dir>/.experience")
+    adapter: Path | None = Field(None, description="LoRA adapter directory (from `agent learn`) for the model")
     run_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
     max_cycles: int = Field(5, ge=1)

@@ -1,0 +1,136 @@
+"""LoRA adapter directories: what they declare (adapter.json), which base model they belong to, and loading
+them onto a model, as a peft wrapper (transformers) or as merged weights any backend can load."""
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.errors import UsageError
+
+META_FILE = "adapter.json"
+_PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+
+class AdapterMeta(BaseModel):
+    """The version record kept beside every adapter: base model, data, settings and figures."""
+
+    format: int = 1
+    base_model: str
+    base_key: str
+    created: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    figures: dict[str, Any] = Field(default_factory=dict)
+
+
+def base_directory(spec: str, cache_dir: Path | None) -> Path:
+    """The HF weights directory of a model spec; for a GGUF model, its dequantized safetensors copy."""
+    from agent.models.catalog import resolve
+    from agent.models.local import _materialize
+
+    if spec.startswith("openai:"):
+        raise UsageError("adapters need local weights; --model openai:NAME serves none")
+    source = resolve(spec)
+    return _materialize(source, cache_dir) if source.gguf_file else source.directory
+
+
+def weights_key(directory: Path) -> str:
+    """A digest of the config and weight files: an adapter is tied to exactly these weights."""
+    digest = hashlib.blake2b(digest_size=8)
+    files = sorted(p for p in Path(directory).iterdir() if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
+    for path in files:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_meta(adapter: Path) -> AdapterMeta:
+    """adapter.json, checked together with the peft files; anything missing or malformed is one UsageError."""
+    adapter = Path(adapter)
+    if not adapter.is_dir():
+        raise UsageError(f"adapter {adapter} is not a directory; train one with `agent learn SUITE.jsonl`")
+    missing = [name for name in (META_FILE, *_PEFT_FILES) if not (adapter / name).is_file()]
+    if missing:
+        raise UsageError(f"adapter {adapter} is incomplete or corrupt ({', '.join(missing)} missing)")
+    try:
+        meta = AdapterMeta.model_validate_json((adapter / META_FILE).read_text(encoding="utf-8"))
+        json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, ValidationError) as exc:
+        raise UsageError(f"adapter {adapter} is corrupt: {str(exc).splitlines()[0]}") from exc
+    return meta
+
+
+def adapter_key(adapter: Path) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for name in (META_FILE, *_PEFT_FILES):
+        digest.update((Path(adapter) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def check_base(adapter: Path, base_dir: Path) -> AdapterMeta:
+    meta = read_meta(adapter)
+    key = weights_key(base_dir)
+    if meta.base_key != key:
+        raise UsageError(f"adapter {adapter} was trained on {meta.base_model} (weights {meta.base_key}), "
+                         f"not on the model given (weights {key}); pass the model it was trained on")
+    return meta
+
+
+def wrap(hf_model: Any, adapter: Path) -> Any:
+    """`hf_model` with the adapter's weights added through peft (not merged)."""
+    from peft import PeftModel
+
+    try:
+        return PeftModel.from_pretrained(hf_model, str(adapter), is_trainable=False).eval()
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise UsageError(f"adapter {adapter} does not fit this model: {str(exc).splitlines()[0]}") from exc
+
+
+def merged_directory(adapter: Path, base_dir: Path, cache_dir: Path) -> Path:
+    """An HF model directory with the adapter merged into the base weights (merge_and_unload), written once
+    under the cache, keyed by the adapter's content; any backend that loads a model directory can use it."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    check_base(adapter, base_dir)
+    target = Path(cache_dir) / "merged" / adapter_key(adapter)
+    if (target / "config.json").is_file():
+        return target
+    model = AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
+    merged = wrap(model, adapter).merge_and_unload()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
+    try:
+        merged.save_pretrained(staging)
+        AutoTokenizer.from_pretrained(base_dir, local_files_only=True).save_pretrained(staging)
+        staging.rename(target)  # atomic: a half-written directory is never picked up
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / "config.json").is_file():
+            raise
+    return target
+
+
+def load_adapted(settings: Any, spec: str | None = None) -> Any:
+    """The configured model with settings.adapter. The transformers backend serves it through peft; asked for
+    another backend, the merged weights directory is loaded instead (llama.cpp reads GGUF, not adapters)."""
+    from agent.models import load_model
+
+    spec = spec or settings.model
+    adapter = Path(settings.adapter)
+    read_meta(adapter)  # a corrupt directory fails before any weights load
+    base_dir = base_directory(spec, settings.cache_dir)
+    check_base(adapter, base_dir)
+    if settings.backend == "llama.cpp":
+        merged = merged_directory(adapter, base_dir, settings.cache_dir)
+        return load_model(str(merged), device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
+    model = load_model(spec, device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
+    model.swap_weights(wrap(model.model, adapter))
+    model.name = f"{model.name}+{adapter.name}"
+    return model

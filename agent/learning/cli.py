@@ -1,0 +1,163 @@
+"""`agent experience ...`, `agent learn SUITE.jsonl` and `agent feedback RUN_ID`."""
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from agent.config import load_settings
+from agent.errors import UsageError
+
+_RUN_DIR = click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+                        help="Directory holding runs (the experience store lives in DIR/.experience).")
+
+
+def _store(run_dir: Path | None):
+    from agent.learning.experience import ExperienceStore, experience_root
+
+    settings = load_settings(run_dir=run_dir)
+    return ExperienceStore(experience_root(settings.run_dir, settings.experience_dir))
+
+
+@click.group("experience")
+def experience() -> None:
+    """Successful past runs, shown to the planner and tool chooser as worked examples for similar
+    objectives (off for a run with --no-experience)."""
+
+
+@experience.command("list")
+@_RUN_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def experience_list(run_dir: Path | None, as_json: bool) -> None:
+    """Every stored experience: id, date, steps, objective."""
+    pairs = _store(run_dir).list()
+    if as_json:
+        click.echo(json.dumps([{"id": i, **e.model_dump(mode="json")} for i, e in pairs], ensure_ascii=False,
+                              indent=2))
+        return
+    for i, e in pairs:
+        click.echo(f"{i}  {e.created:%Y-%m-%d %H:%M}  {len(e.steps)} steps  {' '.join(e.objective.split())[:70]}")
+
+
+@experience.command("show")
+@click.argument("experience_id", metavar="ID")
+@_RUN_DIR
+def experience_show(experience_id: str, run_dir: Path | None) -> None:
+    """One experience as the model sees it, then as JSON."""
+    from agent.learning.experience import as_example
+
+    found = _store(run_dir).get(experience_id)
+    click.echo(as_example(found, max_chars=10_000))
+    click.echo(found.model_dump_json(indent=2))
+
+
+@experience.command("rm")
+@click.argument("experience_id", metavar="ID")
+@_RUN_DIR
+def experience_rm(experience_id: str, run_dir: Path | None) -> None:
+    """Forget one experience."""
+    _store(run_dir).rm(experience_id)
+    click.echo(f"removed {experience_id}")
+
+
+@experience.command("clear")
+@_RUN_DIR
+def experience_clear(run_dir: Path | None) -> None:
+    """Forget every experience."""
+    click.echo(f"removed {_store(run_dir).clear()} experiences")
+
+
+@click.command("feedback")
+@click.argument("run_id")
+@click.option("--task", type=int, metavar="N", help="The task the feedback is about (default: the whole run).")
+@click.option("--good", "verdict", flag_value="good", help="The run (or task) was right.")
+@click.option("--bad", "verdict", flag_value="bad", help="The run (or task) was wrong.")
+@click.option("--label", metavar="LABEL", help="The right label (e.g. positive/negative for a sentiment task).")
+@_RUN_DIR
+def feedback(run_id: str, task: int | None, verdict: str | None, label: str | None, run_dir: Path | None) -> None:
+    """Record a correction for RUN_ID (or its task N) in the run's feedback.jsonl; `agent heads train
+    --from-feedback` learns from labelled ones."""
+    from agent.learning.feedback import Feedback, record_feedback
+
+    if label is not None and not label.strip():
+        raise UsageError("--label is empty: give the right label")
+    path = record_feedback(load_settings(run_dir=run_dir).run_dir,
+                           Feedback(run_id=run_id, task=task, verdict=verdict, label=label and label.strip()))
+    click.echo(f"recorded in {path}")
+
+
+@click.command("learn")
+@click.argument("suite", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dev", type=click.Path(path_type=Path, dir_okay=False), metavar="SUITE",
+              help="Held-out suite to compare base and adapter on (default: a stable quarter of SUITE).")
+@click.option("--model", metavar="SPEC", help="Base model to adapt (default: the configured model).")
+@click.option("--teacher", metavar="SPEC", help="Collect trajectories with this stronger model instead (distillation).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Where a kept adapter goes (default: <run dir>/.adapters/<time>).")
+@click.option("--samples", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Sampled runs per training objective (the transformers backend; others run once, greedy).")
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True,
+              help="Sampling temperature of the collecting runs (0: greedy, once).")
+@click.option("--epochs", type=click.IntRange(1, 20), default=2, show_default=True, help="Training epochs.")
+@click.option("--rank", type=click.IntRange(1, 256), default=16, show_default=True, help="LoRA rank.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
+              help="Learning rate.")
+@click.option("--max-cycles", type=click.IntRange(min=1), metavar="N", help="Cycle budget of each run.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Train on the first N objectives only.")
+@click.option("--head", "heads", multiple=True, type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="A trained head directory served as a tool (as in agent eval); repeatable.")
+@click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None, out: Path | None, samples: int,
+          temperature: float, epochs: int, rank: int, lr: float, max_cycles: int | None, limit: int | None,
+          heads: tuple[Path, ...], device: str | None, as_json: bool) -> None:
+    """Improve the model itself: run it on SUITE's objectives (sampled several times), keep the runs whose
+    answers pass the checks, train a LoRA adapter on their model calls, and keep the adapter only when it
+    beats the base model on held-out objectives. Use it with `agent run --adapter DIR`."""
+    import hashlib
+
+    from agent.agent import check_writable, load_configured_model
+    from agent.eval_cli import _tool_pool
+    from agent.evaluation import load_suite
+    from agent.learning.adapters import base_directory, weights_key
+    from agent.learning.learn import NotBetter, learn as run_learn, split_suite
+    from agent.learning.lora import LoraSettings
+
+    settings = load_settings(model=model, max_cycles=max_cycles, device=device)
+    items = load_suite(suite)
+    train_items, dev_items = (items, load_suite(dev)) if dev else split_suite(items, 0.25)
+    train_items = train_items[:limit]
+    out = out or settings.run_dir / ".adapters" / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists():
+        raise UsageError(f"--out {out} already exists; adapters are never overwritten, pass a new directory")
+    check_writable(out.parent)
+    tools = _tool_pool([*train_items, *dev_items], heads, settings.device)
+    if teacher:
+        from agent.models import check_model
+
+        check_model(teacher, device=settings.device, base_url=settings.base_url)
+    base_key = weights_key(base_directory(settings.model, settings.cache_dir))  # rejects openai: models too
+    base = load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
+    source = load_configured_model(settings.model_copy(update={"adapter": None}), teacher) if teacher else None
+    note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
+    data = {"suite": str(suite), "suite_sha256": hashlib.sha256(suite.read_bytes()).hexdigest(),
+            "dev": str(dev) if dev else "held-out quarter of the suite"}
+    report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
+                       samples=samples, temperature=temperature, lora=LoraSettings(rank=rank, alpha=2 * rank,
+                       lr=lr, epochs=epochs), data=data, progress=note)
+    figures = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+    else:
+        b, a = report.base, report.adapter
+        click.echo(f"held-out success: base {b['passed']}/{b['n']}, adapter {a['passed']}/{a['n']} "
+                   f"({report.kept_runs} passing runs of {report.trajectories}, {report.examples} examples, "
+                   f"trained in {report.training['seconds']} s)")
+        for kind in b["by_kind"]:
+            click.echo(f"  {kind}: base {b['by_kind'][kind]['passed']}/{b['by_kind'][kind]['n']}, "
+                       f"adapter {a['by_kind'][kind]['passed']}/{a['by_kind'][kind]['n']}")
+    if not report.kept:
+        raise NotBetter("the adapter is not better than the base model on the held-out objectives: not kept")
+    if not as_json:
+        click.echo(f"adapter kept: {report.out}\nuse it: agent run OBJECTIVE --adapter {report.out}")

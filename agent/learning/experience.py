@@ -1,0 +1,141 @@
+"""Experience memory: successful runs kept across runs, recalled by objective as worked examples."""
+
+import hashlib
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.errors import UsageError
+from agent.records import RunResult, RunStatus, TaskStatus
+
+COLLECTION = "experience"
+MIN_SIMILARITY = 0.5  # below this cosine, a past objective is another kind of problem: no example at all
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def shape(objective: str) -> str:
+    """The objective with its numbers masked: what is embedded and compared. With the numbers in, MiniLM
+    puts "What is 18 * 24?" nearer a calendar question than "What is 614 * 624?"; masked, problems of one
+    kind score >= 0.7 and of different kinds <= 0.35 (all-MiniLM-L6-v2)."""
+    return _NUMBER.sub("N", " ".join(objective.split()))
+
+
+class Step(BaseModel):
+    description: str
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    result: str | None = None
+
+
+class Experience(BaseModel):
+    """What a successful run did: its objective, the steps that settled it, and its answer."""
+
+    objective: str
+    steps: list[Step] = Field(default_factory=list)
+    answer: str
+    success: bool = True
+    created: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def id(self) -> str:
+        # one experience per objective: a later success replaces the earlier one
+        return "exp-" + hashlib.sha1(" ".join(self.objective.split()).casefold().encode()).hexdigest()[:12]
+
+
+def experience_from_result(result: RunResult) -> Experience:
+    """The done tasks of `result`, in order, with their tool calls and results, and its final answer."""
+    steps = [Step(description=t.description, tool=t.tool, arguments=getattr(t, "arguments", None), result=t.result)
+             for t in result.tasks if t.status == TaskStatus.done]
+    return Experience(objective=result.objective, steps=steps, answer=result.final_answer,
+                      success=result.status == RunStatus.done)
+
+
+def experience_root(run_dir: Path, experience_dir: Path | None = None) -> Path:
+    """`experience_dir`, else `<run_dir>/.experience`, beside the runs it was learnt from."""
+    return Path(experience_dir) if experience_dir is not None else Path(run_dir) / ".experience"
+
+
+class ExperienceStore:
+    """A persistent chroma collection: the document is the objective's shape, the experience rides as JSON."""
+
+    def __init__(self, path: Path, *, min_similarity: float = MIN_SIMILARITY, device: str = "cpu") -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        from agent.memory.embedder import PackagedEmbedder
+
+        Path(path).mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+        self._collection = client.get_or_create_collection(
+            COLLECTION, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"})
+        self.path = Path(path)
+        self.min_similarity = min_similarity
+
+    @classmethod
+    def for_settings(cls, settings: Any) -> "ExperienceStore | None":
+        """The store a run uses, or None when settings.experience is off."""
+        if not settings.experience:
+            return None
+        return cls(experience_root(settings.run_dir, settings.experience_dir))
+
+    def add(self, experience: Experience) -> str:
+        """Store (or replace) the experience of its objective; returns its id."""
+        self._collection.upsert(ids=[experience.id], documents=[shape(experience.objective)],
+                                metadatas=[{"json": experience.model_dump_json(), "success": experience.success}])
+        return experience.id
+
+    def similar(self, objective: str, k: int = 2) -> list[Experience]:
+        """The k successful experiences nearest to `objective`, nearest first, none below min_similarity."""
+        total = self._collection.count()
+        if total == 0 or k <= 0:
+            return []
+        found = self._collection.query(query_texts=[shape(objective)], n_results=min(k, total), where={"success": True},
+                                       include=["metadatas", "distances"])
+        return [_parse(meta) for meta, distance in zip(found["metadatas"][0], found["distances"][0])
+                if 1.0 - distance >= self.min_similarity]
+
+    def list(self) -> list[tuple[str, Experience]]:
+        found = self._collection.get(include=["metadatas"])
+        pairs = [(i, _parse(meta)) for i, meta in zip(found["ids"], found["metadatas"])]
+        return sorted(pairs, key=lambda pair: pair[1].created)
+
+    def get(self, id: str) -> Experience:
+        found = self._collection.get(ids=[id], include=["metadatas"])
+        if not found["ids"]:
+            raise UsageError(f"no experience {id!r} (see `agent experience list`)")
+        return _parse(found["metadatas"][0])
+
+    def rm(self, id: str) -> None:
+        self.get(id)
+        self._collection.delete(ids=[id])
+
+    def clear(self) -> int:
+        ids = self._collection.get(include=[])["ids"]
+        if ids:
+            self._collection.delete(ids=ids)
+        return len(ids)
+
+    def count(self) -> int:
+        return self._collection.count()
+
+
+def as_example(experience: Experience, max_chars: int = 600) -> str:
+    """A compact worked example: objective, each step with its tool call and result, answer."""
+    lines = [f"Objective: {experience.objective}"]
+    for number, step in enumerate(experience.steps, start=1):
+        call = f" -> {step.tool}({json.dumps(step.arguments or {}, ensure_ascii=False)})" if step.tool else ""
+        lines.append(f"{number}. {step.description}{call}: {' '.join((step.result or '').split())[:120]}")
+    lines.append(f"Answer: {experience.answer}")
+    return "\n".join(lines)[:max_chars]
+
+
+def _parse(meta: dict | None) -> Experience:
+    try:
+        return Experience.model_validate_json((meta or {}).get("json", ""))
+    except ValidationError as exc:
+        raise UsageError(f"the experience store holds a malformed entry ({exc.errors()[0]['msg']}); "
+                         "remove it with `agent experience rm ID` or `agent experience clear`") from exc

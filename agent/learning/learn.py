@@ -1,0 +1,163 @@
+"""`agent learn`: collect checked trajectories, train a LoRA adapter on them, keep it only if it evaluates
+better than the base model on held-out objectives."""
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from agent.errors import AgentError, UsageError
+from agent.learning.adapters import META_FILE, AdapterMeta
+from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
+from agent.learning.trajectories import RecordingModel, Trajectory, collect
+
+
+class NotBetter(AgentError):
+    """The trained adapter did not beat the base model on the held-out objectives; nothing was kept."""
+
+
+@dataclass
+class LearnReport:
+    train_items: int
+    dev_items: int
+    trajectories: int
+    kept_runs: int
+    examples: int
+    base: dict[str, Any]
+    adapter: dict[str, Any]
+    training: dict[str, Any]
+    kept: bool
+    out: Path | None
+    seconds: float
+    by_purpose: dict[str, int] = field(default_factory=dict)
+
+
+def kind_of(item_id: str) -> str:
+    """The kind of a suite item: its id without the trailing number ("arith-07" -> "arith")."""
+    head, _, tail = item_id.rpartition("-")
+    return head if head and tail.isdigit() else item_id
+
+
+def split_suite(items: Sequence[Any], dev_fraction: float) -> tuple[list[Any], list[Any]]:
+    """A stable split by a digest of each id: the same item always lands on the same side."""
+    def score(item: Any) -> float:
+        return int(hashlib.sha1(item.id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+    train = [i for i in items if score(i) >= dev_fraction]
+    dev = [i for i in items if score(i) < dev_fraction]
+    if not train or not dev:
+        raise UsageError(f"a suite of {len(items)} items leaves an empty train or held-out split; "
+                         "give more items or --dev SUITE")
+    return train, dev
+
+
+def success_by_kind(items: Sequence[Any], passed: Sequence[bool]) -> dict[str, Any]:
+    kinds: dict[str, list[bool]] = defaultdict(list)
+    for item, ok in zip(items, passed):
+        kinds[kind_of(item.id)].append(ok)
+    return {"passed": sum(passed), "n": len(passed), "success_rate": round(sum(passed) / max(1, len(passed)), 4),
+            "by_kind": {k: {"passed": sum(v), "n": len(v)} for k, v in sorted(kinds.items())}}
+
+
+class SuiteRunner:
+    """Runs suite items through fresh Agents on one loaded model, in a scratch run dir, memory per item
+    (or per shared memory key), no cross-run memory or experience: what is measured is the model."""
+
+    def __init__(self, settings: Any, tools: dict[str, Any], scratch: Path) -> None:
+        from agent.evaluation import SharedMemories
+
+        self.settings = settings.model_copy(update={"run_dir": scratch / "runs", "shared_memory": False,
+                                                    "experience": False, "memory_url": None, "adapter": None})
+        self.tools = tools
+        self.memories = SharedMemories(scratch / "memories")
+
+    def __call__(self, item: Any, model: Any) -> tuple[bool, str]:
+        from agent.agent import Agent
+        from agent.eval_cli import DEFAULT_TOOLS
+        from agent.evaluation import passes
+
+        names = DEFAULT_TOOLS if item.tools is None else item.tools
+        agent = Agent(model=model, tools=[self.tools[n] for n in names], memory=self.memories(item.memory),
+                      settings=self.settings)
+        observe = model.observe if isinstance(model, RecordingModel) else None
+        try:
+            answer = agent.run(item.objective, on_event=observe).final_answer
+        except AgentError:
+            return False, ""
+        return passes(item.check, answer), answer
+
+    def score(self, items: Sequence[Any], model: Any) -> dict[str, Any]:
+        return success_by_kind(items, [self(item, model)[0] for item in items])
+
+
+def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, settings: Any, tools: dict[str, Any],
+          out: Path, *, base_key: str, source: Any = None, samples: int = 4, temperature: float = 0.8,
+          lora: LoraSettings = LoraSettings(), data: dict[str, Any] | None = None,
+          progress: Callable[[str], None] = lambda line: None) -> LearnReport:
+    """The whole loop on `base` (a LocalModel; `source`, e.g. a teacher, collects instead when given). The
+    adapter lands in `out` only when it beats the base model on `dev_items`."""
+    started = time.perf_counter()
+    source = source or base
+    with tempfile.TemporaryDirectory(prefix="agent-learn-", ignore_cleanup_errors=True) as scratch:
+        runner = SuiteRunner(settings, tools, Path(scratch))
+        progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
+        trajectories = collect(train_items, source, runner, samples=samples,
+                               temperature=temperature, seed=lora.seed, progress=progress)
+        kept = [t for t in trajectories if t.passed]
+        if not kept:
+            raise UsageError(f"no run passed its check on {len(train_items)} training objectives "
+                             f"({len(trajectories)} tried): nothing to learn from, nothing kept; try --teacher MODEL")
+        examples = to_examples([c for t in kept for c in t.calls], base.tokenizer, lora.max_length)
+        if not examples:
+            raise UsageError("the passing runs left no usable example (all too long or rejected); nothing kept")
+        progress(f"{len(kept)} passing runs, {len(examples)} examples; scoring the base model on "
+                 f"{len(dev_items)} held-out objectives")
+        base_score = runner.score(dev_items, base)
+        peft_model = attach_lora(base.model, lora)
+        training = train_lora(peft_model, examples, lora, base.tokenizer.pad_token_id, progress)
+        base.swap_weights(peft_model)
+        progress(f"scoring the adapter (base: {base_score['passed']}/{base_score['n']})")
+        adapter_score = runner.score(dev_items, base)
+        better = adapter_score["success_rate"] > base_score["success_rate"]
+        report = LearnReport(len(train_items), len(dev_items), len(trajectories), len(kept), len(examples),
+                             base_score, adapter_score, training, better, out if better else None,
+                             round(time.perf_counter() - started, 1), _purposes(kept))
+        if better:
+            _save(peft_model, out, AdapterMeta(
+                base_model=settings.model, base_key=base_key,
+                created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                data={**(data or {}), "collected_with": source.name, "train_items": len(train_items),
+                      "dev_items": len(dev_items), "trajectories": len(trajectories), "kept_runs": len(kept),
+                      "examples": len(examples)},
+                settings={**lora.as_dict(), "samples": samples, "temperature": temperature},
+                figures={"base": base_score, "adapter": adapter_score, "training": training}))
+    return report
+
+
+def _purposes(kept: list[Trajectory]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for t in kept:
+        for call in t.calls:
+            if not call.rejected:
+                counts[call.purpose or "unknown"] += 1
+    return dict(counts)
+
+
+def _save(peft_model: Any, out: Path, meta: AdapterMeta) -> None:
+    """Adapter weights and adapter.json, written in a staging directory and renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=".staging-"))
+    try:
+        peft_model.save_pretrained(staging)
+        meta.figures["size_bytes"] = sum(p.stat().st_size for p in staging.iterdir())
+        (staging / META_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        staging.rename(out)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

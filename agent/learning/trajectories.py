@@ -1,0 +1,118 @@
+"""Trajectory collection: run the agent on training objectives with every model call recorded, and keep
+the calls of runs whose answers pass the item's check."""
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.events import Event
+from agent.models.base import ChatModel, Generation, Message
+
+
+@dataclass
+class RecordedCall:
+    messages: list[Message]
+    schema: dict[str, Any] | None
+    reply: str
+    purpose: str | None = None
+    rejected: bool = False  # the reply failed validation and was asked again: never a training target
+
+
+class RecordingModel:
+    """Wraps a ChatModel and records every call: messages, schema, reply. Purposes and rejections arrive as
+    the run's events (`observe`), in call order."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
+        self.name = getattr(model, "name", type(model).__name__)
+        self.calls: list[RecordedCall] = []
+        self._labelled = 0
+
+    def generate(self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None,
+                 max_new_tokens: int = 256) -> Generation:
+        generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens)
+        self.calls.append(RecordedCall([dict(m) for m in messages], schema, generation.text))  # type: ignore[misc]
+        return generation
+
+    def observe(self, event: Event) -> None:
+        if event.kind == "model_called" and self._labelled < len(self.calls):
+            self.calls[self._labelled].purpose = getattr(event, "purpose", None)
+            self._labelled += 1
+        elif event.kind == "output_rejected" and self._labelled:
+            self.calls[self._labelled - 1].rejected = True
+
+
+class _Sampled:
+    """The HF model with every generate() sampled at `temperature`; everything else passes through."""
+
+    def __init__(self, model: Any, temperature: float) -> None:
+        self._model, self._temperature = model, temperature
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._model(*args, **kwargs)
+
+    def generate(self, **options: Any) -> Any:
+        options.update(do_sample=True, temperature=self._temperature, top_p=0.95, top_k=None)
+        return self._model.generate(**options)
+
+
+def can_sample(model: ChatModel) -> bool:
+    """Only the transformers backend exposes its sampler; others are collected greedily, once."""
+    from agent.models.local import LocalModel
+
+    return isinstance(model, LocalModel)
+
+
+@contextmanager
+def sampling(model: ChatModel, temperature: float, seed: int) -> Iterator[None]:
+    """Within the block, `model` (a LocalModel) samples at `temperature`, seeded; greedy again afterwards."""
+    import torch
+
+    if temperature <= 0 or not can_sample(model):
+        yield
+        return
+    torch.manual_seed(seed)
+    random.seed(seed)
+    greedy = model.model  # type: ignore[attr-defined]
+    model.swap_weights(_Sampled(greedy, temperature))  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        model.swap_weights(greedy)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Trajectory:
+    item_id: str
+    sample: int
+    passed: bool
+    answer: str
+    calls: list[RecordedCall] = field(default_factory=list)
+
+
+def collect(items: Sequence[Any], model: ChatModel, run_item: Callable[[Any, RecordingModel], tuple[bool, str]],
+            *, samples: int, temperature: float, seed: int = 0,
+            progress: Callable[[str], None] | None = None) -> list[Trajectory]:
+    """Run every item `samples` times (once when the model cannot sample or temperature is 0) with a recording
+    wrapper; `run_item(item, recorder) -> (passed, answer)` runs the agent and checks its answer."""
+    rounds = samples if temperature > 0 and can_sample(model) else 1
+    trajectories = []
+    for index, item in enumerate(items):
+        passes = 0
+        for sample in range(rounds):
+            recorder = RecordingModel(model)
+            with sampling(model, temperature if rounds > 1 else 0.0, seed=seed + 1000 * index + sample):
+                passed, answer = run_item(item, recorder)
+            trajectories.append(Trajectory(item.id, sample, passed, answer, recorder.calls))
+            if progress is not None:
+                kept = sum(t.passed for t in trajectories)
+                progress(f"{item.id} sample {sample + 1}/{rounds}: {'pass' if passed else 'fail'} (kept {kept})")
+            passes += passed
+            if passes >= 2:
+                break  # two passing samples of one objective are enough; spend the time on others
+    return trajectories

@@ -1,0 +1,92 @@
+"""Experience memory: successful runs stored across runs, recalled by similar objectives; `agent experience`."""
+
+import json
+
+import pytest
+
+from agent.cli import main
+from agent.errors import UsageError
+from agent.learning.experience import (
+    Experience,
+    ExperienceStore,
+    Step,
+    as_example,
+    experience_from_result,
+    experience_root,
+)
+from agent.records import RunResult, RunStatus, Task, TaskStatus, Usage
+
+
+def result(objective: str, status: RunStatus = RunStatus.done) -> RunResult:
+    tasks = [Task(id=1, description="multiply the numbers", status=TaskStatus.done, result="391", tool="calculator"),
+             Task(id=2, description="an abandoned step", status=TaskStatus.failed, result="error")]
+    return RunResult(run_id="r1", objective=objective, status=status, final_answer="17 * 23 = 391", tasks=tasks,
+                     usage=Usage())
+
+
+def test_experience_from_result_keeps_the_done_steps():
+    experience = experience_from_result(result("What is 17 * 23?"))
+    assert experience.objective == "What is 17 * 23?" and experience.answer == "17 * 23 = 391"
+    assert [(s.description, s.tool, s.result) for s in experience.steps] == [
+        ("multiply the numbers", "calculator", "391")]
+    assert experience.success
+    assert not experience_from_result(result("x", RunStatus.max_cycles)).success
+
+
+def test_similar_returns_nearest_successes_above_the_threshold(tmp_path):
+    store = ExperienceStore(tmp_path / "exp")
+    store.add(experience_from_result(result("What is 17 * 23?")))
+    store.add(Experience(objective="What is 45 * 12?", answer="540",
+                         steps=[Step(description="multiply", tool="calculator", arguments={"expression": "45*12"},
+                                     result="540")]))
+    store.add(Experience(objective="Who wrote Hamlet?", answer="Shakespeare"))
+    store.add(Experience(objective="What is 19 * 21?", answer="wrong", success=False))
+    found = store.similar("What is 18 * 24?", k=3)
+    assert {e.objective for e in found} == {"What is 17 * 23?", "What is 45 * 12?"}  # not the failure, not Hamlet
+    assert store.similar("Describe the migration routes of arctic terns", k=3) == []
+    assert "calculator({\"expression\": \"45*12\"})" in as_example(found[0]) + as_example(found[-1])
+
+
+def test_store_persists_replaces_by_objective_and_can_be_pruned(tmp_path):
+    store = ExperienceStore(tmp_path / "exp")
+    first = store.add(Experience(objective="What is 2 + 2?", answer="4"))
+    assert store.add(Experience(objective="what is  2 + 2?", answer="four")) == first  # same objective
+    again = ExperienceStore(tmp_path / "exp")
+    assert again.count() == 1 and again.get(first).answer == "four"
+    again.add(Experience(objective="Capital of France?", answer="Paris"))
+    again.rm(first)
+    assert [e.objective for _, e in again.list()] == ["Capital of France?"]
+    with pytest.raises(UsageError, match="no experience"):
+        again.rm(first)
+    assert again.clear() == 1 and again.count() == 0
+
+
+def test_for_settings_respects_the_switch(tmp_path):
+    from agent.config import build_settings
+
+    assert ExperienceStore.for_settings(build_settings({"run_dir": tmp_path, "experience": False})) is None
+    store = ExperienceStore.for_settings(build_settings({"run_dir": tmp_path}))
+    assert store is not None and store.path == experience_root(tmp_path)
+
+
+def cli(monkeypatch, capsys, *args):
+    monkeypatch.setattr("sys.argv", ["agent", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_experience_cli(monkeypatch, capsys, tmp_path):
+    store = ExperienceStore(experience_root(tmp_path))
+    kept = store.add(experience_from_result(result("What is 17 * 23?")))
+    run_dir = ["--run-dir", str(tmp_path)]
+    code, out, _ = cli(monkeypatch, capsys, "experience", "list", *run_dir, "--json")
+    assert code == 0 and [e["id"] for e in json.loads(out)] == [kept]
+    code, out, _ = cli(monkeypatch, capsys, "experience", "show", kept, *run_dir)
+    assert code == 0 and out.startswith("Objective: What is 17 * 23?") and "calculator" in out
+    code, out, err = cli(monkeypatch, capsys, "experience", "rm", "exp-missing", *run_dir)
+    assert code == 2 and "no experience 'exp-missing'" in err
+    code, out, _ = cli(monkeypatch, capsys, "experience", "clear", *run_dir)
+    assert code == 0 and "removed 1" in out
