@@ -18,6 +18,7 @@ class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
 
     lazy = {"heads": ("agent.heads.cli", "heads"), "eval": ("agent.eval_cli", "eval_command"),
+            "models": ("agent.models.cli", "models"),
             "memory": ("agent.memory.cli", "memory"), "experience": ("agent.learning.cli", "experience"),
             "learn": ("agent.learning.cli", "learn"), "feedback": ("agent.learning.cli", "feedback")}
 
@@ -56,8 +57,8 @@ stderr = Console(stderr=True)
 @click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Directory holding runs; this run writes into DIR/<run id>/.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
-@click.option("--backend", type=click.Choice(["auto", "transformers", "llama.cpp"]),
-              help="auto (default): llama.cpp for a GGUF model on the CPU when installed, else transformers.")
+@click.option("--backend", type=click.Choice(["auto", "transformers", "onnxruntime-genai", "llama.cpp"]),
+              help="auto (default): onnxruntime-genai (int4) on a CPU, transformers on a GPU.")
 @click.option("--base-url", metavar="URL",
               help="OpenAI-compatible server for --model openai:NAME, e.g. http://127.0.0.1:8000/v1 "
               "(key, if any, from AGENT_API_KEY).")
@@ -105,7 +106,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                          adapter=adapter)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
-    check_model(settings.model, device=settings.device, base_url=settings.base_url)
+    check_model(settings.model, device=settings.device, base_url=settings.base_url, cache_dir=settings.cache_dir)
     memory = None
     if settings.memory_url:
         from agent.memory.remote import remote_memory

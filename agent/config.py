@@ -19,8 +19,8 @@ class Settings(BaseSettings):
 
     model: str = "smollm2-135m"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
-    backend: Literal["auto", "transformers", "llama.cpp"] = Field(
-        "auto", description="auto: llama.cpp for GGUF on CPU when installed, else transformers")
+    backend: Literal["auto", "transformers", "onnxruntime-genai", "llama.cpp"] = Field(
+        "auto", description="auto: onnxruntime-genai (int4) on a CPU, transformers on a GPU")
     base_url: str | None = Field(None, description="OpenAI-compatible server for model openai:NAME")
     api_key: SecretStr | None = Field(None, description="key for that server; environment only (AGENT_API_KEY)")
     memory_url: str | None = Field(None, description="chroma server for memory shared across runs")

@@ -15,6 +15,14 @@ class ModelNotFoundError(UsageError):
     """The requested model is neither a preset, a local path, nor in the local HF cache."""
 
 
+class ModelError(UsageError):
+    """A model's files are damaged, truncated, or of a kind no backend here can load."""
+
+
+class PullError(AgentError):
+    """A model could not be downloaded, or what arrived does not match its pinned hash (it was deleted)."""
+
+
 class ModelOutputError(AgentError):
     """The model kept producing output that does not validate, past the retry bound."""
 

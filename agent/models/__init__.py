@@ -1,5 +1,6 @@
 """Language-model backends behind the ChatModel protocol."""
 
+import sys
 from pathlib import Path
 
 from agent.errors import UsageError
@@ -10,36 +11,42 @@ from agent.models.fake import ScriptedModel
 __all__ = ["ChatModel", "Generation", "Message", "PRESETS", "ScriptedModel", "check_model", "load_model", "resolve"]
 
 
-def check_model(spec: str, *, device: str = "auto", base_url: str | None = None) -> None:
+def check_model(spec: str, *, device: str = "auto", base_url: str | None = None,
+                cache_dir: Path | None = None) -> None:
     """The usage checks of load_model, without loading anything: a bad spec fails before a run writes."""
     if spec.startswith("openai:"):
         if not base_url:
             raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
         return
-    resolve(spec)
-    from agent.models.local import pick_device
+    resolve(spec, cache_dir=cache_dir)
+    if device not in ("auto", "cpu"):  # only an explicit GPU request needs torch to be checked
+        from agent.models.local import pick_device
 
-    pick_device(device)
+        pick_device(device)
 
 
 def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None, base_url: str | None = None,
                api_key: str | None = None, backend: str = "auto") -> ChatModel:
     """A preset name, local directory, .gguf path, cached HF id, or openai:NAME (with base_url) -> a ChatModel.
 
-    `backend`: transformers, llama.cpp, or auto: llama.cpp for a GGUF model on the CPU when it is installed
-    (it decodes the 4-bit weights faster there), transformers otherwise (and always on a GPU)."""
-    check_model(spec, device=device, base_url=base_url)
+    `backend`: transformers (the GPU path and the reference), onnxruntime-genai (int4 on the CPU), llama.cpp,
+    or auto: onnxruntime-genai on a machine without a CUDA GPU, transformers with one."""
+    check_model(spec, device=device, base_url=base_url, cache_dir=cache_dir)
     if spec.startswith("openai:"):
         from agent.models.openai_http import OpenAIModel
 
         return OpenAIModel(spec.removeprefix("openai:"), base_url, api_key=api_key)
-    from agent.models.llamacpp import LlamaCppModel, llama_cpp_available
-
-    source = resolve(spec)
+    source = resolve(spec, cache_dir=cache_dir)
     if backend == "auto":
         on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
-        backend = "llama.cpp" if source.gguf_file and on_cpu and llama_cpp_available() else "transformers"
+        backend = "onnxruntime-genai" if on_cpu else "transformers"
+    if backend == "onnxruntime-genai":
+        from agent.models.ortgenai import OrtGenAIModel
+
+        return OrtGenAIModel(source, cache_dir=cache_dir)
     if backend == "llama.cpp":
+        from agent.models.llamacpp import LlamaCppModel
+
         return LlamaCppModel(source)
     from agent.models.local import LocalModel
 
@@ -47,6 +54,10 @@ def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None
 
 
 def _cuda_available() -> bool:
+    """Without an NVIDIA driver there is no CUDA device, and torch need not be imported to learn that."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    if sys.platform.startswith("linux") and not (gpus.is_dir() and any(gpus.iterdir())):
+        return False
     import torch
 
     return torch.cuda.is_available()

