@@ -1,11 +1,19 @@
-"""Write the example evaluation suites (JSON lines for `agent eval`), reproducibly: fixed seeds, pinned data.
+"""Write the evaluation suites (JSON lines for `agent eval`), reproducibly: fixed seeds, pinned data.
 
     python examples/suites/make_suites.py --data DATA_DIR [--out examples/suites] [--size 15]
 
+dev.jsonl         the dev suite: about 7 items of each kind below, seeds DEV_SEEDS, CoNLL and Pang & Lee test splits
+train.jsonl       the same kinds from TRAIN_SEEDS and the train splits, disjoint from dev, for learning
 arithmetic.jsonl  reasoning-gym basic_arithmetic (pip install reasoning-gym), checked by number; calculator
 entities.jsonl    CoNLL-2003 test sentences with >= 2 entities, checked by all gold strings; extract_entities
 sentiment.jsonl   three Pang & Lee test sentences, "how many are positive?", checked by number; classify_sentiment
 memory.jsonl      pairs sharing a memory key: store a code word, then ask for it in a later run; no tools
+
+Kinds (dev and train): word_problems (gsm_symbolic), arithmetic (basic_arithmetic), products, legs
+(leg_counting), calendar (calendar_arithmetic; dates tool), entities, sentiment, memory (store, then ask in a
+later run), multistep (two tools or a result carried into a later step). Every expected answer is recomputed
+here (our calculator, python's datetime, gold annotations; see kinds.py) and an item that cannot be verified,
+or that its own objective would pass if echoed back, is dropped.
 
 DATA_DIR is filled by `agent heads fetch-data DATA_DIR` (done here when missing).
 """
@@ -17,13 +25,25 @@ import json
 import random
 from pathlib import Path
 
-from agent.evaluation import parse_suite
+import composite
+import kinds
+
+from agent.evaluation import parse_suite, passes
 from agent.heads.data import fetch_datasets, iob_spans, load_split
 from agent.tools.calculator import evaluate
 
 ARITHMETIC_SEED, ENTITIES_SEED, SENTIMENT_SEED, MEMORY_SEED = 2024, 2003, 2005, 17
 PROJECTS = ["Lark", "Heron", "Finch", "Osprey", "Wren", "Kestrel", "Plover", "Egret", "Curlew", "Merlin"]
 COLOURS = ["amber", "cobalt", "scarlet", "jade", "ivory", "umber", "violet", "saffron"]
+
+KINDS = ("word_problems", "arithmetic", "products", "legs", "calendar", "entities", "sentiment", "memory",
+         "multistep")
+PREFIX = {"word_problems": "word", "arithmetic": "arith", "products": "prod", "legs": "legs", "calendar": "cal",
+          "entities": "ner", "sentiment": "sent", "memory": "mem", "multistep": "multi"}
+DEV_SEEDS = {kind: 7100 + n for n, kind in enumerate(KINDS)}
+TRAIN_SEEDS = {kind: 9300 + n for n, kind in enumerate(KINDS)}
+DEV_SIZES = {**{kind: 7 for kind in KINDS}, "memory": 4, "multistep": 12}  # memory: pairs
+TRAIN_SIZES = {**{kind: 28 for kind in KINDS}, "memory": 14, "multistep": 32}
 
 
 def arithmetic(size: int) -> list[dict]:
@@ -82,6 +102,43 @@ def memory(pairs: int) -> list[dict]:
     return items
 
 
+def triples(kind: str, data: Path, split: str, seed: int, count: int) -> list[kinds.Triple]:
+    """`count` verified (objective, check, tools) of `kind`, never one its own echoed objective would pass."""
+    if kind in ("entities", "sentiment", "multistep"):
+        made = getattr(composite if kind == "multistep" else kinds, kind)(data, split, seed, count * 2)
+    else:
+        made = getattr(kinds, kind)(seed, count)
+    kept = [(objective, check, tools) for objective, check, tools in made
+            if not passes(parse_suite([json.dumps({"id": "x", "objective": objective, "check": check})])[0].check,
+                          objective)]
+    if len(kept) < count:
+        raise SystemExit(f"{kind}: only {len(kept)} verified items from seed {seed}; raise the pool size")
+    return kept[:count]
+
+
+def kind_items(kind: str, data: Path, split: str, seed: int, count: int, id_prefix: str) -> list[dict]:
+    stem = f"{id_prefix}{PREFIX[kind]}"
+    if kind != "memory":
+        return [{"id": f"{stem}-{n:02d}", "kind": kind, "objective": objective, "check": check, "tools": tools}
+                for n, (objective, check, tools) in enumerate(triples(kind, data, split, seed, count))]
+    items = []
+    for n, (key, store, store_check, ask, ask_check, tools) in enumerate(composite.memory_pairs(seed, count)):
+        items.append({"id": f"{stem}-{n:02d}-store", "kind": kind, "objective": store, "check": store_check,
+                      "tools": [], "memory": f"{id_prefix}{key}"})
+        items.append({"id": f"{stem}-{n:02d}-ask", "kind": kind, "objective": ask, "check": ask_check,
+                      "tools": tools, "memory": f"{id_prefix}{key}"})
+    return items
+
+
+def suite(data: Path, split: str, seeds: dict[str, int], sizes: dict[str, int], id_prefix: str,
+          exclude: set[str] = frozenset()) -> list[dict]:  # type: ignore[assignment]
+    """Every kind in KINDS order; items whose objective is in `exclude` (the dev suite's) are left out."""
+    items = [item for kind in KINDS for item in kind_items(kind, data, split, seeds[kind], sizes[kind], id_prefix)]
+    # a memory pair goes as a whole: a recall without its store (or the reverse) measures nothing
+    dropped = {item.get("memory") or item["id"] for item in items if item["objective"] in exclude}
+    return [item for item in items if (item.get("memory") or item["id"]) not in dropped]
+
+
 def write(path: Path, items: list[dict]) -> None:
     lines = [json.dumps(item, ensure_ascii=False) for item in items]
     parse_suite(lines, path.name)  # what is written must load
@@ -97,6 +154,10 @@ def main() -> None:
     args = parser.parse_args()
     fetch_datasets(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
+    dev = suite(args.data, "test", DEV_SEEDS, DEV_SIZES, "")
+    write(args.out / "dev.jsonl", dev)
+    write(args.out / "train.jsonl", suite(args.data, "train", TRAIN_SEEDS, TRAIN_SIZES, "train-",
+                                          {item["objective"] for item in dev}))
     write(args.out / "arithmetic.jsonl", arithmetic(args.size))
     write(args.out / "entities.jsonl", entities(args.data, args.size))
     write(args.out / "sentiment.jsonl", sentiment(args.data, args.size))
