@@ -35,13 +35,26 @@ def check_objective(objective: str, max_chars: int) -> str:
     objective = objective.strip()
     if len(objective) > max_chars:
         raise UsageError(f"the objective has {len(objective)} characters; the limit is {max_chars}")
+    if not is_text(objective):
+        raise UsageError("the objective holds bytes that are not UTF-8 text; pass plain text")
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in objective):
         raise UsageError("the objective contains control characters; pass plain text")
     return objective
 
 
+def is_text(value: str) -> bool:
+    """False for strings holding undecodable bytes (lone surrogates from argv or the environment)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_writable(directory: Path) -> None:
     """Fail early, before anything is written, when `directory` cannot be created or written."""
+    if not str(directory).strip() or not is_text(str(directory)):
+        raise UsageError(f"run dir {str(directory)!r} is empty or not UTF-8 text: name a plain directory")
     probe = directory
     while not probe.exists():
         if probe.parent == probe:
@@ -49,6 +62,14 @@ def check_writable(directory: Path) -> None:
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"run dir {directory} is not writable (checked {probe})")
+
+
+def check_workspace(directory: Path) -> Path:
+    """The file tools' workspace must be an existing directory: a typo would otherwise pass silently."""
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise UsageError(f"workspace {directory} {what}: create it (mkdir -p) or pass an existing directory")
+    return directory
 
 
 def check_run_id(run_id: str) -> str:

@@ -47,6 +47,15 @@ def tools_group() -> None:
 stderr = Console(stderr=True)
 
 
+class _Dir(click.Path):
+    """A path option that refuses "" (which pathlib would silently turn into the current directory)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty; name a directory (use . for the current one)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @app.command()
 @click.argument("objective")
 @click.option("--model", metavar="SPEC",
@@ -54,7 +63,7 @@ stderr = Console(stderr=True)
 @click.option("--max-cycles", type=int, metavar="N", help="Stop after N cycles (N >= 1).")
 @click.option("--max-tokens", type=int, metavar="N", help="Stop after N model tokens (prompt + completion).")
 @click.option("--max-seconds", type=float, metavar="S", help="Stop after S seconds.")
-@click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR",
+@click.option("--run-dir", type=_Dir(path_type=Path), metavar="DIR",
               help="Directory holding runs; this run writes into DIR/<run id>/.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
 @click.option("--backend", type=click.Choice(["auto", "transformers", "onnxruntime-genai", "llama.cpp"]),
@@ -75,7 +84,7 @@ stderr = Console(stderr=True)
               "search_memory searches the run's memory.")
 @click.option("--head", "heads", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
               help="Allow a trained task head (from `agent heads train`) as a tool (repeatable).")
-@click.option("--workspace", type=click.Path(path_type=Path), metavar="DIR",
+@click.option("--workspace", type=_Dir(path_type=Path), metavar="DIR",
               help="Allow read_file/list_files/write_file confined to DIR (writing asks first unless --yes).")
 @click.option("--parallel", type=click.IntRange(1, 16), metavar="N",
               help="Execute up to N ready tasks per cycle as one batched generation (default 1).")
@@ -91,7 +100,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         no_tools: bool, yes: bool, as_json: bool, memory_name: str | None = None, no_memory: bool = False,
         no_experience: bool = False, adapter: Path | None = None) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
-    from agent.agent import Agent, check_objective, check_writable
+    from agent.agent import Agent, check_objective, check_workspace, check_writable
     from agent.models import check_model
     from agent.tools.registry import tools_for
 
@@ -106,6 +115,8 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                          adapter=adapter)
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
+    if settings.workspace is not None:
+        check_workspace(settings.workspace)
     check_model(settings.model, device=settings.device, base_url=settings.base_url, cache_dir=settings.cache_dir)
     memory = None
     if settings.memory_url:
@@ -152,18 +163,18 @@ def _report(result, as_json: bool) -> None:
 
 @app.command()
 @click.argument("run_id")
-@click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR", help="Directory holding runs.")
+@click.option("--run-dir", type=_Dir(path_type=Path), metavar="DIR", help="Directory holding runs.")
 @click.option("--max-cycles", type=click.IntRange(min=1), metavar="N", help="Raise the run's cycle budget.")
 @click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
 def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool, as_json: bool) -> None:
     """Continue the interrupted run RUN_ID where it stopped."""
-    from agent.agent import Agent
+    from agent.agent import Agent, check_run_id
     from agent.store import STATE_FILE, RunStore
     from agent.tools.registry import tools_for
 
     settings = load_settings(run_dir=run_dir)
-    run_path = settings.run_dir / run_id
+    run_path = settings.run_dir / check_run_id(run_id)  # checked before anything in it is touched
     if not (run_path / STATE_FILE).is_file():
         raise UsageError(f"no run {run_id!r} under {settings.run_dir} (see `agent runs`)")
     with RunStore(run_path) as store:  # read the run's own settings; the lock is taken again to drive it
@@ -178,7 +189,7 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
 
 
 @app.command()
-@click.option("--run-dir", type=click.Path(path_type=Path), metavar="DIR", help="Directory holding runs.")
+@click.option("--run-dir", type=_Dir(path_type=Path), metavar="DIR", help="Directory holding runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs(run_dir: Path | None, as_json: bool) -> None:
     """List runs, newest first: id, status, cycles, objective."""
@@ -195,16 +206,17 @@ def runs(run_dir: Path | None, as_json: bool) -> None:
 
 @app.command()
 @click.argument("run_id")
-@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+@click.option("--run-dir", type=_Dir(path_type=Path, file_okay=False), metavar="DIR",
               help="Directory holding runs.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Where to write the page (default: the run's report.html).")
 def report(run_id: str, run_dir: Path | None, out: Path | None) -> None:
     """Write RUN_ID's self-contained HTML report: task graph, timeline, tokens and time, results, answer.
     Works on interrupted runs too; the page loads nothing from the network."""
+    from agent.agent import check_run_id
     from agent.report import write_report
 
-    click.echo(str(write_report(load_settings(run_dir=run_dir).run_dir / run_id, out)))
+    click.echo(str(write_report(load_settings(run_dir=run_dir).run_dir / check_run_id(run_id), out)))
 
 
 @tools_group.command("list")

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.errors import UsageError, describe
@@ -33,21 +33,39 @@ class Settings(BaseSettings):
     adapter: Path | None = Field(None, description="LoRA adapter directory (from `agent learn`) for the model")
     run_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
-    max_cycles: int = Field(5, ge=1)
-    max_tokens: int = Field(50_000, ge=1, description="prompt + completion tokens over the whole run")
-    max_seconds: float = Field(900.0, gt=0)
-    max_new_tokens: int = Field(200, ge=8, description="per free-text model call")
-    top_k: int = Field(3, ge=0, description="past results retrieved for each task")
-    parse_retries: int = Field(2, ge=0, description="re-asks after an output that does not validate")
-    max_tasks_per_cycle: int = Field(3, ge=1)
-    max_queue: int = Field(10, ge=1)
+    # every budget is finite and bounded: a huge value would be sent to a server or allocated as is
+    max_cycles: int = Field(5, ge=1, le=10_000)
+    max_tokens: int = Field(50_000, ge=1, le=1_000_000_000, description="prompt + completion tokens over the whole run")
+    max_seconds: float = Field(900.0, gt=0, le=30 * 86_400, allow_inf_nan=False)
+    max_new_tokens: int = Field(200, ge=8, le=32_768, description="per free-text model call")
+    top_k: int = Field(3, ge=0, le=100, description="past results retrieved for each task")
+    parse_retries: int = Field(2, ge=0, le=10, description="re-asks after an output that does not validate")
+    max_tasks_per_cycle: int = Field(3, ge=1, le=100)
+    max_queue: int = Field(10, ge=1, le=10_000)
     similar_task_threshold: float | None = Field(
-        0.9, gt=0, le=1, description="a new task this close (embedding cosine) to an earlier one is dropped")
+        0.9, gt=0, le=1, allow_inf_nan=False,
+        description="a new task this close (embedding cosine) to an earlier one is dropped")
     tools: list[str] = Field(default_factory=lambda: ["calculator"], description="tool names the CLI allows")
     heads: list[Path] = Field(default_factory=list, description="trained head directories allowed as tools")
     workspace: Path | None = Field(None, description="directory the file tools are confined to")
     parallel_tasks: int = Field(1, ge=1, le=16, description="ready tasks executed per cycle, as one batch")
-    max_objective_chars: int = Field(2000, ge=1)
+    max_objective_chars: int = Field(2000, ge=1, le=100_000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_text(cls, value: object, info: ValidationInfo) -> object:
+        # undecodable bytes from argv or the environment arrive as lone surrogates, which no file can hold
+        if isinstance(value, (str, Path)):
+            try:
+                str(value).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("holds bytes that are not UTF-8; retype it as plain text") from None
+            if info.field_name in _PATHS and not str(value).strip():
+                raise ValueError("is empty; name a directory (use . for the current one)")
+        return value
+
+
+_PATHS = {"run_dir", "cache_dir", "workspace"}
 
 
 def build_settings(values: dict) -> Settings:

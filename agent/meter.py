@@ -41,6 +41,13 @@ class Meter:
         if self.elapsed() >= self.max_seconds:
             raise BudgetExhausted("max_seconds", f"time budget of {self.max_seconds:g} s spent")
 
+    def deadline(self) -> float | None:
+        """The time.monotonic() instant the time budget runs out, passed to the backend so that it bounds the
+        generation itself; None while unbounded (the closing answer)."""
+        if not self._bounded:
+            return None
+        return time.monotonic() + self.max_seconds - self.elapsed()
+
     @contextmanager
     def unbounded(self) -> Iterator[None]:
         """For the closing answer: it is written from what exists even after a budget is spent."""
@@ -56,7 +63,8 @@ class Meter:
         if len(conversations) < 2 or not hasattr(self.model, "generate_batch"):
             return [self.generate(c, purpose=purpose, max_new_tokens=max_new_tokens) for c in conversations]
         self.check()
-        generations = self.model.generate_batch(conversations, max_new_tokens=max_new_tokens)
+        generations = self.model.generate_batch(conversations, max_new_tokens=max_new_tokens,
+                                                deadline=self.deadline())
         for generation in generations:
             self._count(purpose, generation)
         return generations
@@ -64,7 +72,8 @@ class Meter:
     def generate(self, messages: Sequence[Message], *, purpose: str, schema: dict[str, Any] | None = None,
                  max_new_tokens: int = 256) -> Generation:
         self.check()
-        generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens)
+        generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens,
+                                         deadline=self.deadline())
         self._count(purpose, generation)
         return generation
 

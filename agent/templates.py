@@ -1,6 +1,7 @@
 """Prompt templates: files under prompts/, rendered with strict undefined variables."""
 
 from functools import lru_cache
+import re
 from importlib import resources
 
 import jinja2
@@ -22,8 +23,12 @@ def _environment() -> jinja2.Environment:
 
 
 def quote(text: object) -> str:
-    """Make text safe to place between <data> tags: it cannot close the block and speak as the prompt."""
-    return str(text).replace("</data", "</ data").replace("<data", "< data")
+    """Make text safe to place between <data> tags: it cannot close the block and speak as the prompt.
+    Any case and spacing of the tag is broken (`</DATA>`, `< /data>`), since a model reads them alike."""
+    return _DATA_TAG.sub(lambda m: f"<{m[1]} {m[2]}", str(text))
+
+
+_DATA_TAG = re.compile(r"<\s*(/?)\s*(data)", re.IGNORECASE)
 
 
 def render(name: str, **variables: object) -> str:

@@ -58,7 +58,7 @@ def test_the_process_exits_although_a_tool_is_stuck_for_good(tmp_path):
     fifo = tmp_path / "fifo"
     script = textwrap.dedent(f"""
         import os, time
-        from agent.executor import _with_timeout
+        from agent.tools.runner import run_tool
         from agent.tools.base import tool
         from agent.errors import ToolError
 
@@ -72,7 +72,7 @@ def test_the_process_exits_although_a_tool_is_stuck_for_good(tmp_path):
         blocked.timeout_seconds = 0.5
         os.mkfifo({str(fifo)!r})
         try:
-            _with_timeout(blocked, {{}})
+            run_tool(blocked, {{}})
         except ToolError as exc:
             print("refused:", exc)
     """)

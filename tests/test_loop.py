@@ -170,9 +170,10 @@ def test_structured_calls_pass_their_schema_down(memory, tmp_path):
 
 def test_parallel_tasks_run_as_one_batch_and_are_integrated_together(memory, tmp_path):
     class BatchingModel(ScriptedModel):
-        def generate_batch(self, conversations, *, schema=None, max_new_tokens=256):
+        def generate_batch(self, conversations, *, schema=None, max_new_tokens=256, deadline=None):
             self.batches.append(len(conversations))
-            return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens) for c in conversations]
+            return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens, deadline=deadline)
+                    for c in conversations]
 
     model = BatchingModel([plan("alpha", "beta", "gamma"), {"order": [2, 1, 3]}, "B", "A", progress(True), "ans"])
     model.batches = []

@@ -24,6 +24,9 @@ def read_head_meta(head_dir: Path) -> dict[str, Any]:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise HeadError(f"cannot read {path}: {error}") from error
-    if not isinstance(meta, dict) or meta.get("kind") not in KINDS or not meta.get("labels"):
-        raise HeadError(f"{path} must hold a 'kind' (ner|sentiment) and a non-empty 'labels' list")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or meta.get("kind") not in KINDS or not isinstance(labels, list) or not labels \
+            or not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):
+        raise HeadError(f"{path} must hold a 'kind' (ner|sentiment) and a non-empty list of distinct 'labels' "
+                        f"strings; {TRAIN_HINT}")
     return meta

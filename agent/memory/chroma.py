@@ -1,39 +1,85 @@
-"""Vector memory on chromadb: a persistent store in the run dir, or a chroma server."""
+"""Vector memory on chromadb: a persistent store in the run dir, or a chroma server.
 
+A run's memory is derived from its acknowledged results (the run re-stores every one of them on resume), so a
+damaged local store is moved aside and rebuilt rather than fatal. Failures of a server or a full disk become one
+clear error naming the server or the path."""
+
+import errno
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from agent.errors import BackendError, StorageError
 from agent.memory.base import Recall
 from agent.memory.embedder import PackagedEmbedder
 
 COLLECTION = "results"
+_DISK_FULL = ("database or disk is full", "no space left", "disk full")
 
 
 class ChromaMemory:
-    """Every stored text is embedded by the packaged MiniLM, never by chroma's downloading default."""
+    """Every stored text is embedded by the packaged MiniLM, never by chroma's downloading default.
+    `where` names the store in error messages (a path, or the server's URL)."""
 
-    def __init__(self, client: "chromadb.ClientAPI", collection: str = COLLECTION, device: str = "cpu") -> None:
-        self._collection = client.get_or_create_collection(
-            collection, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"}
-        )
+    def __init__(self, client: "chromadb.ClientAPI", collection: str = COLLECTION, device: str = "cpu",
+                 where: str = "the memory store") -> None:
+        self.where = where
+        self._client = client
+        with self._guard():
+            self._collection = client.get_or_create_collection(
+                collection, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"}
+            )
 
     @classmethod
     def persistent(cls, path: Path, **kwargs) -> "ChromaMemory":
-        path.mkdir(parents=True, exist_ok=True)
+        """The store at `path`; a damaged one (garbled files, a truncated database, a file in its place) is
+        moved aside to `<path>.damaged-<time>` and a fresh one is started."""
+        try:
+            return cls._open(path, **kwargs)
+        except StorageError:
+            raise
+        except Exception:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
+            if not path.exists() and not path.is_symlink():
+                raise
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
+            path.rename(aside)
+            return cls._open(path, **kwargs)
+
+    @classmethod
+    def _open(cls, path: Path, **kwargs) -> "ChromaMemory":
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"{path} is not a directory")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if _disk_full(exc):
+                raise StorageError(f"no space left on {path}: free some space and try again") from None
+            raise
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-        return cls(client, **kwargs)
+        try:
+            memory = cls(client, where=str(path), **kwargs)
+            memory._collection.count()  # reads the segment files: damage shows here, not mid-run
+            memory._collection.peek(1)
+        except BaseException:
+            client.close()  # release the cached system, so the path can be opened afresh
+            raise
+        return memory
 
     def add(self, id: str, text: str, metadata: dict | None = None) -> None:
         # upsert: re-storing the same id (e.g. after a resume) never duplicates a memory
-        self._collection.upsert(ids=[id], documents=[text], metadatas=[metadata or {"kind": "note"}])
+        with self._guard():
+            self._collection.upsert(ids=[id], documents=[text], metadatas=[metadata or {"kind": "note"}])
 
     def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]:
-        total = self._collection.count()
-        if total == 0 or k <= 0:
-            return []
-        found = self._collection.query(query_texts=[query], n_results=min(k, total), where=where)
+        with self._guard():
+            total = self._collection.count()
+            if total == 0 or k <= 0:
+                return []
+            found = self._collection.query(query_texts=[query], n_results=min(k, total), where=where)
         return [
             Recall(id=i, text=doc, distance=float(dist), metadata=dict(meta or {}))
             for i, doc, dist, meta in zip(
@@ -42,4 +88,27 @@ class ChromaMemory:
         ]
 
     def count(self) -> int:
-        return self._collection.count()
+        with self._guard():
+            return self._collection.count()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A full disk or an unreachable server as one line; anything else is left as it is."""
+        import httpx
+
+        try:
+            yield
+        except httpx.TransportError as exc:
+            raise BackendError(f"memory server at {self.where} failed ({type(exc).__name__}: {exc}): is it "
+                               "running? The run can be resumed with `agent resume RUN_ID` once it is") from None
+        except Exception as exc:
+            if _disk_full(exc):
+                raise StorageError(f"no space left on {self.where}: free some space, then `agent resume RUN_ID` "
+                                   "continues the run") from None
+            raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(mark in str(exc).lower() for mark in _DISK_FULL)

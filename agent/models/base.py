@@ -24,10 +24,14 @@ class Generation:
 @runtime_checkable
 class ChatModel(Protocol):
     """A backend implements one method. `schema`, when given, is a JSON schema the reply must satisfy;
-    backends that can constrain decoding to it do, the others just receive it."""
+    backends that can constrain decoding to it do, the others just receive it. `deadline`, when given, is a
+    time.monotonic() instant: the backend stops generating there and returns what it has (a server call times
+    out there), so a time budget bounds the call itself. A backend with a batched `generate_batch` takes the
+    same keywords."""
 
     name: str
 
     def generate(
-        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
+        deadline: float | None = None,
     ) -> Generation: ...

@@ -1,6 +1,7 @@
 """A scripted model for tests (yours and ours): replies come from a queue, every call is recorded."""
 
 import json
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -17,16 +18,19 @@ class Call:
     messages: list[Message]
     schema: dict[str, Any] | None
     max_new_tokens: int
+    deadline: float | None = None
 
 
 @dataclass
 class ScriptedModel:
     """`enqueue()` replies in order; a dict or pydantic object is sent as JSON, a callable is asked with
-    (messages, schema). An empty queue answers `default` (or raises if there is none)."""
+    (messages, schema). An empty queue answers `default` (or raises if there is none). `seconds` makes each
+    call take that long, as a slow backend would; a `deadline` cuts it short with an empty reply."""
 
     replies: list[Reply] = field(default_factory=list)
     default: Reply | None = None
     name: str = "scripted"
+    seconds: float = 0.0
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -41,9 +45,10 @@ class ScriptedModel:
         return len(self._queue)
 
     def generate(
-        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
+        deadline: float | None = None,
     ) -> Generation:
-        self.calls.append(Call(list(messages), schema, max_new_tokens))
+        self.calls.append(Call(list(messages), schema, max_new_tokens, deadline))
         if self._queue:
             reply = self._queue.popleft()
         elif self.default is not None:
@@ -52,7 +57,13 @@ class ScriptedModel:
             raise AssertionError(f"ScriptedModel has no reply left for call {len(self.calls)}")
         text = _as_text(reply, messages, schema)
         prompt_tokens = sum(len(m["content"].split()) for m in messages)
-        return Generation(text, prompt_tokens, max(1, len(text.split())), seconds=0.001)
+        started = time.monotonic()
+        if self.seconds:
+            cut = deadline is not None and started + self.seconds > deadline
+            time.sleep(max(0.0, deadline - started) if cut else self.seconds)  # type: ignore[operator]
+            if cut:  # stopped at the deadline, as a real backend stops generating there
+                return Generation("", prompt_tokens, 0, seconds=time.monotonic() - started)
+        return Generation(text, prompt_tokens, max(1, len(text.split())), seconds=max(0.001, self.seconds))
 
 
 def _as_text(reply: Reply, messages: Sequence[Message], schema: dict[str, Any] | None) -> str:

@@ -14,11 +14,12 @@ from typing import Any, Sequence
 
 import torch
 
-from agent.errors import ModelNotFoundError, UsageError
+from agent.errors import ModelError, UsageError
 from agent.models.base import Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.grammar import GrammarCache
 from agent.models.prefix import PrefixCache
+from agent.models.validate import check_source
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -44,19 +45,24 @@ class LocalModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+
+        started = time.perf_counter()
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         self.device = pick_device(device)
         self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         self.name = source.label
-        directory = _materialize(source, cache_dir) if source.gguf_file else source.directory
+        check_source(source, tuple(GGUF_SUPPORTED_ARCHITECTURES))
         try:
+            directory = _materialize(source, cache_dir) if source.gguf_file else source.directory
             self.tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
             self.model = AutoModelForCausalLM.from_pretrained(
                 directory, dtype=self.dtype, local_files_only=True, attn_implementation="sdpa"
             ).to(self.device)
-        except OSError as exc:
-            raise ModelNotFoundError(f"cannot load model from {directory}: {exc}".splitlines()[0]) from exc
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # loaders' ways of saying "bad files"
+            where = source.directory / (source.gguf_file or "")
+            raise ModelError(f"cannot load the model at {where}: {exc}".splitlines()[0]) from exc
         self.model.eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -67,21 +73,24 @@ class LocalModel:
         self.tokenizer.padding_side = "left"
         self.reuse_prefix = reuse_prefix
         self.prefixes = PrefixCache()
+        self.load_seconds = time.perf_counter() - started  # reported: a run's budget starts after loading
 
     def generate(
-        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
+        deadline: float | None = None,
     ) -> Generation:
         start = time.perf_counter()
         ids = self._prompt_ids(messages)
         prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
-        output = self._generate(torch.tensor([ids], device=self.device), None, schema, max_new_tokens, prefix)
+        output = self._generate(torch.tensor([ids], device=self.device), None, schema, max_new_tokens, prefix,
+                                deadline)
         completion = _until_eos(output[0, len(ids):].tolist(), self.eos_ids)
         text = self.tokenizer.decode(completion, skip_special_tokens=True)
         return Generation(text, len(ids), len(completion), time.perf_counter() - start)
 
     def generate_batch(
         self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
-        max_new_tokens: int = 256,
+        max_new_tokens: int = 256, deadline: float | None = None,
     ) -> list[Generation]:
         """Several independent prompts in one batched generate (left-padded): the weights are read once per
         step for all of them. Greedy replies equal those of `generate` one by one."""
@@ -91,7 +100,7 @@ class LocalModel:
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        output = self._generate(input_ids, mask, schema, max_new_tokens, None)
+        output = self._generate(input_ids, mask, schema, max_new_tokens, None, deadline)
         seconds = time.perf_counter() - start
         generations = []
         for row, prompt in zip(output[:, width:].tolist(), prompts):
@@ -109,8 +118,10 @@ class LocalModel:
             return self.model(torch.tensor([ids], device=self.device), use_cache=True).past_key_values
 
     def _generate(self, input_ids: torch.Tensor, mask: torch.Tensor | None, schema: dict[str, Any] | None,
-                  max_new_tokens: int, cache: Any) -> torch.Tensor:
+                  max_new_tokens: int, cache: Any, deadline: float | None = None) -> torch.Tensor:
         options: dict[str, Any] = {"do_sample": False, "max_new_tokens": max_new_tokens}
+        if deadline is not None:  # checked after every new token: a budget bounds the call itself
+            options["max_time"] = max(deadline - time.monotonic(), 0.0)
         if schema is not None:  # one grammar for the whole batch; each row gets its own matcher
             options["logits_processor"] = [self.grammars.processor(schema)]
         else:

@@ -15,13 +15,14 @@ from tenacity import (
     wait_exponential,
 )
 
-from agent.errors import BackendError, UsageError
+from agent.errors import BackendError, BudgetExhausted, UsageError
 from agent.models.base import Generation, Message
 
 log = logging.getLogger(__name__)
 
 # Strongest first: a server that rejects one is asked with the next, for the rest of the model's life.
 STRUCTURED_MODES = ("json_schema", "json_object", "none")
+CONNECT_SECONDS = 10.0  # a server that does not accept a connection in this long is not there
 
 
 class _Transient(Exception):
@@ -53,7 +54,7 @@ class OpenAIModel:
         self.structured = structured
         self._backoff = backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(timeout=timeout, headers=headers)
+        self._client = httpx.Client(timeout=self._timeout(None), headers=headers)
 
     def __repr__(self) -> str:  # never shows the api key
         return f"OpenAIModel(name={self.name!r}, url={self.url!r}, structured={self.structured!r})"
@@ -62,7 +63,8 @@ class OpenAIModel:
         self._client.close()
 
     def generate(
-        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256
+        self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
+        deadline: float | None = None,
     ) -> Generation:
         started = time.perf_counter()
         body: dict[str, Any] = {"model": self.name, "messages": list(messages), "max_tokens": max_new_tokens,
@@ -73,7 +75,7 @@ class OpenAIModel:
                 body["response_format"] = _response_format(mode, schema)
             else:
                 body.pop("response_format", None)
-            response = self._post(body)
+            response = self._post(body, deadline)
             if mode != "none" and _rejects_response_format(response):
                 self.structured = STRUCTURED_MODES[STRUCTURED_MODES.index(mode) + 1]
                 log.warning("%s rejected response_format %s; using %s from now on", self.url, mode, self.structured)
@@ -91,11 +93,17 @@ class OpenAIModel:
             completion_tokens = len(text.split())
         return Generation(text, prompt_tokens, completion_tokens, seconds=time.perf_counter() - started)
 
-    def _post(self, body: dict[str, Any]) -> httpx.Response:
-        """One call, asked again on transient failures; BackendError once they are spent."""
+    def _timeout(self, deadline: float | None) -> httpx.Timeout:
+        """Connect and read timeouts, cut to what is left before `deadline`."""
+        total = self.timeout if deadline is None else max(min(self.timeout, deadline - time.monotonic()), 0.001)
+        return httpx.Timeout(total, connect=min(CONNECT_SECONDS, total))
+
+    def _post(self, body: dict[str, Any], deadline: float | None = None) -> httpx.Response:
+        """One call, asked again on transient failures; BackendError once they are spent, BudgetExhausted
+        when the deadline passes first."""
         attempts = self.retries + 1
         retrying = Retrying(
-            stop=stop_after_attempt(attempts),
+            stop=stop_after_attempt(attempts) | (lambda state: _past(deadline)),
             wait=wait_exponential(multiplier=self._backoff, max=8),
             retry=retry_if_exception_type((_Transient, httpx.TransportError)),
             reraise=True,
@@ -103,17 +111,21 @@ class OpenAIModel:
         try:
             for attempt in retrying:
                 with attempt:
-                    response = self._client.post(self.url, json=body)
+                    if _past(deadline):
+                        raise BudgetExhausted("max_seconds", f"time budget spent waiting for {self.url}")
+                    response = self._client.post(self.url, json=body, timeout=self._timeout(deadline))
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _Transient(response)
-        except _Transient as exc:
-            raise BackendError(self._status_message(exc.response, attempts)) from None
-        except httpx.TimeoutException as exc:
-            raise BackendError(
-                f"model server at {self.url} gave no reply within {self.timeout:g} s ({type(exc).__name__}, "
-                f"{attempts} attempts): is the server running and the model loaded? A slow model needs a "
-                "longer timeout") from None
-        except httpx.TransportError as exc:
+        except (_Transient, httpx.TransportError) as exc:
+            if _past(deadline):
+                raise BudgetExhausted("max_seconds", f"time budget spent waiting for {self.url}") from None
+            if isinstance(exc, _Transient):
+                raise BackendError(self._status_message(exc.response, attempts)) from None
+            if isinstance(exc, httpx.TimeoutException):
+                raise BackendError(
+                    f"model server at {self.url} gave no reply within {self.timeout:g} s ({type(exc).__name__}, "
+                    f"{attempts} attempts): is the server running and the model loaded? A slow model needs a "
+                    "longer timeout") from None
             raise BackendError(
                 f"cannot reach the model server at {self.url} ({type(exc).__name__}: {exc}, {attempts} attempts):"
                 f" is the server running at {self.url}?") from None
@@ -138,6 +150,10 @@ class OpenAIModel:
                                f"({response.text[:200]!r}): is it an OpenAI-compatible endpoint?") from None
         # a reply cut off before any text (or a tool-call-only reply) is empty text, which validation re-asks
         return content if isinstance(content, str) else ""
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _completions_url(base_url: str) -> str:
