@@ -52,13 +52,21 @@ def fetch_data(data_dir: Path) -> None:
 @click.option("--max-eval-examples", type=click.IntRange(min=1), metavar="N",
               help="Validate each epoch on the first N validation examples only; default: all.")
 @click.option("--device", default="auto", show_default=True, help=_DEVICE_HELP)
+@click.option("--from-feedback", is_flag=True,
+              help="Train the head already in --out again on its data plus the labels recorded with `agent "
+              "feedback` (runs under --run-dir); keep the new weights only when better (sentiment heads).")
+@click.option("--run-dir", type=_PATH, metavar="DIR", help="Directory holding the runs with feedback.")
 def train(kind: str, data: Path, out: Path, epochs: int, batch_size: int, lr: float,
-          max_train_examples: int | None, max_eval_examples: int | None, device: str) -> None:
+          max_train_examples: int | None, max_eval_examples: int | None, device: str, from_feedback: bool,
+          run_dir: Path | None) -> None:
     """Fine-tune a KIND head on --data and save it in --out.
 
     Progress goes to stderr; the summary (best validation score, epochs, time) to stdout.
     """
     _check_data(kind, data, ("train", "valid"))
+    if from_feedback:
+        _retrain(kind, data, out, run_dir, max_train_examples, max_eval_examples, device)
+        return
     _check_out(out)
     target = _device(device)
     from agent.heads import train_head
@@ -96,6 +104,24 @@ def evaluate(head_dir: Path, data: Path, split: str, max_examples: int | None, d
     target = _device(device)
     _quiet_transformers()
     click.echo(format_report(evaluate_head(head_dir, data, split, max_examples, device=target)))
+
+
+def _retrain(kind: str, data: Path, out: Path, run_dir: Path | None, max_train_examples: int | None,
+             max_eval_examples: int | None, device: str) -> None:
+    from agent.config import load_settings
+    from agent.heads.meta import read_head_meta
+    from agent.heads.retrain import retrain_from_feedback
+
+    if read_head_meta(out)["kind"] != kind:
+        raise UsageError(f"--out {out} holds a {read_head_meta(out)['kind']} head, not {kind}")
+    target = _device(device)
+    _quiet_transformers()
+    report = retrain_from_feedback(out, data, load_settings(run_dir=run_dir).run_dir, device=target,
+                                   max_train_examples=max_train_examples, max_eval_examples=max_eval_examples)
+    verdict = "kept" if report.kept else "not better: the head is unchanged"
+    click.echo(f"{report.examples} feedback examples; valid {report.base['valid']:.4f} -> "
+               f"{report.candidate['valid']:.4f}, feedback {report.base['feedback']:.2f} -> "
+               f"{report.candidate['feedback']:.2f}: {verdict} (recorded in {out / 'head.json'})")
 
 
 def _check_data(kind: str, data: Path, splits: tuple[str, ...]) -> None:

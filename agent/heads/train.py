@@ -105,12 +105,15 @@ def train_head(
     device: str | None = None,
     progress: bool = True,
     seed: int = 13,
+    init: Path | None = None,
+    extra: Sequence[Any] = (),
 ) -> TrainReport:
     """Fine-tune the encoder on ``data`` (train/valid splits), keeping the best epoch in ``out``.
 
     Stops early after ``patience`` epochs without a better validation score (entity
     micro F1 for NER, accuracy for sentiment). ``device="cpu"`` forces the CPU;
-    otherwise Accelerate picks the GPU when there is one.
+    otherwise Accelerate picks the GPU when there is one. ``init`` starts from a trained head (same labels)
+    instead of the bare encoder; ``extra`` examples (e.g. from feedback) are added to the training split.
     """
     if epochs < 1 or patience < 1:
         raise ValueError(f"epochs and patience must be at least 1, got {epochs} and {patience}")
@@ -119,16 +122,19 @@ def train_head(
         raise HeadError(f"device {device!r} requested but CUDA is not available")
     set_seed(seed)
     accelerator = Accelerator(cpu=device == "cpu")
-    train_examples = load_split(kind, data, "train")[:max_train_examples]
+    train_examples = [*load_split(kind, data, "train")[:max_train_examples], *extra]
     valid_examples = load_split(kind, data, "valid")[:max_eval_examples]
     if not train_examples or not valid_examples:
         raise HeadError(f"empty train or valid split for {kind!r} in {data}")
 
-    tokenizer = AutoTokenizer.from_pretrained(encoder_path())
+    start = init if init is not None else encoder_path()
+    tokenizer = AutoTokenizer.from_pretrained(start)
     if kind == "ner":
         sentences = cast(list[TaggedSentence], train_examples)
         # Valid tags count too: a small training sample can miss rare ones such as I-MISC.
-        labels = ner_labels([*sentences, *cast(list[TaggedSentence], valid_examples)])
+        # a head trained again keeps its own label inventory and order
+        labels = (json.loads((init / HEAD_FILE).read_text(encoding="utf-8"))["labels"] if init is not None
+                  else ner_labels([*sentences, *cast(list[TaggedSentence], valid_examples)]))
         features = encode_ner(tokenizer, sentences, {tag: index for index, tag in enumerate(labels)})
         collator: Any = DataCollatorForTokenClassification(tokenizer)
         model_class: Any = AutoModelForTokenClassification
@@ -138,7 +144,7 @@ def train_head(
         collator = DataCollatorWithPadding(tokenizer)
         model_class = AutoModelForSequenceClassification
     model: PreTrainedModel = model_class.from_pretrained(
-        encoder_path(),
+        start,
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: index for index, label in enumerate(labels)},
