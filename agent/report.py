@@ -230,6 +230,9 @@ def write_report(run_path: Path, out: Path | None = None) -> Path:
         raise UsageError(f"{run_path} is not a run directory; pass one from `agent runs`")
     out = out or run_path / "report.html"
     page = render_report(run_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {out} ({exc.strerror}); pass --out FILE") from None
     return out

@@ -64,18 +64,18 @@ def read_run(run_path: Path) -> RunView:
     if state.is_file():
         try:
             meta, tasks = read_snapshot(run_path)
-        except (sqlite3.DatabaseError, ValueError):
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError):
             meta, tasks = {}, []  # result.json and the trace may still tell the story
     result = None
     if (run_path / "result.json").is_file():
         try:
             result = RunResult.model_validate_json((run_path / "result.json").read_text(encoding="utf-8"))
-        except ValueError:
+        except (ValueError, OSError):
             result = None
     if not meta and result is None:
         raise UsageError(f"{run_path} is not a readable run directory (no usable {STATE_FILE} or result.json); "
                          "pass a directory from `agent runs`")
-    trace = read_trace(run_path / "trace.jsonl") if (run_path / "trace.jsonl").is_file() else []
+    trace = read_trace(run_path / "trace.jsonl")  # skips whatever is not a well-formed event
     started = next((e for e in trace if e.get("kind") == "run_started"), {})
     view = RunView(
         run_id=result.run_id if result else meta.get("run_id", run_path.name),
@@ -83,11 +83,18 @@ def read_run(run_path: Path) -> RunView:
         model=meta.get("model") or started.get("model", ""),
         status=result.status.value if result else meta.get("status", "unknown"),
         final_answer=result.final_answer if result else meta.get("final_answer", ""),
-        usage=result.usage if result else Usage(**meta.get("usage", {})),
+        usage=result.usage if result else _usage(meta.get("usage")),
         tasks=result.tasks if result else tasks, trace=trace,
         finished=result is not None or any(e.get("kind") == "run_finished" for e in trace))
     attribute(view)
     return view
+
+
+def _usage(stored: object) -> Usage:
+    try:
+        return Usage.model_validate(stored if isinstance(stored, dict) else {})
+    except ValueError:
+        return Usage()  # a damaged usage record: the report shows zeros rather than failing
 
 
 def attribute(view: RunView) -> None:

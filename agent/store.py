@@ -1,18 +1,25 @@
 """Durable run state: one SQLite file (WAL) per run, written in one transaction per step, and a lock so that
 only one process drives a run at a time."""
 
+import errno
 import json
+import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from filelock import FileLock, Timeout
 
-from agent.errors import UsageError
+from agent.errors import StorageError, UsageError
 from agent.records import RunStatus, Task, Usage
 
 STATE_FILE = "state.sqlite"
 LOCK_FILE = "run.lock"
+# How many steps were committed, written beside the database after each commit: a write-ahead log cut short
+# (or lost) rolls the database back silently, and this is how that is noticed instead of resumed from.
+COMMITS_FILE = "state.commits"
 SCHEMA_VERSION = 1
 
 
@@ -54,6 +61,9 @@ class RunStore:
             self._lock.acquire()
         except Timeout as exc:
             raise UsageError(f"run {self.path.name} is in use by another process") from exc
+        except OSError as exc:  # run.lock replaced by a directory, or an unwritable run directory
+            raise UsageError(f"run {self.path.name}: cannot take its lock {self.path / LOCK_FILE} "
+                             f"({exc.strerror}); remove whatever is there and try again") from None
         try:
             self._db = sqlite3.connect(self.path / STATE_FILE, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -75,7 +85,7 @@ class RunStore:
         return self._db
 
     def initialize(self, record: RunRecord) -> None:
-        with self.transaction():
+        with self._step():
             self.db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
             fixed = {"version": SCHEMA_VERSION, "run_id": record.run_id, "objective": record.objective,
@@ -85,14 +95,16 @@ class RunStore:
 
     def commit(self, status: str, state: RunState, usage: Usage, tasks: list[Task], final_answer: str = "") -> None:
         """Write the run's progress and the given tasks in one transaction."""
-        with self.transaction():
+        with self._step():
             self.db.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?)",
                                 [(t.id, t.model_dump_json()) for t in tasks])
             self._write_progress(status, state, usage, final_answer)
 
     def load(self) -> tuple[RunRecord, list[Task]]:
+        """The run's record and tasks; UsageError when the state is damaged or older than what was acknowledged."""
         try:
             meta = {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
+            self._check_commits(meta.get(COMMITS_KEY, 0))
             tasks = [Task.model_validate_json(body) for (body,) in
                      self.db.execute("SELECT body FROM tasks ORDER BY id")]
             record = _record(meta)
@@ -108,6 +120,53 @@ class RunStore:
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self.db)
+
+    @contextmanager
+    def _step(self) -> Iterator[None]:
+        """One committed step: a transaction that also counts itself, then the count written beside the database
+        once the commit is durable."""
+        try:
+            with self.transaction():
+                yield
+                row = self.db.execute("SELECT value FROM meta WHERE key = ?", (COMMITS_KEY,)).fetchone()
+                commits = (json.loads(row[0]) if row else 0) + 1
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (COMMITS_KEY, json.dumps(commits)))
+            _write_commits(self.path / COMMITS_FILE, commits)
+        except (sqlite3.OperationalError, OSError) as exc:
+            if disk_full(exc):
+                raise StorageError(f"no space left on {self.path}: free some space, then `agent resume "
+                                   f"{self.path.name}` continues from the last committed step") from None
+            raise
+
+    def _check_commits(self, stored: object) -> None:
+        try:
+            acknowledged = int((self.path / COMMITS_FILE).read_text(encoding="ascii"))
+        except FileNotFoundError:
+            return  # a run from before this check, or a crash before its first acknowledgement
+        except (OSError, ValueError):
+            acknowledged = -1
+        if acknowledged < 0 or not isinstance(stored, int) or stored < acknowledged:
+            raise UsageError(
+                f"run {self.path.name}: {STATE_FILE} holds {stored} committed steps but {acknowledged} were "
+                f"acknowledged ({COMMITS_FILE}): its write-ahead log ({STATE_FILE}-wal) was cut or lost, and "
+                "resuming would silently redo or change acknowledged results; restore the run directory from a "
+                "copy, or start a new run")
+
+
+COMMITS_KEY = "commits"
+
+
+def _write_commits(path: Path, commits: int) -> None:
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(str(commits), encoding="ascii")
+    os.replace(staged, path)  # never half-written: a torn count would read as damage
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk is full, in any of the forms the OS, SQLite and chromadb use."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(mark in str(exc).lower() for mark in ("database or disk is full", "no space left", "disk full"))
 
 
 class _Transaction:

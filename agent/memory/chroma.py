@@ -4,7 +4,6 @@ A run's memory is derived from its acknowledged results (the run re-stores every
 damaged local store is moved aside and rebuilt rather than fatal. Failures of a server or a full disk become one
 clear error naming the server or the path."""
 
-import errno
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +15,9 @@ from chromadb.config import Settings as ChromaSettings
 from agent.errors import BackendError, StorageError
 from agent.memory.base import Recall
 from agent.memory.embedder import PackagedEmbedder
+from agent.store import disk_full
 
 COLLECTION = "results"
-_DISK_FULL = ("database or disk is full", "no space left", "disk full")
 
 
 class ChromaMemory:
@@ -47,6 +46,7 @@ class ChromaMemory:
                 raise
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
             path.rename(aside)
+            _forget_system(path)
             return cls._open(path, **kwargs)
 
     @classmethod
@@ -56,7 +56,7 @@ class ChromaMemory:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            if _disk_full(exc):
+            if disk_full(exc):
                 raise StorageError(f"no space left on {path}: free some space and try again") from None
             raise
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
@@ -102,13 +102,16 @@ class ChromaMemory:
             raise BackendError(f"memory server at {self.where} failed ({type(exc).__name__}: {exc}): is it "
                                "running? The run can be resumed with `agent resume RUN_ID` once it is") from None
         except Exception as exc:
-            if _disk_full(exc):
+            if disk_full(exc):
                 raise StorageError(f"no space left on {self.where}: free some space, then `agent resume RUN_ID` "
                                    "continues the run") from None
             raise
 
 
-def _disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return any(mark in str(exc).lower() for mark in _DISK_FULL)
+def _forget_system(path: Path) -> None:
+    """chromadb caches one system per store path, even one that failed to start; a fresh store at the same path
+    needs that entry gone (chromadb has no public call for one path)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
