@@ -1,0 +1,82 @@
+"""Time bounds the calls themselves: a slow model, a silent model server or a silent memory server end on time."""
+
+import socket
+import time
+
+import pytest
+
+from agent.errors import BackendError, BudgetExhausted
+from agent.meter import Meter
+from agent.models.fake import ScriptedModel
+from agent.models.openai_http import OpenAIModel
+
+
+@pytest.fixture
+def silent_server():
+    """A listener that accepts connections (the kernel does, from its backlog) and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_the_meter_hands_the_time_left_to_the_backend_as_a_deadline():
+    model = ScriptedModel(default="slow reply", seconds=30)
+    meter = Meter(model, max_tokens=10_000, max_seconds=0.5, emit=lambda event: None)
+    started = time.monotonic()
+    generation = meter.generate([{"role": "user", "content": "hi"}], purpose="plan")
+    assert time.monotonic() - started < 2 and generation.text == ""
+    assert model.calls[0].deadline == pytest.approx(started + 0.5, abs=0.2)
+    with pytest.raises(BudgetExhausted, match="time budget"):
+        meter.generate([{"role": "user", "content": "hi"}], purpose="plan")
+    with meter.unbounded():  # the closing answer is not cut short
+        assert meter.deadline() is None
+
+
+def test_a_silent_model_server_ends_at_the_deadline(silent_server):
+    model = OpenAIModel("m", f"http://{silent_server}/v1", timeout=60, retries=3, backoff=0)
+    started = time.monotonic()
+    with pytest.raises(BudgetExhausted):
+        model.generate([{"role": "user", "content": "hi"}], deadline=time.monotonic() + 0.5)
+    assert time.monotonic() - started < 3
+
+
+def test_a_silent_model_server_is_one_line_after_bounded_attempts(silent_server):
+    model = OpenAIModel("m", f"http://{silent_server}/v1", timeout=0.3, retries=1, backoff=0)
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="gave no reply within 0.3 s") as caught:
+        model.generate([{"role": "user", "content": "hi"}])
+    assert time.monotonic() - started < 5 and "\n" not in str(caught.value)
+
+
+def test_a_silent_memory_server_is_one_line_naming_it(silent_server):
+    from agent.memory.remote import remote_memory
+
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=f"chroma server at http://{silent_server} did not answer"):
+        remote_memory(f"http://{silent_server}", connect_timeout=0.3, read_timeout=0.3, attempts=2)
+    assert time.monotonic() - started < 10
+
+
+def test_no_memory_server_at_all_is_one_line():
+    from agent.memory.remote import remote_memory
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    with pytest.raises(BackendError, match="no chroma server at"):
+        remote_memory(f"http://127.0.0.1:{port}", attempts=1)
+
+
+def test_a_run_with_a_slow_model_ends_by_its_time_budget(memory, tmp_path):
+    from agent.agent import Agent
+
+    model = ScriptedModel(default=lambda messages, schema: "{}" if schema else "words", seconds=20)
+    agent = Agent(model=model, memory=memory, run_dir=tmp_path, max_seconds=1.0, similar_task_threshold=None)
+    started = time.monotonic()
+    result = agent.run("objective")
+    assert result.status.value == "max_seconds"
+    assert time.monotonic() - started < 1.0 + 4  # without the deadline the first call alone takes 20 s
+    assert all(call.deadline is None or call.deadline <= started + 1.3 for call in model.calls)
