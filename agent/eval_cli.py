@@ -56,15 +56,19 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
         memories = SharedMemories(Path(scratch))
 
         def make_agent(item: EvalItem) -> Agent:
-            names = DEFAULT_TOOLS if item.tools is None else item.tools
-            return Agent(model=loaded, tools=[tools[n] for n in names], memory=memories(item.memory),
+            return Agent(model=loaded, tools=item_tools(item, tools), memory=memories(item.memory),
                          settings=settings)
 
         report = run_suite(items, make_agent, progress=not as_json)
     click.echo(report_json(report) if as_json else format_table(report), nl=as_json)
 
 
-def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...], device: str) -> dict[str, Tool]:
+def item_tools(item: EvalItem, pool: dict[str, Tool]) -> list[Tool]:
+    """The tools an item may use, from a pool made by _tool_pool."""
+    return [pool[name] for name in (DEFAULT_TOOLS if item.tools is None else item.tools)]
+
+
+def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], device: str) -> dict[str, Tool]:
     """Name -> Tool for every name the items use: head tools from --head, the rest from the registry."""
     from agent.tools.heads import HeadTool
     from agent.tools.registry import available_tools

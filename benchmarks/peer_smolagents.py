@@ -16,6 +16,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from agent.config import load_settings
 from agent.evaluation import EvalItem, ItemResult, SuiteReport, load_suite, passes, run_suite
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel, _materialize, pick_device
+from agent.tools.base import Tool as AgentTool
 from agent.tools.builtin import calculator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,18 +48,45 @@ def run_ours(items: list[EvalItem], model_dir: Path, device: str, max_cycles: in
         return run_suite(items, make_agent, progress=False)
 
 
-def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_steps: int) -> SuiteReport:
-    import torch
-    from smolagents import Tool, ToolCallingAgent, TransformersModel
+def _input_spec(name: str, schema: dict) -> dict:
+    """One smolagents input from one property of a pydantic JSON schema."""
+    options = schema.get("anyOf", [schema])
+    typed = [o for o in options if o.get("type") != "null"] or [{"type": "string"}]
+    spec = {"type": typed[0].get("type", "string"), "description": schema.get("description", name)}
+    if "enum" in typed[0]:
+        spec["description"] += f" (one of: {', '.join(map(str, typed[0]['enum']))})"
+    if len(typed) < len(options) or "default" in schema:
+        spec["nullable"] = True
+    return spec
 
-    class Calculator(Tool):
-        name = calculator.name
-        description = calculator.description
-        inputs = {"expression": {"type": "string", "description": "the arithmetic expression to evaluate"}}
+
+def as_smolagents_tool(ours: AgentTool):
+    """One of this agent's tools as a smolagents Tool: same name, description and arguments; our ToolError
+    reaches smolagents' model as its tool error."""
+    from smolagents import Tool
+
+    schema = ours.Arguments.model_json_schema()
+    properties = schema.get("properties", {})
+
+    class Wrapped(Tool):
+        name = ours.name
+        description = ours.description
+        inputs = {key: _input_spec(key, value) for key, value in properties.items()}
         output_type = "string"
+        skip_forward_signature_validation = True  # the arguments are ours, validated by our pydantic model
 
-        def forward(self, expression: str) -> str:  # a ToolError reaches the model as smolagents' tool error
-            return calculator(expression=expression)
+        def forward(self, **arguments):
+            return str(ours(**{k: v for k, v in arguments.items() if v is not None}))
+
+    return Wrapped()
+
+
+def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_steps: int,
+                   tools_for: Callable[[EvalItem], list[AgentTool]] = lambda item: [calculator]) -> SuiteReport:
+    """Each item through smolagents' ToolCallingAgent with the item's tools, wrapped; parse failures are the
+    steps smolagents records as AgentParsingError."""
+    import torch
+    from smolagents import ToolCallingAgent, TransformersModel
 
     class CountingModel(TransformersModel):
         calls = 0
@@ -72,20 +101,22 @@ def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_step
                           do_sample=False)
     results = []
     for item in items:
-        agent = ToolCallingAgent(tools=[Calculator()], model=model, max_steps=max_steps, verbosity_level=-1)
+        agent = ToolCallingAgent(tools=[as_smolagents_tool(t) for t in tools_for(item)], model=model,
+                                 max_steps=max_steps, verbosity_level=-1)
         before, start = CountingModel.calls, time.perf_counter()
         try:
             run = agent.run(item.objective, return_full_result=True)
         except Exception as exc:  # a peer's failure on one item is a data point, not the end of the benchmark
-            results.append(ItemResult(id=item.id, success=False, status=None, llm_calls=CountingModel.calls - before,
-                                      tokens=0, seconds=round(time.perf_counter() - start, 3), parse_failures=0,
+            results.append(ItemResult(id=item.id, kind=item.kind, success=False, status=None,
+                                      llm_calls=CountingModel.calls - before, tokens=0,
+                                      seconds=round(time.perf_counter() - start, 3), parse_failures=0,
                                       answer="", error=f"{type(exc).__name__}: {exc}"[:300]))
             continue
         answer = "" if run.output is None else str(run.output)
         # smolagents records an unparsable tool call as a step's AgentParsingError: our parse failures' peer
         errors = sum(1 for step in run.steps if (step.get("error") or {}).get("type") == "AgentParsingError")
         results.append(ItemResult(
-            id=item.id, success=passes(item.check, answer), status=run.state,
+            id=item.id, kind=item.kind, success=passes(item.check, answer), status=run.state,
             llm_calls=CountingModel.calls - before, tokens=run.token_usage.total_tokens if run.token_usage else 0,
             seconds=round(time.perf_counter() - start, 3), parse_failures=errors, answer=answer[:300]))
     return SuiteReport.of(results)

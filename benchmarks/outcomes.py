@@ -1,0 +1,178 @@
+"""Objectives achieved, per kind: this agent, the same model answering directly, and smolagents, in one run.
+
+    python benchmarks/outcomes.py [--suite examples/suites/dev.jsonl] [--model SPEC] [--limit N] [--kinds K,K]
+        [--skip-peer] [--ner-head DIR] [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
+
+(a) this agent (agent.Agent through the evaluation harness, each item with its own tools and shared memories);
+(b) the same loaded model with no agent: the objective as one user message, one reply, the same check;
+(c) smolagents' ToolCallingAgent on the same weights with the same tools (needs `pip install 'agent[peer]'`;
+    --model must then be a preset, a GGUF file or a transformers directory, which it reads directly).
+Prints success per kind for each, totals, median model calls and median seconds over the single-step kinds,
+parse failures (rejected structured replies) and parse-failure answers (a final answer that is leaked JSON,
+markup or a validation error). Heads: --ner-head / --sentiment-head, or small ones trained once into
+<cache dir>/outcome-heads/ (NER on a CoNLL subset, sentiment on Pang & Lee, a few minutes on a CPU) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from agent.agent import Agent, load_configured_model
+from agent.config import Settings, load_settings
+from agent.eval_cli import _tool_pool, item_tools, select_items
+from agent.evaluation import EvalItem, ItemResult, SharedMemories, SuiteReport, load_suite, passes, run_suite
+from agent.models.base import ChatModel
+
+ROOT = Path(__file__).resolve().parent.parent
+SINGLE_STEP_KINDS = ("arithmetic", "products", "legs", "calendar", "entities", "sentiment")
+BARE_MAX_NEW_TOKENS = 200  # as a free-text call of the agent
+HEAD_TRAINING = {"ner": {"epochs": 2, "lr": 1e-4, "max_train_examples": 4000, "max_eval_examples": 500},
+                 "sentiment": {"epochs": 2}}
+
+
+def ensure_head(kind: str, given: Path | None, settings: Settings) -> Path:
+    """The head directory to use: the one given, else one trained once into the cache dir and reused."""
+    if given is not None:
+        return given
+    out = settings.cache_dir / "outcome-heads" / kind
+    if (out / "head.json").is_file():
+        return out
+    from agent.heads import fetch_datasets, train_head
+
+    data = settings.cache_dir / "outcome-heads" / "data"
+    fetch_datasets(data)
+    print(f"training a small {kind} head into {out} (once) ...", file=sys.stderr)
+    train_head(kind, data, out, device=None if settings.device == "auto" else settings.device,  # type: ignore[arg-type]
+               **HEAD_TRAINING[kind])
+    return out
+
+
+def run_bare(items: list[EvalItem], model: ChatModel) -> SuiteReport:
+    """The model alone: the objective as one user message, one reply, checked like the agent's answer."""
+    results = []
+    for item in items:
+        start = time.perf_counter()
+        reply = model.generate([{"role": "user", "content": item.objective}], max_new_tokens=BARE_MAX_NEW_TOKENS)
+        results.append(ItemResult(id=item.id, kind=item.kind, success=passes(item.check, reply.text),
+                                  status="done", llm_calls=1, tokens=reply.prompt_tokens + reply.completion_tokens,
+                                  seconds=round(time.perf_counter() - start, 3), parse_failures=0,
+                                  answer=reply.text[:300]))
+    return SuiteReport.of(results)
+
+
+def single_step(report: SuiteReport) -> tuple[float, float]:
+    """Median model calls and median seconds over the items of the single-step kinds."""
+    single = SuiteReport.of([r for r in report.items if r.kind in SINGLE_STEP_KINDS])
+    return single.median_llm_calls, single.median_seconds
+
+
+def per_kind_table(reports: dict[str, SuiteReport], model_name: str) -> Table:
+    table = Table(title=f"objectives achieved per kind · {model_name} · greedy", show_edge=False)
+    table.add_column("kind")
+    for name in reports:
+        table.add_column(name, justify="right")
+    kinds = list(dict.fromkeys(k.kind for r in reports.values() for k in r.kinds))
+    for kind in kinds:
+        row = [kind]
+        for report in reports.values():
+            found = next((k for k in report.kinds if k.kind == kind), None)
+            row.append(f"{found.passed}/{found.items}" if found else "-")
+        table.add_row(*row)
+    table.add_section()
+    table.add_row("total", *(f"{r.passed}/{len(r.items)} ({r.success_rate:.0%})" for r in reports.values()))
+    medians = {name: single_step(r) for name, r in reports.items()}
+    table.add_row("median calls, single-step", *(f"{medians[n][0]:g}" for n in reports))
+    table.add_row("median s, single-step", *(f"{medians[n][1]:.1f}" for n in reports))
+    table.add_row("median s, all", *(f"{r.median_seconds:.1f}" for r in reports.values()))
+    table.add_row("parse failures", *(str(r.parse_failures) for r in reports.values()))
+    table.add_row("parse-failure answers", *(str(r.parse_failure_answers) for r in reports.values()))
+    table.add_row("errors", *(str(r.errors) for r in reports.values()))
+    return table
+
+
+def smolagents_model_dir(spec: str, settings: Settings) -> Path:
+    """A transformers directory smolagents can load for `spec` (a GGUF preset or file is converted once)."""
+    from agent.models.catalog import resolve
+    from agent.models.local import _materialize
+
+    source = resolve(spec, cache_dir=settings.cache_dir)
+    return _materialize(source, settings.cache_dir) if source.gguf_file else source.directory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", type=Path, default=ROOT / "examples" / "suites" / "dev.jsonl")
+    parser.add_argument("--model", metavar="SPEC", help="preset, local directory, .gguf file (default: the preset)")
+    parser.add_argument("--limit", type=int, metavar="N", help="the first N items of each kind")
+    parser.add_argument("--kinds", metavar="K,K", help="only these kinds (comma-separated)")
+    parser.add_argument("--skip-peer", action="store_true", help="leave smolagents out")
+    parser.add_argument("--ner-head", type=Path, metavar="DIR", help="a trained NER head (else one is trained)")
+    parser.add_argument("--sentiment-head", type=Path, metavar="DIR", help="a trained sentiment head (likewise)")
+    parser.add_argument("--max-steps", type=int, default=4, help="smolagents' step budget per item")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--items", action="store_true", help="also print every item's answer")
+    parser.add_argument("--json", action="store_true", help="print the three reports as JSON")
+    args = parser.parse_args()
+
+    settings = load_settings(model=args.model, device=args.device).model_copy(update={"memory_url": None})
+    items = load_suite(args.suite)
+    kinds = [k for k in (args.kinds or "").split(",") if k]
+    items = select_items(items, kinds, None)
+    if args.limit:
+        chosen = {}
+        for item in items:
+            chosen.setdefault(item.kind, []).append(item)
+        keep = {i.id for group in chosen.values() for i in group[: args.limit]}
+        items = [i for i in items if i.id in keep]
+    used = {name for item in items for name in item.tools or []}
+    heads = [ensure_head(kind, given, settings) for kind, given, tool in
+             (("ner", args.ner_head, "extract_entities"), ("sentiment", args.sentiment_head, "classify_sentiment"))
+             if tool in used]
+    tools = _tool_pool(items, heads, settings.device)
+    print(f"{len(items)} items from {args.suite.name}; model {settings.model}", file=sys.stderr)
+
+    model = load_configured_model(settings)
+    reports: dict[str, SuiteReport] = {}
+    with tempfile.TemporaryDirectory(prefix="outcomes-", ignore_cleanup_errors=True) as scratch:
+        memories = SharedMemories(Path(scratch) / "memory")
+        run_dir = Path(scratch) / "runs"
+
+        def make_agent(item: EvalItem) -> Agent:
+            return Agent(model=model, tools=item_tools(item, tools), memory=memories(item.memory),
+                         settings=settings.model_copy(update={"run_dir": run_dir}))
+
+        reports["agent (ours)"] = run_suite(items, make_agent)
+    reports["model alone"] = run_bare(items, model)
+    if not args.skip_peer:
+        reports["smolagents"] = run_peer(items, settings, tools, args.max_steps)
+
+    if args.json:
+        print(json.dumps({name: r.model_dump(mode="json") for name, r in reports.items()}, indent=2))
+        return
+    console = Console(width=140)
+    console.print(per_kind_table(reports, settings.model))
+    for name, report in reports.items():
+        shown = report.items if args.items else [r for r in report.items if not r.success]
+        console.print(f"[bold]{name}[/bold]: {'every item' if args.items else 'failed items'}")
+        for r in shown:
+            console.print(f"  {r.id}: {(r.error or ' '.join(r.answer.split()))[:110]}", highlight=False)
+
+
+def run_peer(items: list[EvalItem], settings: Settings, tools: dict, max_steps: int) -> SuiteReport:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from peer_smolagents import run_smolagents
+
+    model_dir = smolagents_model_dir(settings.model, settings)
+    return run_smolagents(items, model_dir, settings.device, max_steps, lambda item: item_tools(item, tools))
+
+
+if __name__ == "__main__":
+    main()
