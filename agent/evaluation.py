@@ -192,9 +192,10 @@ def _program_size(pattern: str) -> int:
 
 # --- running ----------------------------------------------------------------------------------------------
 
-# What a failed structured reply looks like when it leaks into a final answer: JSON, <data> markup, the
-# validator's or the repair prompt's words. The answer is then the machinery talking, not an answer.
-_LEAKED = re.compile(r"""\A\s*(?:[{\[]|```)|</?data\b|not valid JSON|invalid JSON|Field required|"""
+# What a failed structured reply looks like when it leaks into a final answer: a JSON object or fenced block,
+# <data> markup, the validator's or the repair prompt's words. The answer is then the machinery talking, not an
+# answer. A bare list ("[Clarke, Heseltine]") is a plausible answer and is not counted.
+_LEAKED = re.compile(r"""\A\s*(?:\{|```)|</?data\b|not valid JSON|invalid JSON|Field required|"""
                      r"""That reply is not valid|validation error|Reply again with JSON""", re.IGNORECASE)
 
 

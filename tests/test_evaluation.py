@@ -84,7 +84,7 @@ def test_strings_check_forbids_stretches_of_the_input(answer, expected):
 
 
 @pytest.mark.parametrize("answer, leaked", [
-    ("", True), ("   ", True), ('{"summary": "x", "done": true}', True), ("[1, 2]", True),
+    ("", True), ("   ", True), ('{"summary": "x", "done": true}', True), ("[1, 2]", False),
     ("```json\n{}\n```", True), ("The answer is <data>42</data>", True),
     ("The reply is not valid JSON: EOF while parsing", True), ("summary: Field required", True),
     ("The answer is 42.", False), ("Use {braces} later in a sentence", False), ("Friday", False),
