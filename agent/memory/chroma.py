@@ -102,7 +102,7 @@ class ChromaMemory:
             raise BackendError(f"memory server at {self.where} failed ({type(exc).__name__}: {exc}): is it "
                                "running? The run can be resumed with `agent resume RUN_ID` once it is") from None
         except Exception as exc:
-            if disk_full(exc):
+            if disk_full(exc) or _nearly_full(self.where):  # chroma's compaction errors do not say why
                 raise StorageError(f"no space left on {self.where}: free some space, then `agent resume RUN_ID` "
                                    "continues the run") from None
             raise
@@ -115,3 +115,13 @@ def _forget_system(path: Path) -> None:
 
     SharedSystemClient._identifier_to_system.pop(str(path), None)
     SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+
+
+def _nearly_full(where: str) -> bool:
+    """Whether the local store at `where` sits on a disk with almost no space left (False for a server)."""
+    import shutil
+
+    try:
+        return Path(where).exists() and shutil.disk_usage(where).free < 16 * 1024 * 1024
+    except (OSError, ValueError):
+        return False

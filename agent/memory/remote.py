@@ -33,7 +33,8 @@ def remote_memory(url: str, *, collection: str = COLLECTION, connect_timeout: fl
     ssl = parts.scheme == "https"
     port = port or (443 if ssl else 8000)
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-    _heartbeat(f"{parts.scheme}://{parts.hostname}:{port}", url, timeout, attempts)
+    # the heartbeat is tiny: a server that takes longer than a connect to answer it is not answering
+    _heartbeat(f"{parts.scheme}://{parts.hostname}:{port}", url, httpx.Timeout(connect_timeout), attempts)
     try:
         client = chromadb.HttpClient(host=parts.hostname, port=port, ssl=ssl,
                                      settings=ChromaSettings(anonymized_telemetry=False))
