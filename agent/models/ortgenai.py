@@ -76,6 +76,7 @@ class OrtGenAIModel:
         self.reuse_prefix = reuse_prefix
         self.max_live = max_live
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
+        self.prefilled_tokens = 0  # prompt tokens actually read; what prefix reuse saves shows here
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         text = self.tokenizer.apply_chat_template(json.dumps(list(messages)), add_generation_prompt=True)
@@ -94,7 +95,12 @@ class OrtGenAIModel:
 
     def generate_batch(self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
                        max_new_tokens: int = 256, deadline: float | None = None) -> list[Generation]:
-        """Independent prompts in one batched generator: the weights are read once per step for all of them."""
+        """Independent prompts in one batched generator: the weights are read once per step for all of them.
+        Structured batches run one by one (with prefix reuse): the engine's guidance fails on a batch whose rows
+        finish their JSON at different steps."""
+        if schema is not None:
+            return [self.generate(m, schema=schema, max_new_tokens=max_new_tokens, deadline=deadline)
+                    for m in conversations]
         start = time.perf_counter()
         prompts = [self.prompt_ids(m) for m in conversations]
         budget = self._budget(max(len(p) for p in prompts), max_new_tokens)
@@ -102,6 +108,7 @@ class OrtGenAIModel:
         texts = [self.tokenizer.apply_chat_template(json.dumps(list(m)), add_generation_prompt=True)
                  for m in conversations]
         generator.append_tokens(self.tokenizer.encode_batch(texts))
+        self.prefilled_tokens += sum(len(p) for p in prompts)
         completions = self._decode(generator, len(prompts), budget, deadline)
         seconds = time.perf_counter() - start
         return [Generation(self._text(c), len(p), len(c), seconds) for c, p in zip(completions, prompts)]
@@ -143,6 +150,7 @@ class OrtGenAIModel:
             slot.generator = self._generator(slot.schema)
         slot.tokens = []  # until this call ends, what the cache holds is unknown (a failure may cut it short)
         slot.generator.append_tokens(np.asarray(ids[shared:], dtype=np.int32))
+        self.prefilled_tokens += len(ids) - shared
 
     def _decode(self, generator: Any, batch: int, budget: int, deadline: float | None) -> list[list[int]]:
         """Greedy steps until every row ends, `budget` tokens, or the deadline; each row's tokens, eos cut."""

