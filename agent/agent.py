@@ -12,20 +12,21 @@ from typing import Any, Callable, Iterator, Sequence
 
 from agent.board import TaskBoard
 from agent.config import Settings, build_settings
-from agent.errors import BudgetExhausted, UsageError
-from agent.events import Event, RunFinished, RunStarted
+from agent.errors import UsageError
+from agent.events import Event, RunStarted, ToolCalled
 from agent.executor import Approver, Executor
 from agent.integrator import Integrator
-from agent.loop import remember, run_cycles
+from agent.loop import Context, recall, run_loop
 from agent.memory.base import Memory
 from agent.meter import Meter
 from agent.models.base import ChatModel
 from agent.planner import Planner
-from agent.records import RunResult, RunStatus, Task
-from agent.store import STATE_FILE, RunRecord, RunStore, is_stopped
+from agent.records import RunRecord, RunResult, Task
+from agent.store import STATE_FILE, RunStore, is_stopped
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
-from agent.trace import TraceWriter, read_trace
+from agent.templates import render
+from agent.trace import TraceWriter, read_events
 
 
 def check_objective(objective: str, max_chars: int) -> str:
@@ -156,7 +157,7 @@ class Agent:
 
     def _drive(self, store: RunStore, record: RunRecord, tasks: list[Task], settings: Settings,
                on_event: Callable[[Event], None] | None, *, resumed: bool) -> RunResult:
-        earlier = read_trace(store.path / "trace.jsonl") if resumed else []
+        earlier = [e for e in read_events(store.path / "trace.jsonl") if isinstance(e, ToolCalled)] if resumed else []
         trace = TraceWriter(store.path / "trace.jsonl")
 
         def emit(event: Event) -> None:
@@ -168,42 +169,23 @@ class Agent:
             memory = self.memory if self.memory is not None else _default_memory(store.path, settings)
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
                           emit=emit, usage=record.usage)
-            board = TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
-                              tasks=tasks, is_repeat=_repeat_detector(settings, tasks))
-            planner = Planner(meter, retries=settings.parse_retries, limit=settings.max_tasks_per_cycle, emit=emit)
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
-            executor = Executor(meter, memory, tools, top_k=settings.top_k, retries=settings.parse_retries,
-                                max_new_tokens=settings.max_new_tokens, approve=self.approve, emit=emit)
+            system = render("system", tools=tools)
+            retries = settings.parse_retries
+            executor = Executor(meter, tools, system=system, retries=retries, max_new_tokens=settings.max_new_tokens,
+                                approve=self.approve, emit=emit)
             executor.recall_calls(earlier)
-            integrator = Integrator(meter, retries=settings.parse_retries,
-                                    max_new_tokens=settings.max_new_tokens, emit=emit)
-            state, run_id, objective = record.state, record.run_id, record.objective
-
-            def save(changed: list[Task]) -> None:
-                store.commit("running", state, meter.sync(), changed)
-
-            emit(RunStarted(run_id=run_id, objective=objective, model=self.model_name, resumed=resumed))
-            for task in board.completed():  # heals a crash between a step's commit and its memory write
-                remember(memory, run_id, task)
-            if state.stop is None:
-                try:
-                    status = run_cycles(objective, run_id=run_id, state=state, board=board, planner=planner,
-                                        executor=executor, integrator=integrator, memory=memory,
-                                        max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
-                                        save=save, emit=emit)
-                except BudgetExhausted as exc:
-                    status = RunStatus(exc.kind)
-                state.stop, state.phase = status.value, "final"
-                save([])
-            answer = integrator.final_answer(objective, board.tasks, state.summary)
-            result = RunResult(run_id=run_id, objective=objective, status=RunStatus(state.stop),
-                               final_answer=answer, tasks=board.tasks, usage=meter.sync().model_copy())
-            staged = store.path / "result.json.tmp"
-            staged.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-            os.replace(staged, store.path / "result.json")  # written before the run is marked finished
-            store.commit(result.status.value, state, result.usage, [], answer)
-            emit(RunFinished(result=result))
-            return result
+            ctx = Context(
+                objective=record.objective, run_id=record.run_id, state=record.state, memory=memory, meter=meter,
+                board=TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
+                                tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
+                planner=Planner(meter, tools, system=system, retries=retries, emit=emit),
+                executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
+                store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
+                recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[])
+            emit(RunStarted(run_id=record.run_id, objective=record.objective, model=self.model_name,
+                            resumed=resumed))
+            return run_loop(ctx)
         finally:
             trace.close()
 

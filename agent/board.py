@@ -1,4 +1,4 @@
-"""The task board: every task of a run, with dedup on the way in and an ordering that never drops one."""
+"""The task board: every task of a run, in the order they were planned, with dedup on the way in."""
 
 import re
 from typing import Callable
@@ -9,18 +9,6 @@ from agent.schemas import TaskDraft
 
 def _normalized(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def apply_order(tasks: list[Task], order: list[int]) -> list[Task]:
-    """Reorder `tasks` by the ids in `order`. Unknown or repeated ids are ignored, and every task the
-    order leaves out keeps its place after the ordered ones: prioritizing never loses a task."""
-    by_id = {task.id: task for task in tasks}
-    ranked: list[Task] = []
-    for task_id in order:
-        task = by_id.pop(task_id, None)
-        if task is not None:
-            ranked.append(task)
-    return ranked + [task for task in tasks if task.id in by_id]
 
 
 class TaskBoard:
@@ -42,15 +30,18 @@ class TaskBoard:
         added: list[Task] = []
         dropped: list[str] = []
         for draft in drafts:
+            known_ids.add(len(self.tasks) + 1)  # a draft may depend on the drafts before it
             key = _normalized(draft.description)
+            similar = draft.mode != "tool" and self.is_repeat is not None  # a call differs by any argument
             if (not key or key in seen or len(added) >= self.max_new_per_cycle
                     or len(self.pending()) >= self.max_queue
-                    or (self.is_repeat is not None and self.is_repeat(draft.description))):
+                    or (similar and self.is_repeat(draft.description))):  # type: ignore[misc]
                 dropped.append(draft.description)
                 continue
             seen.add(key)
             task = Task(id=len(self.tasks) + 1, description=draft.description.strip(), cycle=cycle,
-                        depends_on=[i for i in draft.depends_on if i in known_ids])
+                        depends_on=[i for i in draft.depends_on if i in known_ids], mode=draft.mode,
+                        tool=draft.tool, arguments=draft.arguments)
             self.tasks.append(task)
             added.append(task)
         return added, dropped

@@ -1,8 +1,8 @@
 """Typed events of a run: what an embedding application consumes and what the trace records."""
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter
 
 from agent.records import RunResult, Task
 
@@ -54,6 +54,7 @@ class TaskFinished(Event):
 class ModelCalled(Event):
     kind: Literal["model_called"] = "model_called"
     purpose: str
+    task_id: int | None = None  # the task this call served; None for run-level calls (decide, answer)
     prompt_tokens: int
     completion_tokens: int
     seconds: float
@@ -79,12 +80,24 @@ class StepFailed(Event):
 
 
 class Judged(Event):
+    """The model (or a one-step solve) declared the objective met, with its answer."""
+
     kind: Literal["judged"] = "judged"
     done: bool
     reason: str
-    summary: str
+    answer: str = ""
 
 
 class RunFinished(Event):
     kind: Literal["run_finished"] = "run_finished"
     result: RunResult
+
+
+AnyEvent = Annotated[Union[RunStarted, CycleStarted, TasksAdded, TaskStarted, ToolCalled, TaskFinished, ModelCalled,
+                           OutputRejected, StepFailed, Judged, RunFinished], Field(discriminator="kind")]
+EVENTS: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse_event(data: dict) -> AnyEvent:
+    """A trace record read back as its typed event; raises pydantic's ValidationError for a foreign one."""
+    return EVENTS.validate_python({k: v for k, v in data.items() if k != "time"})

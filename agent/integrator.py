@@ -1,48 +1,36 @@
-"""Folds each result into a running summary, judges whether the objective is met, writes the answer."""
+"""Integrates the results into the final answer when the run stopped before the model gave one itself."""
 
 from typing import Callable
 
-from pydantic import Field
-
-from agent.errors import ModelOutputError
-from agent.events import Event, Judged, StepFailed
+from agent.actions import FinalAnswer, resolve_refs
+from agent.events import Event
 from agent.meter import Meter
 from agent.records import Task, TaskStatus
-from agent.schemas import Judgement
-from agent.store import RunState
-from agent.structured import ask
+from agent.structured import ask_or_none
 from agent.templates import conversation, render
 
-
-class Progress(Judgement):
-    summary: str = Field(max_length=600)
+NOTHING = "No result was produced before the run stopped, so the objective is not answered."
+RECENT = 8
 
 
 class Integrator:
-    def __init__(self, meter: Meter, *, retries: int, max_new_tokens: int,
-                 emit: Callable[[Event], None]) -> None:
-        self.meter, self.retries, self.max_new_tokens, self.emit = meter, retries, max_new_tokens, emit
+    def __init__(self, meter: Meter, *, system: str, retries: int, emit: Callable[[Event], None]) -> None:
+        self.meter, self.system, self.retries, self.emit = meter, system, retries, emit
 
-    def integrate(self, objective: str, tasks: list[Task], state: RunState) -> bool:
-        """Fold the tasks' results into `state.summary`; True when the judge says the objective is met."""
-        prompt = render("integrate", summary=state.summary, tasks=tasks)
-        try:
-            progress = ask(self.meter, conversation(objective, prompt), Progress, purpose="integrate",
-                           retries=self.retries, emit=self.emit)
-        except ModelOutputError as exc:
-            self.emit(StepFailed(purpose="integrate", error=str(exc)))
-            return False
-        state.summary = progress.summary
-        self.emit(Judged(done=progress.done, reason=progress.reason, summary=progress.summary))
-        return progress.done
-
-    def final_answer(self, objective: str, tasks: list[Task], summary: str) -> str:
-        """The answer, written from whatever results exist; runs even after a budget is spent."""
+    def final_answer(self, objective: str, tasks: list[Task]) -> str:
+        """The answer, written from whatever results exist; runs even after a budget is spent. Results are
+        inserted by reference, so a tool's output reaches the answer exactly as the tool gave it."""
         done = [task for task in tasks if task.status is TaskStatus.done and task.result]
-        if not done and not summary:
-            return "No result was produced before the run stopped."
-        prompt = render("final", summary=summary, tasks=done[-8:], objective=objective)
+        if not done:
+            return NOTHING
         with self.meter.unbounded():
-            reply = self.meter.generate(conversation(objective, prompt), purpose="final",
-                                        max_new_tokens=self.max_new_tokens)
-        return reply.text.strip()
+            reply = ask_or_none(self.meter, conversation(objective, render("final", tasks=done[-RECENT:]), self.system),
+                                FinalAnswer, purpose="final", retries=self.retries, emit=self.emit)
+        if reply is None:  # the model could not write one: the latest result is the most honest answer
+            return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
+        return settle_answer(reply.answer, tasks)
+
+
+def settle_answer(answer: str, tasks: list[Task]) -> str:
+    """An answer with `{N}` references replaced by the exact results."""
+    return str(resolve_refs(answer, tasks)).strip()

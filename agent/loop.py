@@ -1,57 +1,158 @@
-"""The control loop: create tasks, prioritize, execute the next one, remember it, integrate it. Repeat.
+"""The control loop: decide the next move, execute ready tasks, remember their results, answer. Repeat.
 
-`state` says where a run stands; `save` makes each step durable, so a resumed run continues at the next step
-and never executes an acknowledged task again."""
+One function per phase; each returns the next phase. The loop owns every write of the run's state: each step is
+committed (acknowledged) before its events and its memory writes, so a resumed run continues at the next step
+and never executes an acknowledged task again. Budgets end the loop, and the closing answer is still written."""
 
+import os
+from dataclasses import dataclass
 from typing import Callable
 
+from agent.actions import FINISH, PLAN, SOLVE, describe_call, references, resolve_refs
 from agent.board import TaskBoard
-from agent.events import CycleStarted, Event, TaskFinished, TasksAdded, TaskStarted
+from agent.errors import BudgetExhausted
+from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
-from agent.integrator import Integrator
-from agent.memory.base import Memory
+from agent.integrator import Integrator, settle_answer
+from agent.memory.base import Memory, Recall
+from agent.meter import Meter
 from agent.planner import Planner
-from agent.records import RunStatus, Task
-from agent.store import RunState
+from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
+from agent.schemas import TaskDraft
+from agent.store import RunStore
+
+@dataclass
+class Context:
+    """Everything one run's loop works with; built once by the Agent."""
+
+    objective: str
+    run_id: str
+    state: RunState
+    board: TaskBoard
+    planner: Planner
+    executor: Executor
+    integrator: Integrator
+    memory: Memory
+    meter: Meter
+    store: RunStore
+    emit: Callable[[Event], None]
+    max_cycles: int
+    parallel: int
+    recalls: list[Recall]  # memories of other runs relevant to the objective, recalled once
+    dropped: list[str]  # what the latest decision proposed that was refused as a repeat
+
+    def save(self, changed: list[Task], status: str = "running", answer: str = "") -> None:
+        self.store.commit(status, self.state, self.meter.sync(), changed, answer)
 
 
-def run_cycles(objective: str, *, run_id: str, state: RunState, board: TaskBoard, planner: Planner,
-               executor: Executor, integrator: Integrator, memory: Memory, max_cycles: int, parallel: int,
-               save: Callable[[list[Task]], None], emit: Callable[[Event], None]) -> RunStatus:
-    """Run until the judge says done, no task is left, or the cycle budget is spent. Each cycle executes up to
-    `parallel` ready tasks (one batched generation). Token and time budgets raise BudgetExhausted from the
-    meter; the caller turns that into the status."""
-    while state.cycle <= max_cycles:
-        if state.phase == "plan":
-            emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
-            drafts = planner.create(objective, board.tasks, [board.get(i) for i in state.last], state.summary)
-            added, dropped = board.add(drafts or [], state.cycle)
-            emit(TasksAdded(tasks=added, dropped=dropped))
-            if not board.ready() and drafts is not None:
-                return RunStatus.no_tasks
-            state.phase = "execute" if board.ready() else "plan"  # a failed plan is tried again next cycle
-            state.cycle += state.phase == "plan"
-            save(added)
-        elif state.phase == "execute":
-            batch = planner.prioritize(objective, board.ready())[:parallel]
-            for task in batch:
-                emit(TaskStarted(task=task))
-            batch = executor.run(objective, batch)
-            state.phase, state.tasks = "integrate", [board.finish(task) for task in batch]
-            save(batch)  # acknowledged: from here on these tasks are never executed again
-            for task in batch:
-                remember(memory, run_id, task)
-                emit(TaskFinished(task=task))
-        else:
-            done = integrator.integrate(objective, [board.get(i) for i in state.tasks], state)
-            state.phase, state.cycle, state.last, state.tasks = "plan", state.cycle + 1, state.tasks, []
-            save([])
-            if done:
-                return RunStatus.done
-    return RunStatus.max_cycles
+def run_loop(ctx: Context) -> RunResult:
+    """Drive the run from wherever its state stands to its result."""
+    phases = {Phase.decide: decide, Phase.execute: execute, Phase.answer: answer}
+    for task in ctx.board.completed():  # heals a crash between a step's commit and its memory write
+        remember(ctx.memory, ctx.run_id, task)
+    while ctx.state.phase is not Phase.stopped:
+        try:
+            ctx.state.phase = phases[ctx.state.phase](ctx)
+        except BudgetExhausted as exc:
+            ctx.state.stop, ctx.state.phase = exc.kind, Phase.answer
+            ctx.save([])
+    return close(ctx)
+
+
+def decide(ctx: Context) -> Phase:
+    state, board = ctx.state, ctx.board
+    if state.cycle > ctx.max_cycles:
+        state.stop = RunStatus.max_cycles.value
+        return Phase.answer
+    ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
+    move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped)
+    drafts: list[TaskDraft] = []
+    if move is None:
+        pass  # the model gave up on this decision: the next cycle asks again
+    elif move.next == FINISH:
+        state.answer, state.stop = settle_answer(move.answer, board.tasks), RunStatus.done.value
+        ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
+        return Phase.answer
+    elif move.next == SOLVE:
+        drafts = [TaskDraft(description=ctx.objective, mode="solve")]
+    elif move.next == PLAN:
+        first = len(board.tasks) + 1  # {N} in a plan means its own step N
+        steps = [str(resolve_refs(step, _renumbered(first, len(move.steps)))) for step in move.steps]
+        drafts = [TaskDraft(description=step, depends_on=[i for i in references(step) if first <= i < first + n])
+                  for n, step in enumerate(steps)]
+    else:
+        arguments = move.arguments.model_dump()
+        drafts = [TaskDraft(description=describe_call(move.next, arguments), mode="tool", tool=move.next,
+                            arguments=arguments)]
+    added, ctx.dropped = board.add(drafts, state.cycle)
+    if not board.ready():
+        state.cycle += 1
+    ctx.save(added)
+    ctx.emit(TasksAdded(tasks=added, dropped=ctx.dropped))
+    return Phase.execute if board.ready() else Phase.decide
+
+
+def execute(ctx: Context) -> Phase:
+    state, board = ctx.state, ctx.board
+    batch = board.ready()[:ctx.parallel]  # in the order the model planned them
+    for task in batch:
+        ctx.emit(TaskStarted(task=task))
+    settled = ctx.executor.run(ctx.objective, batch, board.tasks, ctx.recalls)
+    for task in settled:
+        board.finish(task)
+    if not board.ready():
+        state.cycle += 1
+        only = board.tasks[0] if len(board.tasks) == 1 else None
+        if only is not None and only.mode == "solve" and only.status is TaskStatus.done:
+            state.answer, state.stop = only.result, RunStatus.done.value  # a one-step answer in words is final
+    ctx.save(settled)  # acknowledged: from here on these tasks are never executed again
+    for task in settled:
+        remember(ctx.memory, ctx.run_id, task)
+        ctx.emit(TaskFinished(task=task))
+    if state.stop is not None:
+        ctx.emit(Judged(done=True, reason="answered in one step", answer=state.answer or ""))
+        return Phase.answer
+    return Phase.execute if board.ready() else Phase.decide
+
+
+def answer(ctx: Context) -> Phase:
+    state = ctx.state
+    if state.answer is None:
+        state.answer = ctx.integrator.final_answer(ctx.objective, ctx.board.tasks)
+    state.stop = state.stop or RunStatus.no_tasks.value
+    ctx.save([])
+    return Phase.stopped
+
+
+def close(ctx: Context) -> RunResult:
+    """The result document, written atomically before the run is marked finished."""
+    state = ctx.state
+    result = RunResult(run_id=ctx.run_id, objective=ctx.objective, status=RunStatus(state.stop),
+                       final_answer=state.answer or "", tasks=ctx.board.tasks, usage=ctx.meter.sync().model_copy())
+    staged = ctx.store.path / "result.json.tmp"
+    staged.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    os.replace(staged, ctx.store.path / "result.json")
+    ctx.save([], result.status.value, result.final_answer)
+    if result.status is RunStatus.done:
+        ctx.memory.add(f"{ctx.run_id}:answer", f"{ctx.objective}\n{result.final_answer}",
+                       {"kind": "answer", "run": ctx.run_id})
+    ctx.emit(RunFinished(result=result))
+    return result
+
+
+def recall(memory: Memory, objective: str, run_id: str, k: int) -> list[Recall]:
+    """Memories from other runs relevant to the objective (this run's own results are in its prompts)."""
+    found = memory.search(objective, k + 8)
+    return [r for r in found if r.metadata.get("run") != run_id][:k]
 
 
 def remember(memory: Memory, run_id: str, task: Task) -> None:
     """Store a settled task's result; upsert by id, so storing again after a crash never duplicates it."""
     memory.add(f"{run_id}:task-{task.id}", f"{task.description}\n{task.result}",
                {"kind": "result", "run": run_id, "task": task.id, "status": task.status.value})
+
+
+def _renumbered(first: int, count: int) -> list[Task]:
+    """Placeholder tasks so that `{N}` in step N's text becomes `{first + N - 1}`, the step's task id."""
+    return [Task(id=n, description="", result=f"{{{first + n - 1}}}", status=TaskStatus.done)
+            for n in range(1, count + 1)]

@@ -58,31 +58,34 @@ class Meter:
             self._bounded = True
 
     def generate_batch(self, conversations: Sequence[Sequence[Message]], *, purpose: str,
-                       max_new_tokens: int = 256) -> list[Generation]:
-        """Independent prompts in one batched call when the backend has one, else one by one."""
+                       task_ids: Sequence[int | None] = (), max_new_tokens: int = 256) -> list[Generation]:
+        """Independent prompts in one batched call when the backend has one, else one by one; `task_ids`
+        names the task each prompt serves."""
+        ids = list(task_ids) or [None] * len(conversations)
         if len(conversations) < 2 or not hasattr(self.model, "generate_batch"):
-            return [self.generate(c, purpose=purpose, max_new_tokens=max_new_tokens) for c in conversations]
+            return [self.generate(c, purpose=purpose, task_id=i, max_new_tokens=max_new_tokens)
+                    for c, i in zip(conversations, ids)]
         self.check()
         generations = self.model.generate_batch(conversations, max_new_tokens=max_new_tokens,
                                                 deadline=self.deadline())
-        for generation in generations:
-            self._count(purpose, generation)
+        for generation, task_id in zip(generations, ids):
+            self._count(purpose, generation, task_id)
         return generations
 
     def generate(self, messages: Sequence[Message], *, purpose: str, schema: dict[str, Any] | None = None,
-                 max_new_tokens: int = 256) -> Generation:
+                 task_id: int | None = None, max_new_tokens: int = 256) -> Generation:
         self.check()
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens,
                                          deadline=self.deadline())
-        self._count(purpose, generation)
+        self._count(purpose, generation, task_id)
         return generation
 
-    def _count(self, purpose: str, generation: Generation) -> None:
+    def _count(self, purpose: str, generation: Generation, task_id: int | None = None) -> None:
         self.usage.llm_calls += 1
         self.usage.prompt_tokens += generation.prompt_tokens
         self.usage.completion_tokens += generation.completion_tokens
         self.emit(ModelCalled(
-            purpose=purpose, prompt_tokens=generation.prompt_tokens,
+            purpose=purpose, task_id=task_id, prompt_tokens=generation.prompt_tokens,
             completion_tokens=generation.completion_tokens, seconds=round(generation.seconds, 4),
             tokens_per_second=round(generation.tokens_per_second, 2),
         ))

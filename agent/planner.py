@@ -1,40 +1,37 @@
-"""Task creation (decomposition) and prioritization."""
+"""Deciding what to do next: a tool call, a step in words, a plan of ordered steps, or the answer.
+
+One call decides: a single-step objective goes straight to its tool or to a worked answer without any
+decomposition, and the same call later judges, by answering, that the objective is met."""
 
 from typing import Callable
 
-from agent.board import apply_order
-from agent.errors import ModelOutputError
-from agent.events import Event, StepFailed
+from pydantic import BaseModel
+
+from agent.actions import decision_model
+from agent.events import Event
+from agent.memory.base import Recall
 from agent.meter import Meter
 from agent.records import Task
-from agent.schemas import Ordering, Plan, TaskDraft
-from agent.structured import ask
-from agent.templates import conversation, render
+from agent.structured import ask_or_none
+from agent.templates import conversation, render, worked_examples
+from agent.tools.base import Tool
 
 
 class Planner:
-    def __init__(self, meter: Meter, *, retries: int, limit: int, emit: Callable[[Event], None]) -> None:
-        self.meter, self.retries, self.limit, self.emit = meter, retries, limit, emit
+    def __init__(self, meter: Meter, tools: list[Tool], *, system: str, retries: int,
+                 emit: Callable[[Event], None], examples: list[tuple[str, str]] | None = None) -> None:
+        self.meter, self.tools, self.system, self.retries, self.emit = meter, tools, system, retries, emit
+        self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
 
-    def create(self, objective: str, tasks: list[Task], last: list[Task],
-               summary: str) -> list[TaskDraft] | None:
-        """New tasks from the objective, the board, and the latest results; None when the model gives up."""
-        prompt = render("plan", tasks=tasks, last=last, summary=summary, limit=self.limit)
-        try:
-            return ask(self.meter, conversation(objective, prompt), Plan, purpose="plan",
-                       retries=self.retries, emit=self.emit).tasks
-        except ModelOutputError as exc:
-            self.emit(StepFailed(purpose="plan", error=str(exc)))
-            return None
-
-    def prioritize(self, objective: str, ready: list[Task]) -> list[Task]:
-        """The ready tasks, most useful first; every one of them is kept whatever the model says."""
-        if len(ready) < 2:
-            return ready
-        try:
-            ordering = ask(self.meter, conversation(objective, render("prioritize", tasks=ready)), Ordering,
-                           purpose="prioritize", retries=self.retries, emit=self.emit)
-        except ModelOutputError as exc:
-            self.emit(StepFailed(purpose="prioritize", error=str(exc)))
-            return ready
-        return apply_order(ready, ordering.order)
+    def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
+               experiences: list[tuple[str, str]] = ()) -> BaseModel | None:
+        """The next move (a Decision variant), or None when the model gives up. `finish` is offered once a
+        step has settled; `plan` while the run has not planned yet. `experiences` are similar past successes,
+        shown as worked examples after the built-in ones."""
+        settled = [task for task in tasks if task.result is not None]
+        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled))
+        prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped)
+        messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
+        decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
+                               emit=self.emit)
+        return None if decision is None else decision.root  # type: ignore[attr-defined]

@@ -1,6 +1,8 @@
 """What a run is made of: tasks, usage, and the result handed back to the user."""
 
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,11 +24,16 @@ class RunStatus(str, Enum):
 
 
 class Task(BaseModel):
+    """One step of a run. `mode` says how it will run: `tool` (the call in `tool`/`arguments` was already
+    decided), `solve` (the model works it out in words) or `choose` (the executor picks a tool or words)."""
+
     id: int
     description: str
     status: TaskStatus = TaskStatus.pending
     result: str | None = None
     tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    mode: Literal["choose", "tool", "solve"] = "choose"
     depends_on: list[int] = Field(default_factory=list)
     cycle: int | None = None
 
@@ -59,3 +66,45 @@ class RunResult(BaseModel):
             {k: t[k] for k in ("id", "description", "status", "result", "tool")} for t in data["tasks"]
         ]
         return data
+
+
+class Phase(str, Enum):
+    """The loop's next step: decide what to do, execute ready tasks, write the answer, or stopped."""
+
+    decide = "decide"
+    execute = "execute"
+    answer = "answer"
+    stopped = "stopped"
+
+
+@dataclass
+class RunState:
+    """Where the loop stands, persisted after every step. `answer` holds the final answer once decided."""
+
+    cycle: int = 1
+    phase: Phase = Phase.decide
+    stop: str | None = None  # why the loop stopped (a RunStatus value), once it has
+    answer: str | None = None
+
+    def __post_init__(self) -> None:
+        self.phase = Phase(self.phase) if self.phase in Phase._value2member_map_ else Phase.decide
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunState":
+        """Read back what `asdict` stored; keys this version does not know are ignored."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class RunRecord:
+    """A run as stored: what it was asked, with which settings, and where it stands."""
+
+    run_id: str
+    objective: str
+    status: str  # running, or a RunStatus value
+    settings: dict
+    tools: list[str]
+    model: str
+    state: RunState = field(default_factory=RunState)
+    usage: Usage = field(default_factory=Usage)
+    final_answer: str = ""

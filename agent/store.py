@@ -6,14 +6,14 @@ import json
 import os
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
 from filelock import FileLock, Timeout
 
 from agent.errors import StorageError, UsageError
-from agent.records import RunStatus, Task, Usage
+from agent.records import RunRecord, RunState, RunStatus, Task, Usage
 
 STATE_FILE = "state.sqlite"
 LOCK_FILE = "run.lock"
@@ -21,31 +21,6 @@ LOCK_FILE = "run.lock"
 # (or lost) rolls the database back silently, and this is how that is noticed instead of resumed from.
 COMMITS_FILE = "state.commits"
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class RunState:
-    """Where the loop stands. `phase` is the next step to take in `cycle`: plan, execute, integrate, final."""
-
-    cycle: int = 1
-    phase: str = "plan"
-    tasks: list[int] = field(default_factory=list)  # the tasks executed in this cycle, once they are
-    last: list[int] = field(default_factory=list)  # the tasks the previous cycle executed
-    summary: str = ""
-    stop: str | None = None  # why the loop stopped, once it has
-
-
-@dataclass
-class RunRecord:
-    run_id: str
-    objective: str
-    status: str  # running, or a RunStatus value
-    settings: dict
-    tools: list[str]
-    model: str
-    state: RunState = field(default_factory=RunState)
-    usage: Usage = field(default_factory=Usage)
-    final_answer: str = ""
 
 
 class RunStore:
@@ -206,7 +181,7 @@ def list_runs(run_dir: Path) -> list[RunRecord]:
 def _record(meta: dict) -> RunRecord:
     return RunRecord(
         run_id=meta["run_id"], objective=meta["objective"], status=meta["status"], settings=meta["settings"],
-        tools=meta["tools"], model=meta["model"], state=RunState(**meta["state"]), usage=Usage(**meta["usage"]),
+        tools=meta["tools"], model=meta["model"], state=RunState.from_dict(meta["state"]), usage=Usage(**meta["usage"]),
         final_answer=meta["final_answer"],
     )
 

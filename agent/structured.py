@@ -7,7 +7,7 @@ from typing import Callable, Sequence, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from agent.errors import ModelOutputError, describe
-from agent.events import Event, OutputRejected
+from agent.events import Event, OutputRejected, StepFailed
 from agent.meter import Meter
 from agent.models.base import Message
 from agent.templates import render
@@ -26,13 +26,14 @@ def parse_reply(text: str, output_type: type[T]) -> T:
 
 
 def ask(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purpose: str, retries: int,
-        emit: Callable[[Event], None], max_new_tokens: int = 320) -> T:
+        emit: Callable[[Event], None], task_id: int | None = None, max_new_tokens: int = 320) -> T:
     """Ask for an `output_type`; raise ModelOutputError after 1 + `retries` invalid replies."""
     schema = output_type.model_json_schema()
     history = list(messages)
     error = ""
     for attempt in range(1, retries + 2):
-        reply = meter.generate(history, purpose=purpose, schema=schema, max_new_tokens=max_new_tokens).text
+        reply = meter.generate(history, purpose=purpose, schema=schema, task_id=task_id,
+                               max_new_tokens=max_new_tokens).text
         try:
             return parse_reply(reply, output_type)
         except ValidationError as exc:
@@ -43,3 +44,14 @@ def ask(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purp
                 {"role": "user", "content": render("repair", error=error)},
             ]
     raise ModelOutputError(f"{purpose}: no valid reply after {retries + 1} tries ({error})")
+
+
+def ask_or_none(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purpose: str, retries: int,
+                emit: Callable[[Event], None], task_id: int | None = None, max_new_tokens: int = 320) -> T | None:
+    """`ask`, but a step that gives up is recorded as StepFailed and returns None: the loop goes on."""
+    try:
+        return ask(meter, messages, output_type, purpose=purpose, retries=retries, emit=emit, task_id=task_id,
+                   max_new_tokens=max_new_tokens)
+    except ModelOutputError as exc:
+        emit(StepFailed(purpose=purpose, error=str(exc)))
+        return None

@@ -1,8 +1,10 @@
 """Prompt templates: files under prompts/, rendered with strict undefined variables."""
 
+import json
 from functools import lru_cache
 import re
 from importlib import resources
+from typing import Sequence
 
 import jinja2
 
@@ -19,6 +21,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["quote"] = quote
+    environment.filters["signature"] = signature
     return environment
 
 
@@ -36,8 +39,45 @@ def render(name: str, **variables: object) -> str:
     return _environment().get_template(f"{name}.j2").render(**variables).strip()
 
 
-def conversation(objective: str, prompt: str) -> list[dict]:
-    """The messages of one call. Every call opens with the same system prompt and objective line, so
-    calls share a prompt prefix."""
-    return [{"role": "system", "content": render("system")},
-            {"role": "user", "content": f"Objective: {objective}\n{prompt}"}]
+def signature(tool: object) -> str:
+    """`name(param: type, ...)` from a tool's argument schema, with each parameter's description."""
+    schema = tool.Arguments.model_json_schema()  # type: ignore[attr-defined]
+    parts = []
+    for name, spec in schema.get("properties", {}).items():
+        kind = spec.get("type") or "|".join(str(o.get("type", "")) for o in spec.get("anyOf", [])) or "value"
+        described = f" ({spec['description']})" if spec.get("description") else ""
+        parts.append(f"{name}: {kind}{described}")
+    return f"{tool.name}({', '.join(parts)})"  # type: ignore[attr-defined]
+
+
+def conversation(objective: str, prompt: str, system: str | None = None,
+                 examples: Sequence[tuple[str, str]] = ()) -> list[dict]:
+    """The messages of one call: the run's system prompt, worked examples as earlier turns, then the objective
+    line and the prompt. Every call of a run opens with the same system prompt, so calls share a prefix."""
+    messages = [{"role": "system", "content": system if system is not None else render("system", tools=[])}]
+    for asked, replied in examples:
+        messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": replied}]
+    messages.append({"role": "user", "content": f"Objective: {objective}\n{prompt}"})
+    return messages
+
+
+@lru_cache(maxsize=1)
+def _examples() -> list[dict]:
+    root = resources.files("agent.prompts")
+    lines = root.joinpath("examples.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def worked_examples(tool_names: set[str]) -> list[tuple[str, str]]:
+    """The decide-step examples of prompts/examples.jsonl whose tools are all allowed, as (asked, replied)."""
+    from agent.records import Task, TaskStatus
+
+    turns = []
+    for example in _examples():
+        if not set(example["tools"]) <= tool_names:
+            continue
+        tasks = [Task(id=i, description=t["description"], result=t["result"], status=TaskStatus.done)
+                 for i, t in enumerate(example["tasks"], 1)]
+        asked = f"Objective: {example['objective']}\n" + render("decide", recalls=[], tasks=tasks, dropped=[])
+        turns.append((asked, json.dumps(example["reply"])))
+    return turns

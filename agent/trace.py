@@ -5,9 +5,11 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from agent import events as _events
 from agent.errors import StorageError, UsageError
-from agent.events import Event
+from agent.events import AnyEvent, Event, parse_event
 
 
 class TraceWriter:
@@ -87,3 +89,14 @@ def _kinds() -> dict[str, type[Event]]:
             if isinstance(kind, str):
                 found[kind] = value
     return found
+
+
+def read_events(path: Path) -> list[AnyEvent]:
+    """The trace read back as typed events; records that are not events of this version are skipped."""
+    events: list[AnyEvent] = []
+    for record in read_trace(path) if path.is_file() else []:
+        try:
+            events.append(parse_event(record))
+        except (ValidationError, TypeError, AttributeError):
+            continue
+    return events
