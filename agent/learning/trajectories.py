@@ -31,8 +31,9 @@ class RecordingModel:
         self._labelled = 0
 
     def generate(self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None,
-                 max_new_tokens: int = 256) -> Generation:
-        generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens)
+                 max_new_tokens: int = 256, **options: Any) -> Generation:
+        # other keyword options of the protocol (e.g. a deadline) pass through untouched
+        generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens, **options)
         self.calls.append(RecordedCall([dict(m) for m in messages], schema, generation.text))  # type: ignore[misc]
         return generation
 

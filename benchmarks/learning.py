@@ -1,0 +1,130 @@
+"""Does the agent learn from its runs? One command, two measurements on the machine at hand:
+
+(a) experience memory alone: a warm-up pass over one half of the dev suite stores the successful runs; the
+    other half is then run with and without those experiences shown to the model;
+(b) `agent learn` on the training suite: dev-suite success of the base model vs the kept adapter, per kind.
+
+    python benchmarks/learning.py [--dev SUITE] [--train SUITE] [--limit N] [--train-limit N] [--samples N]
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agent.agent import Agent, load_configured_model
+from agent.config import load_settings
+from agent.eval_cli import DEFAULT_TOOLS, _tool_pool
+from agent.evaluation import SharedMemories, load_suite, passes
+from agent.learning.experience import ExperienceStore, experience_from_result
+from agent.learning.learn import kind_of, success_by_kind
+
+SUITES = Path(__file__).resolve().parent.parent / "examples" / "suites"
+
+
+def default_suite(name: str) -> Path:
+    path = SUITES / f"{name}.jsonl"
+    return path if path.is_file() else SUITES / "arithmetic.jsonl"
+
+
+def run_half(items, model, tools, settings, scratch: Path, store: ExperienceStore | None, learn_from: bool):
+    memories = SharedMemories(scratch / "memories")
+    passed = []
+    for item in items:
+        names = DEFAULT_TOOLS if item.tools is None else item.tools
+        agent = Agent(model=model, tools=[tools[n] for n in names], memory=memories(item.memory), settings=settings)
+        try:
+            result = agent.run(item.objective)
+            ok = passes(item.check, result.final_answer)
+        except Exception as exc:  # a benchmark records the failure and goes on
+            print(f"  {item.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            ok, result = False, None
+        if ok and learn_from and store is not None:
+            store.add(experience_from_result(result))
+        passed.append(ok)
+    return success_by_kind(items, passed)
+
+
+def experience_benchmark(items, model, tools, settings) -> dict:
+    halves = (items[0::2], items[1::2])  # interleaved, so both halves hold every kind
+    with tempfile.TemporaryDirectory(prefix="bench-exp-") as scratch:
+        root = Path(scratch)
+        store = ExperienceStore(root / "experience")
+        on = settings.model_copy(update={"experience": True, "experience_dir": root / "experience",
+                                         "run_dir": root / "runs", "shared_memory": False})
+        off = on.model_copy(update={"experience": False})
+        t0 = time.perf_counter()
+        warm = run_half(halves[0], model, tools, on, root / "w", store, learn_from=True)
+        without = run_half(halves[1], model, tools, off, root / "a", None, learn_from=False)
+        with_exp = run_half(halves[1], model, tools, on, root / "b", store, learn_from=False)
+        return {"warm_up": warm, "stored": store.count(), "without": without, "with": with_exp,
+                "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dev", type=Path, default=default_suite("dev"))
+    parser.add_argument("--train", type=Path, default=default_suite("train"))
+    parser.add_argument("--limit", type=int, help="dev items used")
+    parser.add_argument("--train-limit", type=int, default=200, help="training objectives for agent learn")
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-cycles", type=int, default=4)
+    parser.add_argument("--skip", choices=["experience", "learn"], action="append", default=[])
+    parser.add_argument("--head", action="append", type=Path, default=[])
+    args = parser.parse_args()
+
+    dev = load_suite(args.dev)[:args.limit]
+    settings = load_settings(max_cycles=args.max_cycles, device="cpu", backend="transformers")
+    print(f"dev suite {args.dev} ({len(dev)} items), train suite {args.train}, model {settings.model}, "
+          f"max_cycles {args.max_cycles}")
+    figures: dict = {}
+    if "experience" not in args.skip:
+        tools = _tool_pool(dev, tuple(args.head), "cpu")
+        model = load_configured_model(settings)
+        exp = figures["experience"] = experience_benchmark(dev, model, tools, settings)
+        print(f"(a) experience memory: warm-up {exp['warm_up']['passed']}/{exp['warm_up']['n']} "
+              f"({exp['stored']} stored); other half without {exp['without']['passed']}/{exp['without']['n']} "
+              f"vs with {exp['with']['passed']}/{exp['with']['n']} "
+              f"({100 * (exp['with']['success_rate'] - exp['without']['success_rate']):+.0f} points), "
+              f"{exp['seconds']} s")
+        for kind in exp["without"]["by_kind"]:
+            print(f"    {kind}: {exp['without']['by_kind'][kind]} -> {exp['with']['by_kind'][kind]}")
+    if "learn" not in args.skip:
+        from agent.errors import UsageError
+        from agent.learning.adapters import base_directory, weights_key
+        from agent.learning.learn import learn
+        from agent.learning.lora import LoraSettings
+
+        train = load_suite(args.train)
+        dev_ids = {kind_of(i.id) + i.objective for i in dev}
+        train = [i for i in train if kind_of(i.id) + i.objective not in dev_ids][:args.train_limit]
+        tools = _tool_pool([*train, *dev], tuple(args.head), "cpu")
+        base = load_configured_model(settings)
+        with tempfile.TemporaryDirectory(prefix="bench-learn-") as scratch:
+            t0 = time.perf_counter()
+            try:
+                report = learn(train, dev, base, settings, tools, Path(scratch) / "adapter",
+                               base_key=weights_key(base_directory(settings.model, settings.cache_dir)),
+                               samples=args.samples, lora=LoraSettings(epochs=args.epochs),
+                               progress=lambda line: print("   ", line, file=sys.stderr))
+            except UsageError as exc:
+                print(f"(b) agent learn on {len(train)} objectives: {exc}")
+                figures["learn"] = {"error": str(exc), "seconds": round(time.perf_counter() - t0, 1)}
+            else:
+                b, a = report.base, report.adapter
+                figures["learn"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
+                print(f"(b) agent learn on {len(train)} objectives: {report.kept_runs}/{report.trajectories} runs "
+                      f"passed, {report.examples} examples {report.by_purpose}, trained in "
+                      f"{report.training['seconds']} s; dev base {b['passed']}/{b['n']} vs adapter "
+                      f"{a['passed']}/{a['n']} ({100 * (a['success_rate'] - b['success_rate']):+.0f} points), "
+                      f"kept: {report.kept}; total {report.seconds} s")
+                for kind in b["by_kind"]:
+                    print(f"    {kind}: {b['by_kind'][kind]} -> {a['by_kind'][kind]}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""agent learn: recorded calls, trajectory collection, supervised examples, LoRA adapters and their checks."""
+
+import json
+
+import pytest
+
+from agent.errors import UsageError
+from agent.evaluation import parse_suite
+from agent.learning.adapters import META_FILE, AdapterMeta, read_meta
+from agent.learning.learn import kind_of, learn, split_suite, success_by_kind
+from agent.learning.trajectories import RecordedCall, RecordingModel, collect
+from agent.models.fake import ScriptedModel
+
+
+def suite(n: int = 8):
+    return parse_suite([json.dumps({"id": f"arith-{i:02d}", "objective": f"What is {i} + {i}?",
+                                    "check": {"type": "number", "value": 2 * i}}) for i in range(n)])
+
+
+def test_recording_model_records_calls_with_purposes_and_rejections():
+    from agent.events import ModelCalled, OutputRejected
+
+    recorder = RecordingModel(ScriptedModel(["first", "second", "third"]))
+    for text in ("a", "b", "c"):
+        recorder.generate([{"role": "user", "content": text}], schema={"title": "X"} if text == "b" else None)
+        kind = {"a": "plan", "b": "decide", "c": "final"}[text]
+        recorder.observe(ModelCalled(purpose=kind, prompt_tokens=1, completion_tokens=1, seconds=0.1,
+                                     tokens_per_second=10.0))
+        if text == "b":
+            recorder.observe(OutputRejected(purpose=kind, error="bad", attempt=1, output="second"))
+    assert [(c.messages[0]["content"], c.reply, c.purpose, c.rejected) for c in recorder.calls] == [
+        ("a", "first", "plan", False), ("b", "second", "decide", True), ("c", "third", "final", False)]
+    assert recorder.calls[1].schema == {"title": "X"}
+
+
+def test_collect_runs_a_non_sampling_model_once_per_item():
+    seen = []
+
+    def run_item(item, recorder):
+        recorder.generate([{"role": "user", "content": item.objective}])
+        seen.append(item.id)
+        return item.id.endswith("1"), "answer"
+
+    trajectories = collect(suite(3), ScriptedModel(default="x"), run_item, samples=4, temperature=0.8)
+    assert seen == ["arith-00", "arith-01", "arith-02"]  # greedy once: the scripted model cannot sample
+    assert [t.passed for t in trajectories] == [False, True, False]
+    assert trajectories[1].calls[0].messages[0]["content"] == "What is 1 + 1?"
+
+
+def test_split_is_stable_and_disjoint():
+    items = suite(40)
+    train, dev = split_suite(items, 0.25)
+    again_train, again_dev = split_suite(list(reversed(items)), 0.25)
+    assert {i.id for i in train} == {i.id for i in again_train} and {i.id for i in dev} == {i.id for i in again_dev}
+    assert not {i.id for i in train} & {i.id for i in dev} and 4 <= len(dev) <= 18
+    with pytest.raises(UsageError, match="empty train or held-out split"):
+        split_suite(items[:1], 0.25)
+
+
+def test_kinds_and_scores():
+    assert kind_of("arith-07") == "arith" and kind_of("gsm-symbolic-12") == "gsm-symbolic" and kind_of("x") == "x"
+    score = success_by_kind(suite(3), [True, False, True])
+    assert score["passed"] == 2 and score["by_kind"] == {"arith": {"passed": 2, "n": 3}}
+
+
+def test_a_suite_with_no_passing_trajectory_keeps_nothing(tmp_path):
+    from agent.config import build_settings
+    from agent.tools.builtin import calculator
+
+    model = ScriptedModel(default="I do not know.")
+    model.tokenizer = None  # never reached: learning stops before any example is built
+    out = tmp_path / "adapter"
+    with pytest.raises(UsageError, match="no run passed its check on 2 training objectives"):
+        learn(suite(2), suite(1), model, build_settings({"run_dir": tmp_path / "runs", "max_cycles": 1}),
+              {"calculator": calculator}, out, base_key="k", samples=2)
+    assert not out.exists()
+
+
+def write_adapter(directory, **meta):
+    directory.mkdir()
+    (directory / "adapter_config.json").write_text("{}")
+    (directory / "adapter_model.safetensors").write_bytes(b"\0")
+    values = {"base_model": "smollm2-135m", "base_key": "abc", "created": "now", **meta}
+    (directory / META_FILE).write_text(AdapterMeta(**values).model_dump_json())
+    return directory
+
+
+def test_corrupt_or_incomplete_adapter_dirs_are_usage_errors(tmp_path):
+    assert read_meta(write_adapter(tmp_path / "good")).base_key == "abc"
+    with pytest.raises(UsageError, match="not a directory"):
+        read_meta(tmp_path / "missing")
+    broken = write_adapter(tmp_path / "broken")
+    (broken / "adapter_model.safetensors").unlink()
+    with pytest.raises(UsageError, match=r"incomplete or corrupt \(adapter_model.safetensors missing\)"):
+        read_meta(broken)
+    garbled = write_adapter(tmp_path / "garbled")
+    (garbled / META_FILE).write_text("{not json")
+    with pytest.raises(UsageError, match="is corrupt"):
+        read_meta(garbled)
+
+
+# --- the real model -----------------------------------------------------------------------------------------
+
+MESSAGES = [{"role": "user", "content": "What is 17 * 23? Answer with the number."}]
+
+
+@pytest.fixture(scope="module")
+def cache_dir():
+    from agent.config import load_settings
+
+    return load_settings().cache_dir  # the user's cache: the dequantized default model is converted once
+
+
+@pytest.fixture(scope="module")
+def base_dir(cache_dir):
+    from agent.learning.adapters import base_directory
+
+    return base_directory("smollm2-135m", cache_dir)
+
+
+@pytest.mark.slow
+def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
+    from agent.agent import load_configured_model
+    from agent.config import build_settings
+    from agent.learning.adapters import load_adapted, weights_key
+    from agent.learning.learn import _save
+    from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
+
+    settings = build_settings({"run_dir": tmp_path / "runs", "cache_dir": cache_dir, "device": "cpu",
+                               "backend": "transformers"})
+    model = load_configured_model(settings)
+    plain = model.generate(MESSAGES, max_new_tokens=24).text
+    # no adapter: the configured model is the plain model, greedy replies identical
+    assert load_configured_model(settings).generate(MESSAGES, max_new_tokens=24).text == plain
+
+    calls = [RecordedCall(MESSAGES, None, "391"), RecordedCall(MESSAGES, None, "391"),
+             RecordedCall(MESSAGES, None, "rejected", rejected=True)]
+    examples = to_examples(calls, model.tokenizer, 512)
+    assert len(examples) == 1  # duplicates and rejected replies are not targets
+    reply_ids = [t for t in examples[0].labels if t != -100]
+    assert model.tokenizer.decode(reply_ids) == "391<|im_end|>"
+
+    peft_model = attach_lora(model.model, LoraSettings(rank=4, alpha=8, lr=2e-3, epochs=8, batch_size=1))
+    model.swap_weights(peft_model)
+    assert model.generate(MESSAGES, max_new_tokens=24).text == plain  # a fresh adapter is the identity
+    figures = train_lora(peft_model, examples * 4, LoraSettings(rank=4, alpha=8, lr=2e-3, epochs=8, batch_size=2),
+                         model.tokenizer.pad_token_id)
+    assert figures["epoch_losses"][-1] < figures["epoch_losses"][0]
+    out = tmp_path / "adapter"
+    _save(peft_model, out, AdapterMeta(base_model="smollm2-135m", base_key=weights_key(base_dir), created="now"))
+    assert json.loads((out / META_FILE).read_text())["figures"]["size_bytes"] < 20 * 2**20
+
+    adapted = load_adapted(settings.model_copy(update={"adapter": out}))
+    assert adapted.generate(MESSAGES, max_new_tokens=8).text.strip().startswith("391")
+
+    meta = json.loads((out / META_FILE).read_text())
+    (out / META_FILE).write_text(json.dumps({**meta, "base_key": "0" * 16}))
+    with pytest.raises(UsageError, match="was trained on smollm2-135m"):
+        load_adapted(settings.model_copy(update={"adapter": out}))
