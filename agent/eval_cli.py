@@ -48,7 +48,7 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     items = select_items(load_suite(suite), kinds, limit)
     settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)
     # items without a memory key each get their run's own store, never a shared server's
-    settings = settings.model_copy(update={"memory_url": None})
+    settings = settings.model_copy(update={"memory_url": None, "shared_memory": False})
     check_writable(settings.run_dir)
     tools = _tool_pool(items, heads, settings.device)  # every name is checked before the model loads
     loaded = load_configured_model(settings)
