@@ -80,3 +80,19 @@ def test_a_run_with_a_slow_model_ends_by_its_time_budget(memory, tmp_path):
     assert result.status.value == "max_seconds"
     assert time.monotonic() - started < 1.0 + 4  # without the deadline the first call alone takes 20 s
     assert all(call.deadline is None or call.deadline <= started + 1.3 for call in model.calls)
+
+
+@pytest.mark.slow
+def test_a_deadline_stops_the_real_model_mid_generation():
+    from pathlib import Path
+
+    from agent.models.catalog import resolve
+    from agent.models.local import LocalModel
+
+    model = LocalModel(resolve("smollm2-135m"), device="cpu",
+                       cache_dir=Path(__file__).parent.parent / ".cache" / "agent")
+    assert model.load_seconds > 0
+    messages = [{"role": "user", "content": "Write a very long story about a paperclip."}]
+    # 400 tokens take many seconds on any CPU; the deadline leaves time for a handful at most
+    generation = model.generate(messages, max_new_tokens=400, deadline=time.monotonic() + 0.3)
+    assert 0 < generation.completion_tokens < 400

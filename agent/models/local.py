@@ -121,7 +121,7 @@ class LocalModel:
                   max_new_tokens: int, cache: Any, deadline: float | None = None) -> torch.Tensor:
         options: dict[str, Any] = {"do_sample": False, "max_new_tokens": max_new_tokens}
         if deadline is not None:  # checked after every new token: a budget bounds the call itself
-            options["max_time"] = max(deadline - time.monotonic(), 0.0)
+            options["max_time"] = max(deadline - time.monotonic(), 0.001)
         if schema is not None:  # one grammar for the whole batch; each row gets its own matcher
             options["logits_processor"] = [self.grammars.processor(schema)]
         else:
