@@ -122,7 +122,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the three reports as JSON")
     args = parser.parse_args()
 
-    settings = load_settings(model=args.model, device=args.device).model_copy(update={"memory_url": None})
+    # as `agent eval`: no memory server and no cross-run store; items sharing a memory key share one store
+    settings = load_settings(model=args.model, device=args.device).model_copy(
+        update={"memory_url": None, "shared_memory": False})
     items = load_suite(args.suite)
     kinds = [k for k in (args.kinds or "").split(",") if k]
     items = select_items(items, kinds, None)
