@@ -17,11 +17,12 @@ from pathlib import Path
 
 import torch
 
+from agent.config import load_settings
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel
 from agent.records import Task
-from agent.schemas import Plan
 from agent.templates import conversation, render
+from engines import PLAN_PROMPT, Plan  # beside this script
 
 OBJECTIVE = "List three uses of a paperclip"
 
@@ -68,21 +69,48 @@ def decode_rate(model: LocalModel, tokens: int) -> float:
 
 
 def section_decode(model: LocalModel, args) -> dict:
+    """Decode and prefill tok/s of every installed backend on the same model and prompts, the CPU engine's warm
+    start, constrained vs free decoding, prefix reuse, and prefill of the pulled presets."""
+    from engines import engine_figures  # beside this script
+
     gbs = bandwidth_gbs(model.device)
-    out = {"bandwidth_GBps": round(gbs, 1)}
+    out = {"bandwidth_GBps": round(gbs, 1), "decode": {}, "prefill": {}}
     for dtype in (torch.float32, torch.bfloat16):
         model.model.to(dtype)
         rate = decode_rate(model, args.tokens)
         ceiling = gbs * 1e9 / weight_bytes(model)
-        out[str(dtype).split(".")[1]] = {"tok_s": round(rate, 1), "ceiling_tok_s": round(ceiling, 1),
-                                         "fraction_of_ceiling": round(rate / ceiling, 3)}
+        name = f"transformers_{str(dtype).split('.')[1]}"
+        out["decode"][name] = {"tok_s": round(rate, 1), "ceiling_tok_s": round(ceiling, 1),
+                               "fraction_of_ceiling": round(rate / ceiling, 3)}
+        out["prefill"][name] = {"tok_s": round(prefill_rate(model), 1)}
     model.model.to(model.dtype)
+    engine_figures(out, args)
+    for kind in ("decode", "prefill"):
+        base = out[kind]["transformers_float32"]["tok_s"]
+        for name, figure in out[kind].items():
+            if "tok_s" in figure:
+                figure["x_transformers_fp32"] = round(figure["tok_s"] / base, 2)
     return out
+
+
+def prefill_rate(model: LocalModel) -> float:
+    """Tokens/s of reading a ~400-token prompt (one forward pass, best of 3)."""
+    from engines import long_prompt
+
+    ids = model.tokenizer(long_prompt(), add_special_tokens=False)["input_ids"][:400]
+    inputs = torch.tensor([ids], device=model.device)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        with torch.inference_mode():
+            model.model(inputs, use_cache=True)
+        best = min(best, time.perf_counter() - start)
+    return len(ids) / best
 
 
 def section_constrained(model: LocalModel, args) -> dict:
     """Same prompt, same schema'd call shape; per-token time with and without the grammar."""
-    messages = conversation(OBJECTIVE, render("plan", tasks=[], last=[], summary="", limit=5))
+    messages = conversation(OBJECTIVE, PLAN_PROMPT)
     schema = Plan.model_json_schema()
     start = time.perf_counter()
     model.grammars.compiled(schema)
@@ -189,6 +217,8 @@ def main() -> None:
     parser.add_argument("--batch-tokens", type=int, default=48)
     parser.add_argument("--only", nargs="*", choices=SECTIONS, default=SECTIONS)
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "agent-bench-cache")
+    parser.add_argument("--presets-cache", type=Path, default=load_settings().cache_dir,
+                        help="where `agent models pull` put the presets (and their engine models)")
     args = parser.parse_args()
     results: dict = {"model": args.model, "torch_threads": torch.get_num_threads()}
     if "load" in args.only:
