@@ -60,7 +60,7 @@ def split_suite(items: Sequence[Any], dev_fraction: float) -> tuple[list[Any], l
 def success_by_kind(items: Sequence[Any], passed: Sequence[bool]) -> dict[str, Any]:
     kinds: dict[str, list[bool]] = defaultdict(list)
     for item, ok in zip(items, passed):
-        kinds[kind_of(item.id)].append(ok)
+        kinds[getattr(item, "kind", None) or kind_of(item.id)].append(ok)  # a suite's own kind field wins
     return {"passed": sum(passed), "n": len(passed), "success_rate": round(sum(passed) / max(1, len(passed)), 4),
             "by_kind": {k: {"passed": sum(v), "n": len(v)} for k, v in sorted(kinds.items())}}
 
