@@ -6,7 +6,7 @@ schema, so the decoding grammar can produce nothing else. Results of earlier tas
 result) in tool arguments and answers; the loop substitutes the exact text, so the model never retypes them."""
 
 import re
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, RootModel, create_model
 
@@ -25,10 +25,13 @@ class Solve(Strict):
     next: Literal["solve"]
 
 
+Step = Annotated[str, Field(min_length=3, max_length=MAX_STEP_CHARS)]
+
+
 class PlanSteps(Strict):
     next: Literal["plan"]
-    steps: list[str] = Field(min_length=2, max_length=4,
-                             description="short steps in order; write {N} for the result of step N")
+    steps: list[Step] = Field(min_length=2, max_length=4,
+                              description="short steps in order; write {N} for the result of step N")
 
 
 class Finish(Strict):
@@ -43,16 +46,18 @@ class FinalAnswer(Strict):
     answer: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS)
 
 
-def decision_model(tools: list[Tool], *, plan: bool, finish: bool) -> type[RootModel]:
-    """The union of allowed next moves; `plan` and `finish` are offered only where they make sense."""
+def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: int = 4) -> type[RootModel]:
+    """The union of allowed next moves; `plan` (of at most `max_steps` steps) and `finish` are offered only
+    where they make sense."""
     variants: list[type[BaseModel]] = [
         create_model(f"Call_{t.name}", __base__=Strict, next=(Literal[t.name], ...),  # type: ignore[valid-type]
                      arguments=(t.Arguments, ...))
         for t in tools
     ]
     variants.append(Solve)
-    if plan:
-        variants.append(PlanSteps)
+    if plan and max_steps >= 2:
+        variants.append(create_model("PlanSteps", __base__=PlanSteps,
+                                     steps=(list[Step], Field(min_length=2, max_length=min(max_steps, 4)))))
     if finish:
         variants.append(Finish)
     # a plain union (anyOf): the `next` literal tells the variants apart, and a oneOf would make the grammar

@@ -4,6 +4,7 @@ import os
 import queue
 import re
 import secrets
+import shutil
 import threading
 import time
 import unicodedata
@@ -134,12 +135,19 @@ class Agent:
         check_writable(settings.run_dir)
         run_id = new_run_id() if run_id is None else check_run_id(run_id)
         run_path = settings.run_dir / run_id
-        run_path.mkdir(parents=True, exist_ok=False)
+        if run_path.exists():
+            raise UsageError(f"run {run_id} already exists under {settings.run_dir}; resume it or pick another id")
         record = RunRecord(run_id=run_id, objective=objective, status="running",
                            settings=settings.model_dump(mode="json", exclude={"api_key"}),
                            tools=[t.name for t in self.tools], model=self.model_name)
-        with RunStore(run_path) as store:
+        # the run appears under its id only once its state is initialized: a crash before that leaves no run
+        staging = settings.run_dir / f".{run_id}.new"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        with RunStore(staging) as store:
             store.initialize(record)
+        os.replace(staging, run_path)
+        with RunStore(run_path) as store:
             return self._drive(store, record, [], settings, on_event, resumed=False)
 
     def resume(self, run_id: str, *, on_event: Callable[[Event], None] | None = None,
@@ -179,7 +187,8 @@ class Agent:
                 objective=record.objective, run_id=record.run_id, state=record.state, memory=memory, meter=meter,
                 board=TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
                                 tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
-                planner=Planner(meter, tools, system=system, retries=retries, emit=emit),
+                planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
+                                max_steps=settings.max_tasks_per_cycle),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
                 recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[])

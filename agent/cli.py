@@ -18,9 +18,9 @@ class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
 
     lazy = {"heads": ("agent.heads.cli", "heads"), "eval": ("agent.eval_cli", "eval_command"),
-            "models": ("agent.models.cli", "models"),
             "memory": ("agent.memory.cli", "memory"), "experience": ("agent.learning.cli", "experience"),
-            "learn": ("agent.learning.cli", "learn"), "feedback": ("agent.learning.cli", "feedback")}
+            "learn": ("agent.learning.cli", "learn"), "feedback": ("agent.learning.cli", "feedback"),
+            "models": ("agent.models.cli", "models")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -80,7 +80,7 @@ class _Dir(click.Path):
 @click.option("--adapter", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="A LoRA adapter directory from `agent learn` for the model.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
-              help="Allow this tool (repeatable); default: calculator. See `agent tools list`; "
+              help="Allow this tool (repeatable); default: calculator and dates. See `agent tools list`; "
               "search_memory searches the run's memory.")
 @click.option("--head", "heads", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
               help="Allow a trained task head (from `agent heads train`) as a tool (repeatable).")

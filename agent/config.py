@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     similar_task_threshold: float | None = Field(
         0.9, gt=0, le=1, allow_inf_nan=False,
         description="a new task this close (embedding cosine) to an earlier one is dropped")
-    tools: list[str] = Field(default_factory=lambda: ["calculator"], description="tool names the CLI allows")
+    tools: list[str] = Field(default_factory=lambda: ["calculator", "dates"], description="tool names the CLI allows")
     heads: list[Path] = Field(default_factory=list, description="trained head directories allowed as tools")
     workspace: Path | None = Field(None, description="directory the file tools are confined to")
     parallel_tasks: int = Field(1, ge=1, le=16, description="ready tasks executed per cycle, as one batch")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from agent.evaluation import EvalItem, SuiteReport
     from agent.tools.base import Tool
 
-DEFAULT_TOOLS = ["calculator"]  # as `agent run` without --tool
+DEFAULT_TOOLS = ["calculator", "dates"]  # as `agent run` without --tool
 
 
 @click.command("eval")

@@ -18,9 +18,10 @@ from agent.tools.base import Tool
 
 
 class Planner:
-    def __init__(self, meter: Meter, tools: list[Tool], *, system: str, retries: int,
+    def __init__(self, meter: Meter, tools: list[Tool], *, system: str, retries: int, max_steps: int,
                  emit: Callable[[Event], None], examples: list[tuple[str, str]] | None = None) -> None:
         self.meter, self.tools, self.system, self.retries, self.emit = meter, tools, system, retries, emit
+        self.max_steps = max_steps
         self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
@@ -29,7 +30,7 @@ class Planner:
         step has settled; `plan` while the run has not planned yet. `experiences` are similar past successes,
         shown as worked examples after the built-in ones."""
         settled = [task for task in tasks if task.result is not None]
-        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled))
+        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled), max_steps=self.max_steps)
         prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped)
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,

@@ -98,41 +98,28 @@ def _usage(stored: object) -> Usage:
 
 
 def attribute(view: RunView) -> None:
-    """Model calls between a task's start and finish are that task's. A batch starts several tasks at once:
-    its choose_tool calls come task by task (a re-ask stays on its task), then one execute call per task that
-    no tool settled, in start order."""
+    """Group the model calls by the task each one served (its `task_id`); calls that served the run as a whole
+    (deciding, the closing answer) go to the cycle they were made in."""
     cycle = view.cycles.setdefault("start", Cycle("start"))  # calls before any cycle: a resume mid-cycle
-    batch: list[int] = []
     open_: set[int] = set()
-    tooled: set[int] = set()
-    answered: set[int] = set()
-    cursor, last_time = 0, None
+    last_time = None
     for event in view.trace:
         kind, now = event.get("kind"), event.get("time")
         delta = now - last_time if isinstance(now, (int, float)) and last_time is not None else 0.0
         last_time = now if isinstance(now, (int, float)) else last_time
         if kind == "run_started":
-            delta, batch, cursor = 0.0, [], 0
+            delta = 0.0
             view.interrupted |= open_
             open_ = set()
         elif kind == "cycle_started":
             label = str(event.get("cycle"))
             cycle = view.cycles.setdefault(label, Cycle(label))
         elif kind == "task_started":
-            if not open_:
-                batch, tooled, answered, cursor = [], set(), set(), 0
-            task_id = event["task"]["id"]
-            batch.append(task_id)
-            open_.add(task_id)
+            open_.add(event["task"]["id"])
         elif kind == "task_finished":
             open_.discard(event["task"]["id"])
         elif kind == "tool_called":
-            tooled.add(int(event["task_id"]))
             view.tools[int(event["task_id"])].append(event)
-        elif kind == "output_rejected" and event.get("purpose") == "choose_tool":
-            cursor -= 1
-        elif kind == "step_failed" and event.get("purpose") == "choose_tool":
-            cursor += 1
         elif kind == "judged":
             cycle.verdict = ("done: " if event.get("done") else "not yet: ") + str(event.get("reason", ""))
         elif kind == "model_called":
@@ -140,16 +127,8 @@ def attribute(view: RunView) -> None:
             if purpose == "final":
                 cycle = view.cycles.setdefault("final", Cycle("final"))
             cycle.purposes[purpose].add(event)
-            owner = None
-            if len(batch) == 1 and open_:
-                owner = batch[0]
-            elif open_ and purpose == "choose_tool" and 0 <= cursor < len(batch):
-                owner, cursor = batch[cursor], cursor + 1
-            elif open_ and purpose == "execute":
-                owner = next((t for t in batch if t not in tooled and t not in answered), None)
-                answered.add(owner or 0)
-            if owner is not None:
-                view.task_costs[owner].add(event)
+            if isinstance(event.get("task_id"), int):
+                view.task_costs[event["task_id"]].add(event)
             else:
                 cycle.own.add(event)
                 cycle.own_purposes += [] if purpose in cycle.own_purposes else [purpose]

@@ -14,7 +14,7 @@ class Strict(BaseModel):
 class TaskDraft(Strict):
     """A task about to join the board: what it is, what it needs first, and how it will run."""
 
-    description: str = Field(min_length=1, max_length=400)
+    description: str = Field(min_length=1)  # a solve task is the objective itself, of any allowed length
     depends_on: list[int] = Field(default_factory=list, max_length=4)
     mode: Literal["choose", "tool", "solve"] = "choose"
     tool: str | None = None

@@ -40,13 +40,15 @@ def render(name: str, **variables: object) -> str:
 
 
 def signature(tool: object) -> str:
-    """`name(param: type, ...)` from a tool's argument schema, with each parameter's description."""
+    """`name(param: type, ...)` from a tool's argument schema, with each parameter's choices and description."""
     schema = tool.Arguments.model_json_schema()  # type: ignore[attr-defined]
     parts = []
     for name, spec in schema.get("properties", {}).items():
-        kind = spec.get("type") or "|".join(str(o.get("type", "")) for o in spec.get("anyOf", [])) or "value"
+        options = [o for o in spec.get("anyOf", [spec]) if o.get("type") != "null"]
+        kinds = ["|".join(o["enum"]) if "enum" in o else o.get("type", "value") for o in options]
+        optional = " optional" if name not in schema.get("required", []) else ""
         described = f" ({spec['description']})" if spec.get("description") else ""
-        parts.append(f"{name}: {kind}{described}")
+        parts.append(f"{name}:{optional} {' or '.join(kinds) or 'value'}{described}")
     return f"{tool.name}({', '.join(parts)})"  # type: ignore[attr-defined]
 
 

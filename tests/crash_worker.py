@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent import Agent, ScriptedModel
+from agent import Agent, ScriptedModel, tool
 from agent.memory.base import Recall
 
 TOTAL_TASKS = 10
@@ -35,37 +35,40 @@ class FileMemory:
         return len(self.items)
 
 
-def reply(log: Path, session: str):
-    def answer(messages, schema) -> str:
-        time.sleep(random.uniform(0.05, 0.2))  # long enough runs that the harness kills them mid-way
-        prompt = messages[-1]["content"]
-        if schema and "tasks" in schema["properties"]:
-            known = len(re.findall(r"^- \[\d+\]", prompt, re.M))
-            new = [f"step {n}" for n in range(known + 1, min(known + 2, TOTAL_TASKS) + 1)]
-            return json.dumps({"tasks": [{"description": d, "depends_on": []} for d in new]})
-        if schema and "order" in schema["properties"]:
-            return json.dumps({"order": sorted(map(int, re.findall(r"^- \[(\d+)\]", prompt, re.M)), reverse=True)})
-        if schema:
-            return json.dumps({"summary": "going on", "done": False, "reason": "more to do"})
-        if "Your task:" in prompt:
-            task = prompt.split("Your task:")[1].splitlines()[0].strip()
-            with log.open("a") as handle:
-                handle.write(f"{session}\t{task}\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            return f"result of {task}"
-        return "final answer"
+def reply(messages, schema) -> str:
+    """Record the next step until TOTAL_TASKS are done, then finish."""
+    time.sleep(random.uniform(0.05, 0.2))  # long enough runs that the harness kills them mid-way
+    if schema and "answer" in schema.get("properties", {}):
+        return json.dumps({"answer": "final answer"})
+    known = len(re.findall(r"^\[\d+\]", messages[-1]["content"], re.M))
+    if known >= TOTAL_TASKS:
+        return json.dumps({"next": "finish", "answer": "final answer"})
+    return json.dumps({"next": "record", "arguments": {"step": f"step {known + 1}"}})
 
-    return answer
+
+def recorder(log: Path, session: str):
+    """The one tool: logs (fsync'd) every execution, so the harness sees any task that runs twice."""
+
+    @tool
+    def record(step: str) -> str:
+        """Record a step."""
+        with log.open("a") as handle:
+            handle.write(f"{session}\t{step}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return f"result of {step}"
+
+    return record
 
 
 def main() -> None:
     run_dir, run_id, session, memory_kind = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    model = ScriptedModel(default=reply(run_dir / "executions.log", session))
+    model = ScriptedModel(default=reply)
     memory = None
     if memory_kind == "file":
         memory = FileMemory(run_dir / f"{run_id}-memory.json")
-    agent = Agent(model=model, memory=memory, run_dir=run_dir, max_cycles=20,
+    agent = Agent(model=model, tools=[recorder(run_dir / "executions.log", session)], memory=memory,
+                  run_dir=run_dir, max_cycles=20,
                   similar_task_threshold=None if memory_kind == "file" else 0.99)
     if (run_dir / run_id).exists():
         agent.resume(run_id)

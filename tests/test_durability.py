@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent import Agent, ScriptedModel, UsageError
+from moves import SOLVE, call, finish, plan
 from agent.store import RunStore
 
 WORKER = Path(__file__).parent / "crash_worker.py"
@@ -74,10 +75,11 @@ def test_kill_9_at_random_points_then_resume(tmp_path):
         run_dir.mkdir()
         total_kills += crash_and_resume(run_dir, "crashy", "file", rng, max_kills=5)
         document = json.loads((run_dir / "crashy" / "result.json").read_text())
-        assert document["status"] == "no_tasks" and document["final_answer"] == "final answer"
-        assert [t["description"] for t in document["tasks"]] == [f"step {n}" for n in range(1, TOTAL_TASKS + 1)]
+        assert document["status"] == "done" and document["final_answer"] == "final answer"
+        assert [t["description"] for t in document["tasks"]] == [
+            f"record(step=step {n})" for n in range(1, TOTAL_TASKS + 1)]
         memory = json.loads((run_dir / "crashy-memory.json").read_text())
-        assert sorted(m[0] for m in memory.values()) == sorted(
+        assert sorted(m[0] for m in memory.values() if m[1]["kind"] == "result") == sorted(
             f"{t['description']}\n{t['result']}" for t in document["tasks"])
     assert total_kills >= 8  # the harness really interrupted runs
 
@@ -88,7 +90,7 @@ def test_kill_9_with_the_chroma_memory(tmp_path):
     from agent.memory import ChromaMemory
 
     memory = ChromaMemory.persistent(tmp_path / "chroma-run" / "memory")
-    assert memory.count() == len(document["tasks"]) == TOTAL_TASKS
+    assert memory.count() == len(document["tasks"]) + 1 == TOTAL_TASKS + 1  # every result, and the answer
 
 
 def test_a_second_process_on_the_same_run_is_refused(tmp_path, memory):
@@ -109,8 +111,7 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path, memory):
 
 
 def test_resume_refuses_finished_and_unknown_runs(tmp_path, memory):
-    model = ScriptedModel([{"tasks": [{"description": "one step", "depends_on": []}]}, "done",
-                           {"summary": "s", "done": True, "reason": "r"}, "answer"])
+    model = ScriptedModel([SOLVE, "answer"])
     agent = Agent(model=model, memory=memory, run_dir=tmp_path)
     result = agent.run("objective")
     with pytest.raises(UsageError, match="already finished"):
@@ -120,8 +121,7 @@ def test_resume_refuses_finished_and_unknown_runs(tmp_path, memory):
 
 
 def test_damaged_state_is_a_clear_error_and_keeps_the_trace(tmp_path, memory):
-    model = ScriptedModel([{"tasks": [{"description": "one step", "depends_on": []}]}, "done",
-                           {"summary": "s", "done": True, "reason": "r"}, "answer"])
+    model = ScriptedModel([SOLVE, "answer"])
     result = Agent(model=model, memory=memory, run_dir=tmp_path).run("objective")
     run_path = tmp_path / result.run_id
     trace_before = (run_path / "trace.jsonl").read_bytes()
@@ -136,21 +136,18 @@ def test_damaged_state_is_a_clear_error_and_keeps_the_trace(tmp_path, memory):
 def test_repeated_tool_calls_are_still_refused_after_a_resume(tmp_path, memory):
     from agent.tools.builtin import calculator
 
-    call = {"action": {"tool": "calculator", "arguments": {"expression": "6*7"}}}
-    plan = {"tasks": [{"description": "multiply six by seven", "depends_on": []}]}
-
     def crash(messages, schema):
         raise KeyboardInterrupt  # the process dies mid-run, after the first cycle was committed
 
-    first = Agent(model=ScriptedModel([plan, call, {"summary": "s", "done": False, "reason": "r"}], default=crash),
+    first = Agent(model=ScriptedModel([plan("multiply six by seven", "compute it once more"),
+                                       call("calculator", expression="6*7")], default=crash),
                   tools=[calculator], memory=memory, run_dir=tmp_path, similar_task_threshold=None)
     with pytest.raises(KeyboardInterrupt):
         first.run("objective", run_id="interrupted")
-    again = ScriptedModel([{"tasks": [{"description": "compute it once more", "depends_on": []}]}, call,
-                           {"summary": "s", "done": True, "reason": "r"}, "42"])
+    again = ScriptedModel([call("calculator", expression="6*7"), finish("42")])
     result = Agent(model=again, tools=[calculator], memory=memory, run_dir=tmp_path,
                    similar_task_threshold=None).resume("interrupted")
     assert [(t.status.value, t.result) for t in result.tasks] == [
         ("done", "42"),
-        ("failed", "refused: calculator was already called with these arguments for task 1; its result is in memory"),
+        ("failed", "refused: calculator was already called with these arguments for task 1; use that result"),
     ]

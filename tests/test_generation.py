@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.executor import action_model
-from agent.integrator import Progress
+from agent.actions import FinalAnswer, decision_model
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel
-from agent.records import Task
-from agent.schemas import Ordering, Plan
+from agent.records import Task, TaskStatus
 from agent.structured import parse_reply
 from agent.templates import conversation, render
 from agent.tools.builtin import calculator
@@ -29,19 +27,21 @@ def model() -> LocalModel:
 
 
 def structured_calls():
-    tasks = [Task(id=1, description="Find three uses"), Task(id=2, description="Rank them by usefulness")]
-    done = Task(id=1, description="Find three uses", result="Bookmark, reset pin, zipper pull.")
-    yield Plan, render("plan", tasks=[], last=[], summary="", limit=3)
-    yield Ordering, render("prioritize", tasks=tasks)
-    yield Progress, render("integrate", summary="", tasks=[done])
-    yield action_model([calculator]), render("choose_tool", recalls=[], tools=[calculator], task=tasks[0])
+    step = Task(id=2, description="Rank them by usefulness")
+    done = Task(id=1, description="Find three uses", result="Bookmark, reset pin, zipper pull.",
+                status=TaskStatus.done)
+    yield decision_model([calculator], plan=True, finish=False), render("decide", recalls=[], tasks=[], dropped=[])
+    yield decision_model([calculator], plan=False, finish=True), render("decide", recalls=[], tasks=[done],
+                                                                         dropped=[])
+    yield decision_model([calculator], plan=False, finish=False), render("step", tasks=[done], task=step)
+    yield FinalAnswer, render("final", tasks=[done])
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_every_structured_call_validates_where_free_decoding_fails(model, objective):
     free_failures = 0
     for output_type, prompt in structured_calls():
-        messages = conversation(objective, prompt)
+        messages = conversation(objective, prompt, render("system", tools=[calculator]))
         constrained = model.generate(messages, schema=output_type.model_json_schema(), max_new_tokens=300)
         parse_reply(constrained.text, output_type)  # raises if not valid
         free = model.generate(messages, max_new_tokens=120)
@@ -53,7 +53,7 @@ def test_every_structured_call_validates_where_free_decoding_fails(model, object
 
 
 def test_batched_greedy_equals_sequential(model):
-    conversations = [conversation(OBJECTIVES[0], render("execute", recalls=[], task=Task(id=i, description=d)))
+    conversations = [conversation(OBJECTIVES[0], render("execute", recalls=[], tasks=[], step=d))
                      for i, d in enumerate(["Describe a paperclip bookmark", "Explain a paperclip reset pin",
                                             "Say how a paperclip holds cables"], 1)]
     model.reuse_prefix = False
@@ -68,7 +68,7 @@ def test_batched_greedy_equals_sequential(model):
 def test_compiled_grammars_are_reused_from_disk(model, tmp_path):
     from agent.models.grammar import GrammarCache
 
-    schema = Plan.model_json_schema()
+    schema = decision_model([calculator], plan=True, finish=False).model_json_schema()
     first = GrammarCache(model.tokenizer, model.model.config.vocab_size, model.eos_ids, directory=tmp_path)
     first.compiled(schema)
     assert len(list(tmp_path.glob("*.json"))) == 1

@@ -1,6 +1,8 @@
 """HeadTool: a NER head, trained here on a small CoNLL sample, answering as a tool in a scripted run."""
 
 import json
+
+from moves import call, finish
 from pathlib import Path
 
 import pytest
@@ -58,12 +60,7 @@ def test_text_limits_are_checked_before_any_loading(tmp_path, texts):
 
 def test_the_model_picks_the_head_tool_and_the_head_answers(ner_head, memory, tmp_path):
     texts = ["Angela Merkel visited Paris ."]
-    model = ScriptedModel([
-        {"tasks": [{"description": "find the people and places in the sentence", "depends_on": []}]},
-        {"action": {"tool": "extract_entities", "arguments": {"texts": texts}}},
-        {"summary": "entities found", "done": True, "reason": "the tool answered"},
-        "The entities are listed.",
-    ])
+    model = ScriptedModel([call("extract_entities", texts=texts), finish("The entities are {1}.")])
     head_tool = HeadTool(ner_head, device="cpu")
     result = Agent(model=model, tools=[head_tool], memory=memory, run_dir=tmp_path / "runs").run("Who and where?")
 
@@ -71,8 +68,10 @@ def test_the_model_picks_the_head_tool_and_the_head_answers(ner_head, memory, tm
     assert (task.status, task.tool) == (TaskStatus.done, "extract_entities")
     expected = Head.load(ner_head, device="cpu").predict(texts)
     assert json.loads(task.result) == expected
-    assert "extract_entities: Find named entities" in model.calls[1].messages[-1]["content"]
-    assert memory.count() == 1 and json.dumps(expected) in next(iter(memory.items.values()))[0]
+    assert "extract_entities(texts: array" in model.calls[0].messages[0]["content"]  # offered with its parameters
+    assert "Find named entities" in model.calls[0].messages[0]["content"]
+    assert result.final_answer == f"The entities are {task.result}."
+    assert json.dumps(expected) in memory.items[f"{result.run_id}:task-1"][0]
 
 
 def test_all_texts_go_through_one_batched_predict(ner_head, monkeypatch):

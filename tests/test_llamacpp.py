@@ -7,7 +7,7 @@ import pytest
 
 from agent import UsageError
 from agent.models import load_model
-from agent.schemas import Plan
+from agent.actions import decision_model
 from agent.structured import parse_reply
 from agent.templates import conversation, render
 
@@ -17,12 +17,13 @@ def test_structured_reply_is_valid_by_construction():
     pytest.importorskip("llama_cpp", reason="the llama.cpp extra is not installed (pip install 'agent[llamacpp]')")
     model = load_model("smollm2-135m", device="cpu", backend="llama.cpp")
     assert type(model).__name__ == "LlamaCppModel"
+    Decision = decision_model([], plan=True, finish=False)
     reply = model.generate(conversation("Plan a picnic for four people",
-                                        render("plan", tasks=[], last=[], summary="", limit=3)),
-                           schema=Plan.model_json_schema(), max_new_tokens=200)
-    plan = parse_reply(reply.text, Plan)
+                                        render("decide", recalls=[], tasks=[], dropped=[])),
+                           schema=Decision.model_json_schema(), max_new_tokens=200)
+    move = parse_reply(reply.text, Decision).root
     assert 0 < reply.completion_tokens <= 200 and reply.prompt_tokens > 20
-    assert all(task.description for task in plan.tasks)
+    assert move.next in {"solve", "plan"}
 
 
 def test_missing_llama_cpp_is_a_one_line_usage_error(monkeypatch):

@@ -10,21 +10,9 @@ from agent import Agent, RunStatus, ScriptedModel, TaskStatus
 from agent.events import ModelCalled, RunFinished
 from agent.tools.builtin import calculator
 from agent.trace import read_events, read_trace
+from moves import SOLVE, call, finish, plan
 
 GOLDEN = Path(__file__).parent / "golden"
-SOLVE = {"next": "solve"}
-
-
-def plan(*steps: str) -> dict:
-    return {"next": "plan", "steps": list(steps)}
-
-
-def call(tool: str, **arguments) -> dict:
-    return {"next": tool, "arguments": arguments}
-
-
-def finish(answer: str) -> dict:
-    return {"next": "finish", "answer": answer}
 
 
 def make_agent(model, memory, tmp_path, tools=(), **overrides) -> Agent:
@@ -174,7 +162,7 @@ def test_events_reach_callback_iterator_and_trace(memory, tmp_path):
 
 
 def test_every_model_call_names_the_task_it_served(memory, tmp_path):
-    model = ScriptedModel([plan("a", "b"), SOLVE, "ra", call("calculator", expression="2+2"), finish("{2}")])
+    model = ScriptedModel([plan("step a", "step b"), SOLVE, "ra", call("calculator", expression="2+2"), finish("{2}")])
     seen = []
     make_agent(model, memory, tmp_path, tools=[calculator]).run("objective", on_event=seen.append)
     calls = [(e.purpose, e.task_id) for e in seen if isinstance(e, ModelCalled)]

@@ -213,14 +213,14 @@ def test_backend_error_is_an_agent_error():
 
 
 def test_a_full_agent_run_over_http(server, make_model, memory, tmp_path):
-    plan = {"tasks": [{"description": "find the capital of France", "depends_on": []}]}
-    progress = {"summary": "found it", "done": True, "reason": "the task answers the objective"}
-    for content in (json.dumps(plan), "Paris is the capital.", json.dumps(progress), "Paris."):
+    plan = {"next": "plan", "steps": ["find the capital of France", "check it"]}
+    for content in (json.dumps(plan), "Paris is the capital.", "It is.",
+                    json.dumps({"next": "finish", "answer": "Paris."})):
         server.reply(200, completion(content, {"prompt_tokens": 10, "completion_tokens": 5}))
     result = Agent(model=make_model(), memory=memory, run_dir=tmp_path / "runs").run("Name the capital of France")
     assert result.status is RunStatus.done and result.final_answer == "Paris."
-    assert result.tasks[0].result == "Paris is the capital." and memory.count() == 1
+    assert result.tasks[0].result == "Paris is the capital." and memory.count() == 3  # two results, the answer
     assert (result.usage.llm_calls, result.usage.prompt_tokens, result.usage.completion_tokens) == (4, 40, 20)
     structured = ["response_format" in body for body in server.bodies]
-    assert structured == [True, False, True, False]
-    assert "tasks" in server.bodies[0]["response_format"]["json_schema"]["schema"]["properties"]
+    assert structured == [True, False, False, True]
+    assert "plan" in json.dumps(server.bodies[0]["response_format"]["json_schema"]["schema"])

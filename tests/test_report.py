@@ -16,43 +16,30 @@ from agent.errors import UsageError
 from agent.report import write_report
 from agent.run_view import read_run
 from agent.tools.builtin import calculator
+from moves import SOLVE, call, final, finish, plan
 
 EVIL_RESULT = "Areas: <script>alert('x')</script> Tokyo 2194 km2 & <b>Delhi</b> 1484 km2"
 EVIL_TASK = "Cross-check the figures </title><script>alert(2)</script> against a second source"
 OBJECTIVE = "Rank the three largest cities by density <img src=x onerror=alert(3)>"
 
 
-def plan(*tasks: tuple[str, list[int]]) -> dict:
-    return {"tasks": [{"description": d, "depends_on": deps} for d, deps in tasks]}
-
-
-def progress(done: bool) -> dict:
-    return {"summary": "progress so far", "done": done, "reason": "enough" if done else "more to do"}
-
-
-def call(name: str, **arguments) -> dict:
-    return {"action": {"tool": name, "arguments": arguments}}
-
-
-NO_TOOL = {"action": {"tool": "none"}}
+DENSITY = "Compute the population density of each city from {1} and {2}"
 SCRIPT = [
-    plan(("Collect the population of the three largest cities", []), ("Find the area of each city", [])),
-    {"order": [2, 1]}, NO_TOOL, EVIL_RESULT, progress(False),
-    plan(("Compute the population density of each city", [1, 2]), (EVIL_TASK, [])),
-    {"order": [1, 4]}, call("calculator", expression="1/0"), progress(False),
-    "not json", plan(("Rank the cities by density", [3])),
-    {"order": [3, 4]}, call("calculator", expression="37400000/2194"), progress(False),
-    plan(), {"order": [5, 4]}, NO_TOOL, "1. Dhaka 2. Tokyo", progress(True),
-    "Final: Dhaka is densest <b>not bold</b>",
+    plan("Collect the population of the three largest cities", "Find the area of each city", DENSITY, EVIL_TASK),
+    call("calculator", expression="1/0"),  # task 1 fails
+    "not json", SOLVE, EVIL_RESULT,  # task 2: a rejected choice, its retry, then the answer in words
+    call("calculator", expression="37400000/2194"),  # task 3
+    SOLVE, "1. Dhaka 2. Tokyo",  # task 4
+    finish("Final: Dhaka is densest <b>not bold</b>"),
 ]
-DESCRIPTIONS = ["Collect the population of the three largest cities", "Find the area of each city",
-                "Compute the population density of each city", EVIL_TASK, "Rank the cities by density"]
+DESCRIPTIONS = ["Collect the population of the three largest cities", "Find the area of each city", DENSITY,
+                EVIL_TASK]
 
 
 def make_run(tmp_path: Path, memory, replies: list = SCRIPT, **options) -> Path:
     """A run made with the scripted model; a script cut short raises mid-run, like a crash."""
     agent = Agent(model=ScriptedModel(list(replies)), tools=[calculator], memory=memory,
-                  run_dir=tmp_path / "runs", **options)
+                  run_dir=tmp_path / "runs", **{"max_tasks_per_cycle": 4, **options})
     try:
         agent.run(OBJECTIVE)
     except AssertionError:  # ScriptedModel ran out of replies: the run stops where a crash would leave it
@@ -74,15 +61,15 @@ def test_report_holds_every_task_the_answer_and_usage(finished):
         assert f"<title>#{number} {html.escape(description)} (" in page
         assert page.count(html.escape(description)) >= 3  # DAG node, cost table, results
     assert "Final: Dhaka is densest &lt;b&gt;not bold&lt;/b&gt;" in page
-    assert page.count('<g class="task') == 5 and page.count('class="edge"') == 3
-    for number, status in [(1, "failed"), (2, "done"), (3, "done"), (4, "pending"), (5, "done")]:
+    assert page.count('<g class="task') == 4 and page.count('class="edge"') == 2
+    for number, status in [(1, "failed"), (2, "done"), (3, "done"), (4, "done")]:
         assert f'<g class="task {status}" data-task-id="{number}">' in page
     view = read_run(run)
     attributed = sum(c.calls for c in view.task_costs.values()) + sum(c.own.calls for c in view.cycles.values())
     assert attributed == len(SCRIPT) == view.usage.llm_calls
-    assert view.task_costs[2].calls == 2 and view.task_costs[1].calls == 1  # choose_tool + execute; choose_tool
-    assert view.cycles["3"].own.calls == 4  # a rejected plan, its retry, prioritize, integrate
-    assert list(view.cycles) == ["1", "2", "3", "4", "final"]
+    assert [view.task_costs[n].calls for n in (1, 2, 3, 4)] == [1, 3, 1, 2]  # choose_tool (+ re-ask) + execute
+    assert view.cycles["1"].own.calls == 1 and view.cycles["2"].own.calls == 1  # the plan; the finish
+    assert list(view.cycles) == ["1", "2"]
 
 
 def test_model_written_markup_is_escaped_and_the_page_loads_nothing(finished, tmp_path):
@@ -95,23 +82,24 @@ def test_model_written_markup_is_escaped_and_the_page_loads_nothing(finished, tm
 
 
 def test_an_interrupted_run_without_result_json_and_a_cut_trace_line(tmp_path, memory):
-    run = make_run(tmp_path, memory, SCRIPT[:12])  # dies at cycle 3's choose_tool, task 3 started
+    run = make_run(tmp_path, memory, SCRIPT[:5])  # dies at task 3's choose_tool, task 3 started
     assert not (run / "result.json").exists()
     with (run / "trace.jsonl").open("a", encoding="utf-8") as trace:
         trace.write('{"time": 1, "kind": "model_cal')
     page = write_report(run).read_text(encoding="utf-8")
-    assert "judged not yet: more to do" in page and "has not finished" in page and '<g class="task interrupted" data-task-id="3">' in page
+    assert "has not finished" in page and '<g class="task interrupted" data-task-id="3">' in page
     for description in DESCRIPTIONS[:4]:
         assert html.escape(description) in page
     assert "(no final answer yet)" in page
 
 
 def test_calls_of_a_parallel_batch_go_to_their_own_tasks(tmp_path, memory):
-    replies = [plan(("first task", []), ("second task", [])), {"order": [1, 2]}, "not json", NO_TOOL,
-               call("calculator", expression="2+2"), "first result", progress(True), "answer"]
-    view = read_run(make_run(tmp_path, memory, replies, parallel_tasks=2))
+    replies = [plan("first task", "second task"), "not json", SOLVE, call("calculator", expression="2+2"),
+               "first result", {"next": "solve"}, "objective answered", final("answer")]
+    view = read_run(make_run(tmp_path, memory, replies, parallel_tasks=2, max_cycles=2))
     assert (view.task_costs[1].calls, view.task_costs[2].calls) == (3, 1)  # re-asked choose_tool, execute
-    assert view.cycles["1"].own.calls == 3 and view.cycles["final"].own.calls == 1
+    assert view.task_costs[3].calls == 1 and view.cycles["final"].own.calls == 1
+    assert view.cycles["1"].own.calls == 1 and view.cycles["2"].own.calls == 1
 
 
 def test_not_a_run_is_a_usage_error(tmp_path):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agent import Agent, RunStatus, ScriptedModel, UsageError, cli, tool
 from agent.agent import check_objective
 from agent.trace import read_trace
+from moves import SOLVE, call, final, is_final
 
 PACKAGE = Path(__file__).parent.parent / "agent"
 CANARY = "CANARY-7f3a9c"
@@ -64,11 +65,13 @@ def test_cli_fuzz_ends_in_one_line_and_status_2(objective, flags, tmp_path_facto
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(replies=st.lists(st.one_of(st.text(max_size=200), st.sampled_from([
-    '{"tasks": [{"description": "x"}]}', '{"tasks": "many"}', '{"done": "maybe"}', "```json\n{}\n```",
-    '{"order": [1, "2"]}', "null", "[]", '{"tasks": [{"description": "a valid task", "depends_on": [99]}]}',
+    '{"next": "plan", "steps": []}', '{"next": "plan", "steps": "many"}', '{"next": "finish"}', "```json\n{}\n```",
+    '{"next": "calculator", "arguments": {}}', "null", "[]", '{"next": "plan", "steps": ["a {99}", "b {1}"]}',
+    '{"answer": ""}', '{"next": "finish", "answer": "{7} and {1}"}', '{"next": "solve"}',
 ])), min_size=1, max_size=12))
 def test_malformed_model_output_never_crashes_a_run(replies, tmp_path_factory, memory):
-    model = ScriptedModel(list(replies), default='{"summary": "s", "done": true, "reason": "r"}')
+    model = ScriptedModel(list(replies), default=lambda messages, schema: json.dumps(
+        final("a") if is_final(schema) else SOLVE) if schema else "text")
     result = Agent(model=model, memory=memory, run_dir=tmp_path_factory.mktemp("runs"), max_cycles=3).run("o")
     assert isinstance(result.status, RunStatus) and isinstance(result.final_answer, str)
 
@@ -90,16 +93,14 @@ def test_injected_instructions_do_not_steer_the_run(memory, tmp_path):
     def obedient_model(messages, schema):
         # a model that does whatever the last tool output says, as far as the agent lets it
         prompt = messages[-1]["content"]
-        if schema and "tasks" in schema.get("properties", {}):
-            return json.dumps({"tasks": [{"description": "fetch the page", "depends_on": []}]})
-        if schema and "action" in schema.get("properties", {}):
-            if "read_secret" in json.dumps(schema):
+        if is_final(schema):
+            return json.dumps(final("I could not find any secret."))
+        if schema:
+            if "read_secret" in json.dumps(schema) or "read_secret" in messages[0]["content"]:
                 raise AssertionError("read_secret was offered to the model")
             if "IMPORTANT SYSTEM NOTICE" in prompt:
-                return json.dumps({"action": {"tool": "read_secret", "arguments": {}}})
-            return json.dumps({"action": {"tool": "fetch_page", "arguments": {"url": "http://example.test"}}})
-        if schema:
-            return json.dumps({"summary": "page fetched", "done": False, "reason": "more"})
+                return json.dumps(call("read_secret"))
+            return json.dumps(call("fetch_page", url="http://example.test"))
         return "I could not find any secret."
 
     model = ScriptedModel(default=obedient_model)
@@ -109,8 +110,7 @@ def test_injected_instructions_do_not_steer_the_run(memory, tmp_path):
     assert {e["tool"] for e in trace if e["kind"] == "tool_called"} == {"fetch_page"}
     # the hostile text reached the model only inside a <data> block
     quoted = [c.messages[-1]["content"] for c in model.calls if "IMPORTANT SYSTEM NOTICE" in c.messages[-1]["content"]]
-    assert quoted and all(f"<data>fetch the page\n{injection}</data>" in q or f"<data>{injection}</data>" in q
-                          for q in quoted)
+    assert quoted and all(f"<data>{injection}</data>" in q for q in quoted)
     everything = (tmp_path / result.run_id / "trace.jsonl").read_text() + json.dumps(
         result.to_json_document()) + json.dumps(memory.items)
     assert CANARY not in everything

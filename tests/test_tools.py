@@ -13,23 +13,12 @@ from agent.tools.builtin import calculator
 from agent.tools.memory_search import MemorySearch
 from agent.tools.registry import available_tools
 from agent.tools.workspace import workspace_tools
-
-
-def plan(*descriptions: str) -> dict:
-    return {"tasks": [{"description": d, "depends_on": []} for d in descriptions]}
-
-
-def progress(done: bool) -> dict:
-    return {"summary": "progress", "done": done, "reason": "because"}
-
-
-def call(name: str, **arguments) -> dict:
-    return {"action": {"tool": name, "arguments": arguments}}
+from moves import SOLVE, call, finish
 
 
 def run_one_call(tmp_path, memory, tools, action, **options):
     """A run whose single task calls `action`; returns that task."""
-    model = ScriptedModel([plan("the task"), action, progress(True), "answer"])
+    model = ScriptedModel([action, finish("answer")])
     result = Agent(model=model, tools=tools, memory=memory, run_dir=tmp_path / "runs", **options).run("objective")
     return result.tasks[0]
 
@@ -211,8 +200,7 @@ def test_a_failing_tool_fails_its_task_and_the_run_goes_on(tmp_path, memory):
         """Always fails."""
         raise RuntimeError(f"boom: {reason}")
 
-    model = ScriptedModel([plan("first"), call("explode", reason="test"), progress(False),
-                           plan("second"), {"action": {"tool": "none"}}, "second done", progress(True), "answer"])
+    model = ScriptedModel([call("explode", reason="test"), SOLVE, "second done", finish("answer")])
     result = Agent(model=model, tools=[explode], memory=memory, run_dir=tmp_path / "runs").run("objective")
     first, second = result.tasks
     assert (first.status, first.tool, first.result) == (TaskStatus.failed, "explode",
@@ -237,4 +225,4 @@ def test_a_tool_slower_than_its_timeout_is_a_tool_error(tmp_path, memory):
         task = run_one_call(tmp_path, memory, [Slow()], call("slow"))
     finally:
         release.set()  # lets the abandoned worker thread finish
-    assert (task.status, task.tool, task.result) == (TaskStatus.failed, "slow", "slow timed out after 0.2 s")
+    assert (task.status, task.tool, task.result) == (TaskStatus.failed, "slow", "slow timed out after 0.2 s and was abandoned")
