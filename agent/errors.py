@@ -19,16 +19,12 @@ class ModelError(UsageError):
     """A model's files are damaged, truncated, or of a kind no backend here can load."""
 
 
-class PullError(AgentError):
-    """A model could not be downloaded, or what arrived does not match its pinned hash (it was deleted)."""
-
-
-class ModelError(UsageError):
-    """A model's files are damaged, truncated, or of a kind no backend here can load."""
-
-
 class StorageError(AgentError):
     """The run's files could not be written (e.g. the disk is full); what was committed before is kept."""
+
+
+class PullError(AgentError):
+    """A model could not be downloaded, or what arrived does not match its pinned hash (it was deleted)."""
 
 
 class ModelOutputError(AgentError):
