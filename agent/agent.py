@@ -160,6 +160,10 @@ class Agent:
             record, tasks = store.load()
             if is_stopped(record.status):
                 raise UsageError(f"run {run_id} already finished ({record.status}); nothing to resume")
+            if sorted(record.tools) != sorted(t.name for t in self.tools):  # never change a run's allow-list
+                raise UsageError(f"run {run_id} was started with tools {sorted(record.tools)}; resume it with an "
+                                 f"Agent that has exactly those tools (this one has "
+                                 f"{sorted(t.name for t in self.tools)})")
             settings = build_settings({**record.settings, **limits})
             return self._drive(store, record, tasks, settings, on_event, resumed=True)
 

@@ -44,6 +44,12 @@ class Context:
     def save(self, changed: list[Task], status: str = "running", answer: str = "") -> None:
         self.store.commit(status, self.state, self.meter.sync(), changed, answer)
 
+    def advance(self, phase: Phase, changed: list[Task] | None = None) -> Phase:
+        """Commit the step just taken together with the phase that comes next: a resume starts there."""
+        self.state.phase = phase
+        self.save(changed or [])
+        return phase
+
 
 def run_loop(ctx: Context) -> RunResult:
     """Drive the run from wherever its state stands to its result."""
@@ -52,18 +58,20 @@ def run_loop(ctx: Context) -> RunResult:
         remember(ctx.memory, ctx.run_id, task)
     while ctx.state.phase is not Phase.stopped:
         try:
-            ctx.state.phase = phases[ctx.state.phase](ctx)
+            phases[ctx.state.phase](ctx)
         except BudgetExhausted as exc:
-            ctx.state.stop, ctx.state.phase = exc.kind, Phase.answer
-            ctx.save([])
+            ctx.state.stop = exc.kind
+            ctx.advance(Phase.answer)
     return close(ctx)
 
 
 def decide(ctx: Context) -> Phase:
     state, board = ctx.state, ctx.board
+    if board.ready():  # a run resumed from before this version committed its next phase
+        return ctx.advance(Phase.execute)
     if state.cycle > ctx.max_cycles:
         state.stop = RunStatus.max_cycles.value
-        return Phase.answer
+        return ctx.advance(Phase.answer)
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
     move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped)
     drafts: list[TaskDraft] = []
@@ -72,7 +80,7 @@ def decide(ctx: Context) -> Phase:
     elif move.next == FINISH:
         state.answer, state.stop = settle_answer(move.answer, board.tasks), RunStatus.done.value
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
-        return Phase.answer
+        return ctx.advance(Phase.answer)
     elif move.next == SOLVE:
         drafts = [TaskDraft(description=ctx.objective, mode="solve")]
     elif move.next == PLAN:
@@ -87,9 +95,9 @@ def decide(ctx: Context) -> Phase:
     added, ctx.dropped = board.add(drafts, state.cycle)
     if not board.ready():
         state.cycle += 1
-    ctx.save(added)
+    following = ctx.advance(Phase.execute if board.ready() else Phase.decide, added)
     ctx.emit(TasksAdded(tasks=added, dropped=ctx.dropped))
-    return Phase.execute if board.ready() else Phase.decide
+    return following
 
 
 def execute(ctx: Context) -> Phase:
@@ -105,14 +113,14 @@ def execute(ctx: Context) -> Phase:
         only = board.tasks[0] if len(board.tasks) == 1 else None
         if only is not None and only.mode == "solve" and only.status is TaskStatus.done:
             state.answer, state.stop = only.result, RunStatus.done.value  # a one-step answer in words is final
-    ctx.save(settled)  # acknowledged: from here on these tasks are never executed again
+    following = Phase.answer if state.stop else Phase.execute if board.ready() else Phase.decide
+    ctx.advance(following, settled)  # acknowledged: from here on these tasks are never executed again
     for task in settled:
         remember(ctx.memory, ctx.run_id, task)
         ctx.emit(TaskFinished(task=task))
     if state.stop is not None:
         ctx.emit(Judged(done=True, reason="answered in one step", answer=state.answer or ""))
-        return Phase.answer
-    return Phase.execute if board.ready() else Phase.decide
+    return following
 
 
 def answer(ctx: Context) -> Phase:
@@ -120,8 +128,7 @@ def answer(ctx: Context) -> Phase:
     if state.answer is None:
         state.answer = ctx.integrator.final_answer(ctx.objective, ctx.board.tasks)
     state.stop = state.stop or RunStatus.no_tasks.value
-    ctx.save([])
-    return Phase.stopped
+    return ctx.advance(Phase.stopped)
 
 
 def close(ctx: Context) -> RunResult:

@@ -37,7 +37,7 @@ class FileMemory:
 
 def reply(messages, schema) -> str:
     """Record the next step until TOTAL_TASKS are done, then finish."""
-    time.sleep(random.uniform(0.05, 0.2))  # long enough runs that the harness kills them mid-way
+    time.sleep(random.uniform(0.15, 0.4))  # long enough runs that the harness kills them mid-way
     if schema and "answer" in schema.get("properties", {}):
         return json.dumps({"answer": "final answer"})
     known = len(re.findall(r"^\[\d+\]", messages[-1]["content"], re.M))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import Agent, ScriptedModel, UsageError
+from agent import Agent, ScriptedModel, UsageError, tool
 from moves import SOLVE, call, finish, plan
 from agent.store import RunStore
 
@@ -151,3 +151,25 @@ def test_repeated_tool_calls_are_still_refused_after_a_resume(tmp_path, memory):
         ("done", "42"),
         ("failed", "refused: calculator was already called with these arguments for task 1; use that result"),
     ]
+
+
+def test_resume_refuses_to_change_the_runs_tools(tmp_path, memory):
+    from agent.tools.builtin import calculator
+
+    @tool
+    def word_count(text: str) -> int:
+        """Count the words in a text."""
+        return len(text.split())
+
+    def crash(messages, schema):
+        raise KeyboardInterrupt
+
+    first = Agent(model=ScriptedModel([plan("count the words", "then stop")], default=crash), tools=[word_count],
+                  memory=memory, run_dir=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        first.run("objective", run_id="custom-tools")
+    with pytest.raises(UsageError, match=r"started with tools \['word_count'\]"):
+        Agent(model=ScriptedModel(), tools=[calculator], memory=memory, run_dir=tmp_path).resume("custom-tools")
+    again = ScriptedModel([call("word_count", text="a b c"), SOLVE, "stopped", finish("{1} words")])
+    result = Agent(model=again, tools=[word_count], memory=memory, run_dir=tmp_path).resume("custom-tools")
+    assert result.final_answer == "3 words"
