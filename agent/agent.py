@@ -9,7 +9,7 @@ import threading
 import time
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from agent.board import TaskBoard
 from agent.config import Settings, build_settings
@@ -22,12 +22,15 @@ from agent.memory.base import Memory
 from agent.meter import Meter
 from agent.models.base import ChatModel
 from agent.planner import Planner
-from agent.records import RunRecord, RunResult, Task
+from agent.records import RunRecord, RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunStore, is_stopped
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
-from agent.templates import render
+from agent.templates import experience_turns, render
 from agent.trace import TraceWriter, read_events
+
+if TYPE_CHECKING:
+    from agent.learning.experience import ExperienceStore
 
 
 def check_objective(objective: str, max_chars: int) -> str:
@@ -114,7 +117,8 @@ class Agent:
 
     def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
                  memory: Memory | None = None, *, approve: Approver = _deny, memory_search: bool = False,
-                 settings: Settings | None = None, **overrides: Any) -> None:
+                 experience: "ExperienceStore | None" = None, settings: Settings | None = None,
+                 **overrides: Any) -> None:
         self.settings = build_settings({**(settings.model_dump() if settings else {}), **overrides})
         if model is None or isinstance(model, str):
             model = load_configured_model(self.settings, model)
@@ -126,10 +130,28 @@ class Agent:
         self.memory = memory
         self.approve = approve
         self.memory_search = memory_search
+        self._experience = experience
+
+    @property
+    def experience(self) -> "ExperienceStore | None":
+        """Past successful runs, shown as worked examples; None when settings.experience is off."""
+        if self._experience is None and self.settings.experience:
+            from agent.learning.experience import ExperienceStore
+
+            self._experience = ExperienceStore.for_settings(self.settings)
+        return self._experience if self.settings.experience else None
+
+    def record_success(self, result: RunResult) -> None:
+        """Keep a run that achieved its objective as an experience for similar objectives later."""
+        from agent.learning.experience import experience_from_result
+
+        if self.experience is not None and result.status is RunStatus.done:
+            self.experience.add(experience_from_result(result))
 
     def run(self, objective: str, *, on_event: Callable[[Event], None] | None = None,
-            run_id: str | None = None) -> RunResult:
-        """Run to completion; `on_event` sees every event as it happens."""
+            run_id: str | None = None, record: bool = True) -> RunResult:
+        """Run to completion; `on_event` sees every event as it happens. A run the model judges done is kept
+        as an experience unless `record` is False (an evaluation records only runs that pass their check)."""
         settings = self.settings
         objective = check_objective(objective, settings.max_objective_chars)
         check_writable(settings.run_dir)
@@ -137,7 +159,7 @@ class Agent:
         run_path = settings.run_dir / run_id
         if run_path.exists():
             raise UsageError(f"run {run_id} already exists under {settings.run_dir}; resume it or pick another id")
-        record = RunRecord(run_id=run_id, objective=objective, status="running",
+        record_success, record = record, RunRecord(run_id=run_id, objective=objective, status="running",
                            settings=settings.model_dump(mode="json", exclude={"api_key"}),
                            tools=[t.name for t in self.tools], model=self.model_name)
         # the run appears under its id only once its state is initialized: a crash before that leaves no run
@@ -148,7 +170,10 @@ class Agent:
             store.initialize(record)
         os.replace(staging, run_path)
         with RunStore(run_path) as store:
-            return self._drive(store, record, [], settings, on_event, resumed=False)
+            result = self._drive(store, record, [], settings, on_event, resumed=False)
+        if record_success:
+            self.record_success(result)
+        return result
 
     def resume(self, run_id: str, *, on_event: Callable[[Event], None] | None = None,
                **limits: Any) -> RunResult:
@@ -195,12 +220,20 @@ class Agent:
                                 max_steps=settings.max_tasks_per_cycle),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
-                recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[])
+                recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],
+                experiences=self._worked_examples(record.objective))
             emit(RunStarted(run_id=record.run_id, objective=record.objective, model=self.model_name,
                             resumed=resumed))
             return run_loop(ctx)
         finally:
             trace.close()
+
+    def _worked_examples(self, objective: str) -> list[tuple[str, str]]:
+        store = self.experience
+        if store is None:
+            return []
+        return [turn for e in store.similar(objective, k=2)[::-1]  # the nearest one closest to the question
+                for turn in experience_turns(e.objective, e.steps, e.answer)]
 
     @property
     def model_name(self) -> str:

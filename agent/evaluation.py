@@ -297,13 +297,17 @@ class _Tally:
 def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemResult:
     """Run one item; an AgentError is recorded in the result, anything else is a bug and propagates."""
     tally, start = _Tally(), time.perf_counter()
+    agent = make_agent(item)
     try:
-        result = make_agent(item).run(item.objective, on_event=tally)
+        result = agent.run(item.objective, on_event=tally, record=False)
     except AgentError as exc:
         return ItemResult(id=item.id, kind=item.kind, success=False, status=None, llm_calls=tally.calls,
                           tokens=tally.tokens, seconds=round(time.perf_counter() - start, 3),
                           parse_failures=tally.rejected, answer="", error=f"{type(exc).__name__}: {exc}")
-    return ItemResult(id=item.id, kind=item.kind, success=passes(item.check, result.final_answer),
+    success = passes(item.check, result.final_answer)
+    if success:  # only a checked success becomes an experience
+        agent.record_success(result)
+    return ItemResult(id=item.id, kind=item.kind, success=success,
                       status=result.status.value, llm_calls=result.usage.llm_calls,
                       tokens=result.usage.total_tokens, seconds=round(time.perf_counter() - start, 3),
                       parse_failures=tally.rejected, answer=result.final_answer[:MAX_ANSWER_CHARS])

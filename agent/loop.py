@@ -39,6 +39,7 @@ class Context:
     max_cycles: int
     parallel: int
     recalls: list[Recall]  # memories of other runs relevant to the objective, recalled once
+    experiences: list[tuple[str, str]]  # similar past successes, as worked decide turns
     dropped: list[str]  # what the latest decision proposed that was refused as a repeat
 
     def save(self, changed: list[Task], status: str = "running", answer: str = "") -> None:
@@ -73,7 +74,7 @@ def decide(ctx: Context) -> Phase:
         state.stop = RunStatus.max_cycles.value
         return ctx.advance(Phase.answer)
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
-    move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped)
+    move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences)
     drafts: list[TaskDraft] = []
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again

@@ -3,7 +3,7 @@
 One call decides: a single-step objective goes straight to its tool or to a worked answer without any
 decomposition, and the same call later judges, by answering, that the objective is met."""
 
-from typing import Callable
+from typing import Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -25,7 +25,7 @@ class Planner:
         self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
-               experiences: list[tuple[str, str]] = ()) -> BaseModel | None:
+               experiences: Sequence[tuple[str, str]] = ()) -> BaseModel | None:
         """The next move (a Decision variant), or None when the model gives up. `finish` is offered once a
         step has settled; `plan` while the run has not planned yet. `experiences` are similar past successes,
         shown as worked examples after the built-in ones."""

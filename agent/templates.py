@@ -4,7 +4,7 @@ import json
 from functools import lru_cache
 import re
 from importlib import resources
-from typing import Sequence
+from typing import Any, Sequence
 
 import jinja2
 
@@ -82,4 +82,25 @@ def worked_examples(tool_names: set[str]) -> list[tuple[str, str]]:
                  for i, t in enumerate(example["tasks"], 1)]
         asked = f"Objective: {example['objective']}\n" + render("decide", recalls=[], tasks=tasks, dropped=[])
         turns.append((asked, json.dumps(example["reply"])))
+    return turns
+
+
+def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[tuple[str, str]]:
+    """A past success replayed as decide-step turns: its first move, then its answer with the tool results
+    written back as `{N}` references. Only runs whose steps were all tool calls, or one step in words, replay."""
+    from agent.records import Task, TaskStatus
+
+    if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
+        return []
+    first = {"next": steps[0].tool, "arguments": steps[0].arguments or {}} if steps[0].tool else {"next": "solve"}
+    turns = [(f"Objective: {objective}\n" + render("decide", recalls=[], tasks=[], dropped=[]), json.dumps(first))]
+    if steps[0].tool:
+        tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)
+                 for i, s in enumerate(steps, 1)]
+        for task in tasks:
+            if task.result and len(task.result) <= 40 and task.result in answer:
+                answer = answer.replace(task.result, "{%d}" % task.id)
+        finish = {"next": "finish", "answer": answer[:400]}
+        turns.append((f"Objective: {objective}\n" + render("decide", recalls=[], tasks=tasks, dropped=[]),
+                      json.dumps(finish)))
     return turns

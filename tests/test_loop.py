@@ -96,7 +96,7 @@ def test_malformed_output_is_sent_back_and_retried(memory, tmp_path, golden):
     retry = model.calls[1].messages
     assert retry[-2] == {"role": "assistant", "content": malformed}
     assert "could not be used" in retry[-1]["content"]
-    trace = read_trace(next((tmp_path / "runs").iterdir()) / "trace.jsonl")
+    trace = read_trace(tmp_path / "runs" / result.run_id / "trace.jsonl")
     rejected = [e for e in trace if e["kind"] == "output_rejected"]
     assert len(rejected) == 1 and rejected[0]["purpose"] == "decide"
 
@@ -106,7 +106,7 @@ def test_retries_are_bounded_and_the_loop_goes_on(memory, tmp_path):
     result = make_agent(model, memory, tmp_path, parse_retries=2).run("objective")
     # cycle 1's decision failed three times (1 + 2 retries) and produced nothing; cycle 2 decided again
     assert result.status is RunStatus.done and result.final_answer == "second try works"
-    trace = read_trace(next((tmp_path / "runs").iterdir()) / "trace.jsonl")
+    trace = read_trace(tmp_path / "runs" / result.run_id / "trace.jsonl")
     assert [e["purpose"] for e in trace if e["kind"] == "step_failed"] == ["decide"]
     assert [e["cycle"] for e in trace if e["kind"] == "cycle_started"] == [1, 2]
 

@@ -44,7 +44,7 @@ def make_run(tmp_path: Path, memory, replies: list = SCRIPT, **options) -> Path:
         agent.run(OBJECTIVE)
     except AssertionError:  # ScriptedModel ran out of replies: the run stops where a crash would leave it
         pass
-    return next((tmp_path / "runs").iterdir())
+    return next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_chromium_renders_the_dag_with_every_task(finished, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     parser = TaskNodes()
     parser.feed(dom.stdout)
-    assert sorted(parser.nodes) == ["1", "2", "3", "4", "5"]
+    assert sorted(parser.nodes) == ["1", "2", "3", "4"]
     for number, description in enumerate(DESCRIPTIONS, 1):
         assert description in parser.nodes[str(number)]
     assert "<script" not in dom.stdout.lower()  # the page's DOM holds no script element
