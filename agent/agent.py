@@ -26,7 +26,7 @@ from agent.records import RunRecord, RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunStore, is_stopped
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
-from agent.templates import experience_turns, render
+from agent.templates import experience_turns, render, worked_examples
 from agent.trace import TraceWriter, read_events
 
 if TYPE_CHECKING:
@@ -207,9 +207,10 @@ class Agent:
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
                           emit=emit, usage=record.usage)
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
-            system = render("system", tools=tools)
+            system = render("system", tools=tools, decide=True)  # for the calls that choose a move
             retries = settings.parse_retries
-            executor = Executor(meter, tools, system=system, retries=retries, max_new_tokens=settings.max_new_tokens,
+            executor = Executor(meter, tools, system=system, plain=render("system", tools=[], decide=False),
+                                retries=retries, max_new_tokens=settings.max_new_tokens,
                                 approve=self.approve, emit=emit)
             executor.recall_calls(earlier)
             ctx = Context(
@@ -217,7 +218,8 @@ class Agent:
                 board=TaskBoard(max_new_per_cycle=settings.max_tasks_per_cycle, max_queue=settings.max_queue,
                                 tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
                 planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
-                                max_steps=settings.max_tasks_per_cycle),
+                                max_steps=settings.max_tasks_per_cycle,
+                                examples=worked_examples({t.name for t in tools}, record.objective, embed=_embed)),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
                 recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],
@@ -258,6 +260,12 @@ class Agent:
                 raise item
             yield item
         thread.join()
+
+
+def _embed(texts: list[str]) -> Any:
+    from agent.memory.embedder import PackagedEmbedder
+
+    return PackagedEmbedder()(texts)
 
 
 def _repeat_detector(settings: Settings, tasks: list[Task]) -> Callable[[str], bool] | None:

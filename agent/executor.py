@@ -26,9 +26,10 @@ def as_text(value: Any) -> str:
 
 
 class Executor:
-    def __init__(self, meter: Meter, tools: list[Tool], *, system: str, retries: int, max_new_tokens: int,
-                 approve: Approver, emit: Callable[[Event], None]) -> None:
-        self.meter, self.tools, self.system = meter, {t.name: t for t in tools}, system
+    def __init__(self, meter: Meter, tools: list[Tool], *, system: str, plain: str, retries: int,
+                 max_new_tokens: int, approve: Approver, emit: Callable[[Event], None]) -> None:
+        """`system` opens the calls that choose a tool; `plain` (no tools, no JSON) the steps done in words."""
+        self.meter, self.tools, self.system, self.plain = meter, {t.name: t for t in tools}, system, plain
         self.retries, self.max_new_tokens = retries, max_new_tokens
         self.approve, self.emit = approve, emit
         self.Step = decision_model(tools, plan=False, finish=False) if tools else None
@@ -53,7 +54,7 @@ class Executor:
             else:
                 step = None if task.mode == "solve" and task.description == objective else task.description
                 to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step)))
-        replies = self.meter.generate_batch([conversation(objective, prompt, self.system) for _, prompt in to_answer],
+        replies = self.meter.generate_batch([conversation(objective, prompt, self.plain) for _, prompt in to_answer],
                                             purpose="execute", task_ids=[task.id for task, _ in to_answer],
                                             max_new_tokens=self.max_new_tokens)
         for (task, _), reply in zip(to_answer, replies):

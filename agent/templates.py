@@ -4,7 +4,7 @@ import json
 from functools import lru_cache
 import re
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jinja2
 
@@ -56,7 +56,8 @@ def conversation(objective: str, prompt: str, system: str | None = None,
                  examples: Sequence[tuple[str, str]] = ()) -> list[dict]:
     """The messages of one call: the run's system prompt, worked examples as earlier turns, then the objective
     line and the prompt. Every call of a run opens with the same system prompt, so calls share a prefix."""
-    messages = [{"role": "system", "content": system if system is not None else render("system", tools=[])}]
+    messages = [{"role": "system", "content": system if system is not None else render("system", tools=[],
+                                                                                       decide=False)}]
     for asked, replied in examples:
         messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": replied}]
     messages.append({"role": "user", "content": f"Objective: {objective}\n{prompt}"})
@@ -70,19 +71,27 @@ def _examples() -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def worked_examples(tool_names: set[str]) -> list[tuple[str, str]]:
-    """The decide-step examples of prompts/examples.jsonl whose tools are all allowed, as (asked, replied)."""
+def worked_examples(tool_names: set[str], objective: str | None = None, k: int = 4,
+                    embed: Callable[[list[str]], Any] | None = None) -> list[tuple[str, str]]:
+    """Decide-step examples from prompts/examples.jsonl whose tools are all allowed, as (asked, replied) turns.
+    With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
+    models follow the example closest to the question most)."""
     from agent.records import Task, TaskStatus
 
-    turns = []
+    units: dict[str, list[tuple[str, str]]] = {}  # an example's turns, grouped by its objective
     for example in _examples():
         if not set(example["tools"]) <= tool_names:
             continue
         tasks = [Task(id=i, description=t["description"], result=t["result"], status=TaskStatus.done)
                  for i, t in enumerate(example["tasks"], 1)]
         asked = f"Objective: {example['objective']}\n" + render("decide", recalls=[], tasks=tasks, dropped=[])
-        turns.append((asked, json.dumps(example["reply"])))
-    return turns
+        units.setdefault(example["objective"], []).append((asked, json.dumps(example["reply"])))
+    chosen = list(units)
+    if objective is not None and embed is not None and len(chosen) > k:
+        vectors = embed([objective, *chosen])
+        score = {o: sum(a * b for a, b in zip(vectors[0], v)) for o, v in zip(chosen, vectors[1:])}
+        chosen = sorted(chosen, key=score.__getitem__)[-k:]
+    return [turn for o in chosen for turn in units[o]]
 
 
 def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[tuple[str, str]]:

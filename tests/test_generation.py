@@ -41,7 +41,7 @@ def structured_calls():
 def test_every_structured_call_validates_where_free_decoding_fails(model, objective):
     free_failures = 0
     for output_type, prompt in structured_calls():
-        messages = conversation(objective, prompt, render("system", tools=[calculator]))
+        messages = conversation(objective, prompt, render("system", tools=[calculator], decide=True))
         constrained = model.generate(messages, schema=output_type.model_json_schema(), max_new_tokens=300)
         parse_reply(constrained.text, output_type)  # raises if not valid
         free = model.generate(messages, max_new_tokens=120)

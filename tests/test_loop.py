@@ -190,13 +190,8 @@ def test_structured_calls_pass_their_schema_down(memory, tmp_path):
 
 
 def test_parallel_tasks_run_as_one_batch(memory, tmp_path):
-    class BatchingModel(ScriptedModel):
-        def generate_batch(self, conversations, *, schema=None, max_new_tokens=256, deadline=None):
-            self.batches.append(len(conversations))
-            return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens) for c in conversations]
-
-    model = BatchingModel([{"next": "plan", "steps": ["alpha", "beta", "gamma"]}, "A", "B", "C", finish("ans")])
-    model.batches = []
+    model = ScriptedModel([{"next": "plan", "steps": ["alpha", "beta", "gamma"]}, "A", "B", "C", finish("ans")],
+                          supports_batch=True)
     result = make_agent(model, memory, tmp_path, parallel_tasks=3).run("objective")
     assert model.batches == [3] and result.final_answer == "ans"
     assert [(t.description, t.status) for t in result.tasks] == [

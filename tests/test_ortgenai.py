@@ -101,11 +101,14 @@ def test_deadline_stops_generation(model):
     assert reply.completion_tokens == 0 and reply.text == ""
 
 
-def test_strict_schema_closes_objects_and_compacts_json():
+def test_strict_schema_closes_objects_keeps_field_order_and_fixes_whitespace():
     strict = json.loads(strict_schema(Plan.model_json_schema()))
     assert strict["additionalProperties"] is False
     assert strict["$defs"]["Step"]["additionalProperties"] is False
-    assert strict["x-guidance"] == {"whitespace_flexible": False}
+    assert strict["x-guidance"] == {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+    # fields keep their declared order: the grammar writes them in this order, so sorting them would force a
+    # model to start a reply with a field it does not expect
+    assert list(strict["$defs"]["Step"]["properties"]) == list(Plan.model_json_schema()["$defs"]["Step"]["properties"])
 
 
 @pytest.mark.slow

@@ -6,13 +6,14 @@ engine's own JSON-schema guidance, and keeps the KV cache of the previous prompt
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import Generation, Message
+from agent.models.base import ChatModel, Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.engine_build import discard, engine_dir
 from agent.models.prefix import MIN_PREFIX_TOKENS, common_prefix
@@ -34,7 +35,10 @@ def strict_schema(schema: dict[str, Any]) -> str:
             node = [close(v) for v in node]
         return node
 
-    return json.dumps({**close(schema), "x-guidance": {"whitespace_flexible": False}}, sort_keys=True)
+    # the separators the models write by themselves (", " and ": "): compact JSON tokenizes differently and
+    # pushed small models off their own choices (e.g. to "solve" where free decoding picks the calculator)
+    options = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+    return json.dumps({**close(schema), "x-guidance": options})  # key order kept: it is the order of the fields
 
 
 class _Slot:
@@ -46,7 +50,7 @@ class _Slot:
         self.tokens: list[int] = []
 
 
-class OrtGenAIModel:
+class OrtGenAIModel(ChatModel):
     """A ChatModel over onnxruntime-genai. Greedy decoding: the same prompt gives the same reply."""
 
     supports_schema = True

@@ -47,7 +47,12 @@ class HeadTool(Tool):
 
     def run(self, args: BaseModel) -> Any:
         assert self.head is not None, "setup() runs before run()"
-        return self.head.predict(list(args.texts))  # type: ignore[attr-defined]
+        predictions = self.head.predict(list(args.texts))  # type: ignore[attr-defined]
+        if self.kind != "sentiment":
+            return predictions
+        # the counts per label come with the predictions: "how many are positive?" needs no counting by the model
+        labels = [p["label"] if isinstance(p, dict) else p.label for p in predictions]
+        return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
 
 
 def _describe(kind: str, labels: list[str]) -> str:
@@ -55,5 +60,5 @@ def _describe(kind: str, labels: list[str]) -> str:
         types = ", ".join(sorted({label[2:] for label in labels if label != "O"}))
         return (f"Find named entities ({types}) in each text. Returns one list per text, in order, of "
                 f"{{text, type, start, end}} with character offsets into that text.")
-    return (f"Classify the sentiment of each text as {' or '.join(labels)}. Returns one {{label, score}} "
-            f"per text, in order; score is the probability of the label.")
+    return (f"Classify the sentiment of each text as {' or '.join(labels)}. Returns how many texts got each "
+            f"label, and one {{label, score}} per text, in order; score is the probability of the label.")
