@@ -2,8 +2,9 @@
 reports each call as an event."""
 
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from agent.errors import BudgetExhausted
 from agent.events import Event, ModelCalled
@@ -59,16 +60,16 @@ class Meter:
 
     def generate_batch(self, conversations: Sequence[Sequence[Message]], *, purpose: str,
                        task_ids: Sequence[int | None] = (), max_new_tokens: int = 256) -> list[Generation]:
-        """Independent prompts in one batched call when the backend has one, else one by one; `task_ids`
+        """Independent prompts in one batched call when the backend declares one, else one by one; `task_ids`
         names the task each prompt serves."""
         ids = list(task_ids) or [None] * len(conversations)
-        if len(conversations) < 2 or not hasattr(self.model, "generate_batch"):
+        if len(conversations) < 2 or not self.model.supports_batch:
             return [self.generate(c, purpose=purpose, task_id=i, max_new_tokens=max_new_tokens)
-                    for c, i in zip(conversations, ids)]
+                    for c, i in zip(conversations, ids, strict=True)]
         self.check()
         generations = self.model.generate_batch(conversations, max_new_tokens=max_new_tokens,
                                                 deadline=self.deadline())
-        for generation, task_id in zip(generations, ids):
+        for generation, task_id in zip(generations, ids, strict=True):
             self._count(purpose, generation, task_id)
         return generations
 

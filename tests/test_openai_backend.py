@@ -224,3 +224,28 @@ def test_a_full_agent_run_over_http(server, make_model, memory, tmp_path):
     structured = ["response_format" in body for body in server.bodies]
     assert structured == [True, False, False, True]
     assert "plan" in json.dumps(server.bodies[0]["response_format"]["json_schema"]["schema"])
+
+
+def test_a_fallback_without_json_schema_states_the_shape_in_the_request(server, make_model):
+    server.reply(400, REJECT_SCHEMA).reply(200, completion('{"answer": "a"}'))
+    model = make_model()
+    assert model.supports_schema
+    model.generate(MESSAGES, schema=SCHEMA)
+    constrained, fallback = server.bodies
+    assert constrained["messages"] == MESSAGES  # the server constrains decoding: no shape in the words
+    assert not model.supports_schema
+    *earlier, last = fallback["messages"]
+    assert earlier == MESSAGES[:-1] and last["role"] == "user"
+    assert last["content"].startswith("say hi\n\n") and "JSON" in last["content"]
+    assert json.loads(last["content"].split("\n")[-1]) == SCHEMA  # the schema itself, not just "JSON"
+
+
+@pytest.mark.parametrize("structured", ["json_object", "none"])
+def test_every_unconstrained_mode_states_the_shape_and_free_text_does_not(server, make_model, structured):
+    server.reply(200, completion("{}")).reply(200, completion("hi"))
+    model = make_model(structured=structured)
+    model.generate(MESSAGES, schema=SCHEMA)
+    model.generate(MESSAGES)
+    shaped, free = server.bodies
+    assert json.dumps(SCHEMA, separators=(",", ":")) in shaped["messages"][-1]["content"]
+    assert free["messages"] == MESSAGES and "response_format" not in free

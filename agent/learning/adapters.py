@@ -42,7 +42,8 @@ def base_directory(spec: str, cache_dir: Path | None) -> Path:
 def weights_key(directory: Path) -> str:
     """A digest of the config and weight files: an adapter is tied to exactly these weights."""
     digest = hashlib.blake2b(digest_size=8)
-    files = sorted(p for p in Path(directory).iterdir() if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
+    files = sorted(p for p in Path(directory).iterdir()
+                   if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
     for path in files:
         digest.update(path.name.encode())
         with path.open("rb") as handle:
@@ -121,6 +122,7 @@ def load_adapted(settings: Any, spec: str | None = None) -> Any:
     """The configured model with settings.adapter. The transformers backend serves it through peft; asked for
     another backend, the merged weights directory is loaded instead (llama.cpp reads GGUF, not adapters)."""
     from agent.models import load_model
+    from agent.models.local import LocalModel
 
     spec = spec or settings.model
     adapter = Path(settings.adapter)
@@ -131,6 +133,8 @@ def load_adapted(settings: Any, spec: str | None = None) -> Any:
         merged = merged_directory(adapter, base_dir, settings.cache_dir)
         return load_model(str(merged), device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
     model = load_model(spec, device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
+    if not isinstance(model, LocalModel):  # a served model (openai:NAME) has no weights here to adapt
+        raise UsageError(f"--adapter needs a local model, not {spec!r}")
     model.swap_weights(wrap(model.model, adapter))
     model.name = f"{model.name}+{adapter.name}"
     return model

@@ -121,7 +121,8 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     from agent.eval_cli import _tool_pool
     from agent.evaluation import load_suite
     from agent.learning.adapters import base_directory, weights_key
-    from agent.learning.learn import NotBetter, learn as run_learn, split_suite
+    from agent.learning.learn import NotBetter, split_suite
+    from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
 
     settings = load_settings(model=model, max_cycles=max_cycles, device=device)

@@ -2,7 +2,7 @@
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ class Feedback(BaseModel):
     task: int | None = None
     verdict: Literal["good", "bad"] | None = None
     label: str | None = Field(None, min_length=1, max_length=200)
-    created: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class Labelled(BaseModel):

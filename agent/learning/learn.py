@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +131,7 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
         if better:
             _save(peft_model, out, AdapterMeta(
                 base_model=settings.model, base_key=base_key,
-                created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
                 data={**(data or {}), "collected_with": source.name, "train_items": len(train_items),
                       "dev_items": len(dev_items), "trajectories": len(trajectories), "kept_runs": len(kept),
                       "examples": len(examples)},

@@ -20,13 +20,14 @@ class RecordedCall:
     rejected: bool = False  # the reply failed validation and was asked again: never a training target
 
 
-class RecordingModel:
+class RecordingModel(ChatModel):
     """Wraps a ChatModel and records every call: messages, schema, reply. Purposes and rejections arrive as
     the run's events (`observe`), in call order."""
 
     def __init__(self, model: ChatModel) -> None:
         self.model = model
-        self.name = getattr(model, "name", type(model).__name__)
+        self.name = model.name
+        self.supports_schema = model.supports_schema  # no batch: every call is recorded one by one
         self.calls: list[RecordedCall] = []
         self._labelled = 0
 
@@ -34,7 +35,7 @@ class RecordingModel:
                  max_new_tokens: int = 256, **options: Any) -> Generation:
         # other keyword options of the protocol (e.g. a deadline) pass through untouched
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens, **options)
-        self.calls.append(RecordedCall([dict(m) for m in messages], schema, generation.text))  # type: ignore[misc]
+        self.calls.append(RecordedCall([m.copy() for m in messages], schema, generation.text))
         return generation
 
     def observe(self, event: Event) -> None:
@@ -79,12 +80,15 @@ def sampling(model: ChatModel, temperature: float, seed: int) -> Iterator[None]:
         return
     torch.manual_seed(seed)
     random.seed(seed)
-    greedy = model.model  # type: ignore[attr-defined]
-    model.swap_weights(_Sampled(greedy, temperature))  # type: ignore[attr-defined]
+    from agent.models.local import LocalModel
+
+    assert isinstance(model, LocalModel), "can_sample() checked it"
+    greedy = model.model
+    model.swap_weights(_Sampled(greedy, temperature))
     try:
         yield
     finally:
-        model.swap_weights(greedy)  # type: ignore[attr-defined]
+        model.swap_weights(greedy)
 
 
 @dataclass

@@ -3,20 +3,23 @@
 import sys
 from pathlib import Path
 
-from agent.errors import UsageError
 from agent.models.base import ChatModel, Generation, Message
 from agent.models.catalog import PRESETS, resolve
 from agent.models.fake import ScriptedModel
+from agent.models.registry import Backend, LoadOptions, backend_for
 
-__all__ = ["ChatModel", "Generation", "Message", "PRESETS", "ScriptedModel", "check_model", "load_model", "resolve"]
+__all__ = ["Backend", "ChatModel", "Generation", "LoadOptions", "Message", "PRESETS", "ScriptedModel", "check_model",
+           "load_model", "resolve"]
 
 
 def check_model(spec: str, *, device: str = "auto", base_url: str | None = None,
                 cache_dir: Path | None = None) -> None:
     """The usage checks of load_model, without loading anything: a bad spec fails before a run writes."""
-    if spec.startswith("openai:"):
-        if not base_url:
-            raise UsageError("--model openai:NAME needs --base-url URL, e.g. http://127.0.0.1:8000/v1")
+    registered = backend_for(spec)
+    if registered:
+        backend, name = registered
+        if backend.check:
+            backend.check(name, LoadOptions(device=device, cache_dir=cache_dir, base_url=base_url))
         return
     resolve(spec, cache_dir=cache_dir)
     if device not in ("auto", "cpu"):  # only an explicit GPU request needs torch to be checked
@@ -27,15 +30,16 @@ def check_model(spec: str, *, device: str = "auto", base_url: str | None = None,
 
 def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None, base_url: str | None = None,
                api_key: str | None = None, backend: str = "auto") -> ChatModel:
-    """A preset name, local directory, .gguf path, cached HF id, or openai:NAME (with base_url) -> a ChatModel.
+    """A preset name, local directory, .gguf path, cached HF id, or PREFIX:NAME of a registered backend
+    (openai:NAME with base_url, or a plugin's, see agent/models/registry.py) -> a ChatModel.
 
     `backend`: transformers (the GPU path and the reference), onnxruntime-genai (int4 on the CPU), llama.cpp,
     or auto: onnxruntime-genai on a machine without a CUDA GPU, transformers with one."""
     check_model(spec, device=device, base_url=base_url, cache_dir=cache_dir)
-    if spec.startswith("openai:"):
-        from agent.models.openai_http import OpenAIModel
-
-        return OpenAIModel(spec.removeprefix("openai:"), base_url, api_key=api_key)
+    registered = backend_for(spec)
+    if registered:
+        remote, name = registered
+        return remote.load(name, LoadOptions(device=device, cache_dir=cache_dir, base_url=base_url, api_key=api_key))
     source = resolve(spec, cache_dir=cache_dir)
     if backend == "auto":
         on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())

@@ -1,7 +1,10 @@
 """The ChatModel protocol: the only thing the rest of the agent knows about a language model."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence, TypedDict, runtime_checkable
+from typing import Any, Protocol, TypedDict, runtime_checkable
+
+from agent.errors import UsageError
 
 
 class Message(TypedDict):
@@ -24,14 +27,36 @@ class Generation:
 @runtime_checkable
 class ChatModel(Protocol):
     """A backend implements one method. `schema`, when given, is a JSON schema the reply must satisfy;
-    backends that can constrain decoding to it do, the others just receive it. `deadline`, when given, is a
-    time.monotonic() instant: the backend stops generating there and returns what it has (a server call times
-    out there), so a time budget bounds the call itself. A backend with a batched `generate_batch` takes the
-    same keywords."""
+    backends that can constrain decoding to it do, the others must state it in the request. `deadline`, when
+    given, is a time.monotonic() instant: the backend stops generating there and returns what it has (a server
+    call times out there), so a time budget bounds the call itself.
+
+    A backend declares what else it can do; subclass ChatModel to inherit these defaults (all off):
+    `supports_schema`: decoding is constrained to the schema, so replies have its shape by construction.
+    `supports_batch`: `generate_batch(conversations, **same keywords)` runs independent prompts in one pass.
+    `supports_prefix_reuse`: the KV cache of a prompt prefix shared with an earlier call is not read again.
+    `supports_adapters`: `swap_weights(model)` serves other weights (a LoRA adapter) from then on."""
 
     name: str
+    supports_schema: bool = False
+    supports_batch: bool = False
+    supports_prefix_reuse: bool = False
+    supports_adapters: bool = False
 
     def generate(
         self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
         deadline: float | None = None,
     ) -> Generation: ...
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
+        max_new_tokens: int = 256, deadline: float | None = None,
+    ) -> list[Generation]:
+        """Called only when `supports_batch`; this default asks one by one."""
+        return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens, deadline=deadline)
+                for c in conversations]
+
+    def swap_weights(self, model: Any) -> None:
+        """Called only when `supports_adapters`."""
+        raise UsageError(f"the {self.name} backend cannot serve other weights (a LoRA adapter): "
+                         "use a local model with --backend transformers")

@@ -3,12 +3,13 @@
 import json
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from agent.models.base import Generation, Message
+from agent.models.base import ChatModel, Generation, Message
 
 Reply = str | dict | BaseModel | Callable[[Sequence[Message], dict[str, Any] | None], str]
 
@@ -22,16 +23,19 @@ class Call:
 
 
 @dataclass
-class ScriptedModel:
+class ScriptedModel(ChatModel):
     """`enqueue()` replies in order; a dict or pydantic object is sent as JSON, a callable is asked with
     (messages, schema). An empty queue answers `default` (or raises if there is none). `seconds` makes each
-    call take that long, as a slow backend would; a `deadline` cuts it short with an empty reply."""
+    call take that long, as a slow backend would; a `deadline` cuts it short with an empty reply.
+    `supports_batch=True` makes it a batching backend: `batches` records the size of each batch."""
 
     replies: list[Reply] = field(default_factory=list)
     default: Reply | None = None
     name: str = "scripted"
     seconds: float = 0.0
     calls: list[Call] = field(default_factory=list)
+    supports_batch: bool = False
+    batches: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._queue: deque[Reply] = deque(self.replies)
@@ -60,10 +64,18 @@ class ScriptedModel:
         started = time.monotonic()
         if self.seconds:
             cut = deadline is not None and started + self.seconds > deadline
-            time.sleep(max(0.0, deadline - started) if cut else self.seconds)  # type: ignore[operator]
+            time.sleep(max(0.0, deadline - started) if deadline is not None and cut else self.seconds)
             if cut:  # stopped at the deadline, as a real backend stops generating there
                 return Generation("", prompt_tokens, 0, seconds=time.monotonic() - started)
         return Generation(text, prompt_tokens, max(1, len(text.split())), seconds=max(0.001, self.seconds))
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
+        max_new_tokens: int = 256, deadline: float | None = None,
+    ) -> list[Generation]:
+        self.batches.append(len(conversations))
+        return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens, deadline=deadline)
+                for c in conversations]
 
 
 def _as_text(reply: Reply, messages: Sequence[Message], schema: dict[str, Any] | None) -> str:

@@ -4,10 +4,11 @@ llama.cpp's grammar built from the JSON schema."""
 
 import json
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import Generation, Message
+from agent.models.base import ChatModel, Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.validate import check_source
 
@@ -20,9 +21,12 @@ def llama_cpp_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-class LlamaCppModel:
+class LlamaCppModel(ChatModel):
     """A ChatModel over llama-cpp-python. Greedy decoding; llama.cpp keeps the KV cache of the longest prompt
     prefix shared with the previous call, so the shared system prompt and objective are not read again."""
+
+    supports_schema = True
+    supports_prefix_reuse = True
 
     def __init__(self, source: ModelSource, *, threads: int | None = None, context: int = 4096) -> None:
         if not source.gguf_file:

@@ -9,13 +9,14 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import Generation, Message
+from agent.models.base import ChatModel, Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.grammar import GrammarCache
 from agent.models.prefix import PrefixCache
@@ -37,15 +38,19 @@ def pick_device(requested: str = "auto") -> torch.device:
     return device
 
 
-class LocalModel:
+class LocalModel(ChatModel):
     """A ChatModel over transformers. Greedy decoding: the same prompt gives the same reply."""
+
+    supports_schema = True
+    supports_batch = True
+    supports_prefix_reuse = True
+    supports_adapters = True
 
     def __init__(self, source: ModelSource, *, device: str = "auto", cache_dir: Path | None = None,
                  reuse_prefix: bool = True) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
         from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+        from transformers.utils import logging as hf_logging
 
         started = time.perf_counter()
         hf_logging.set_verbosity_error()

@@ -4,19 +4,23 @@ llama.cpp server, Ollama)."""
 import json
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential,
 )
+from tenacity.stop import stop_base
 
 from agent.errors import BackendError, BudgetExhausted, UsageError
-from agent.models.base import Generation, Message
+from agent.models.base import ChatModel, Generation, Message
+from agent.templates import render
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +37,11 @@ class _Transient(Exception):
         self.response = response
 
 
-class OpenAIModel:
+class OpenAIModel(ChatModel):
     """`generate` posts one chat completion at temperature 0. With a schema it asks for the reply in that
     shape (`structured`: json_schema, json_object or none), stepping down once per instance when the server
-    rejects the form; agent/structured.py validates whatever comes back.
+    rejects the form; agent/structured.py validates whatever comes back. Below json_schema the server cannot
+    constrain decoding, so the schema goes into the last message as text (`supports_schema` says which).
 
     `retries` is how many times a call is asked again after a connection error, a timeout, 429 or 5xx
     (1 + retries attempts), waiting `backoff` seconds, then twice as long each time, up to 8 s."""
@@ -52,6 +57,7 @@ class OpenAIModel:
         self.timeout = timeout
         self.retries = retries
         self.structured = structured
+        self.supports_schema = structured == "json_schema"
         self._backoff = backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=self._timeout(None), headers=headers)
@@ -67,17 +73,21 @@ class OpenAIModel:
         deadline: float | None = None,
     ) -> Generation:
         started = time.perf_counter()
-        body: dict[str, Any] = {"model": self.name, "messages": list(messages), "max_tokens": max_new_tokens,
-                                "temperature": 0}
+        body: dict[str, Any] = {"model": self.name, "max_tokens": max_new_tokens, "temperature": 0}
         while True:
             mode = self.structured if schema is not None else "none"
-            if mode != "none":
+            if schema is not None and mode != "json_schema":
+                body["messages"] = _with_shape(messages, schema)
+            else:
+                body["messages"] = list(messages)
+            if schema is not None and mode != "none":
                 body["response_format"] = _response_format(mode, schema)
             else:
                 body.pop("response_format", None)
             response = self._post(body, deadline)
-            if mode != "none" and _rejects_response_format(response):
+            if schema is not None and mode != "none" and _rejects_response_format(response):
                 self.structured = STRUCTURED_MODES[STRUCTURED_MODES.index(mode) + 1]
+                self.supports_schema = False
                 log.warning("%s rejected response_format %s; using %s from now on", self.url, mode, self.structured)
                 continue
             break
@@ -103,7 +113,7 @@ class OpenAIModel:
         when the deadline passes first."""
         attempts = self.retries + 1
         retrying = Retrying(
-            stop=stop_after_attempt(attempts) | (lambda state: _past(deadline)),
+            stop=stop_after_attempt(attempts) | _StopAt(deadline),
             wait=wait_exponential(multiplier=self._backoff, max=8),
             retry=retry_if_exception_type((_Transient, httpx.TransportError)),
             reraise=True,
@@ -152,6 +162,16 @@ class OpenAIModel:
         return content if isinstance(content, str) else ""
 
 
+class _StopAt(stop_base):
+    """Stop asking again once the deadline has passed."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return _past(self.deadline)
+
+
 def _past(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() >= deadline
 
@@ -163,6 +183,15 @@ def _completions_url(base_url: str) -> str:
         raise UsageError(f"base URL {base_url!r} is not an http(s) URL: pass e.g. http://127.0.0.1:8000/v1")
     path = parts.path.rstrip("/") or "/v1"
     return f"{parts.scheme}://{parts.netloc}{path}/chat/completions"
+
+
+def _with_shape(messages: Sequence[Message], schema: dict[str, Any]) -> list[Message]:
+    """The messages with the JSON shape stated at the end of the last one: a server that cannot constrain
+    decoding otherwise leaves a small model guessing the keys. Appended last, so the shared prefix of the
+    run's calls (system prompt, objective) stays the same for the server's prefix cache."""
+    shape = render("json_shape", schema=json.dumps(schema, separators=(",", ":")))
+    *earlier, last = messages
+    return [*earlier, Message(role=last["role"], content=f"{last['content']}\n\n{shape}")]
 
 
 def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any]:

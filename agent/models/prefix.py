@@ -5,7 +5,8 @@ cache is computed once and copied into each later call that starts with it, so o
 is read again."""
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MIN_PREFIX_TOKENS = 16
 

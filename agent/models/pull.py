@@ -10,8 +10,8 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from agent.errors import ModelNotFoundError, PullError
 from agent.models.catalog import PRESETS, Preset, pulled_path
