@@ -17,12 +17,15 @@ class Integrator:
     def __init__(self, meter: Meter, *, system: str, retries: int, emit: Callable[[Event], None]) -> None:
         self.meter, self.system, self.retries, self.emit = meter, system, retries, emit
 
-    def final_answer(self, objective: str, tasks: list[Task]) -> str:
-        """The answer, written from whatever results exist; runs even after a budget is spent. Results are
-        inserted by reference, so a tool's output reaches the answer exactly as the tool gave it."""
+    def final_answer(self, objective: str, tasks: list[Task], *, write: bool = True) -> str:
+        """The answer, written from whatever results exist; runs even after a token or cycle budget is spent.
+        Results are inserted by reference, so a tool's output reaches the answer exactly as the tool gave it.
+        With `write` False (the time is up) no model call is made: the latest result is reported as such."""
         done = [task for task in tasks if task.status is TaskStatus.done and task.result]
         if not done:
             return NOTHING
+        if not write:
+            return f"The time budget ran out before an answer was written; the latest result was: {done[-1].result}"
         with self.meter.unbounded():
             reply = ask_or_none(self.meter, conversation(objective, render("final", tasks=done[-RECENT:]), self.system),
                                 FinalAnswer, purpose="final", retries=self.retries, emit=self.emit)

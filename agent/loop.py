@@ -126,8 +126,9 @@ def execute(ctx: Context) -> Phase:
 
 def answer(ctx: Context) -> Phase:
     state = ctx.state
-    if state.answer is None:
-        state.answer = ctx.integrator.final_answer(ctx.objective, ctx.board.tasks)
+    if state.answer is None:  # past a time budget no model call is made: the answer is put together from results
+        state.answer = ctx.integrator.final_answer(ctx.objective, ctx.board.tasks,
+                                                   write=state.stop != RunStatus.max_seconds.value)
     state.stop = state.stop or RunStatus.no_tasks.value
     return ctx.advance(Phase.stopped)
 
