@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from agent import Agent, ScriptedModel, TaskStatus, Tool, ToolError, UsageError, tool
+from agent.tools.base import Arguments
 from agent.tools.builtin import calculator
 from agent.tools.memory_search import MemorySearch
 from agent.tools.registry import available_tools
@@ -225,4 +226,45 @@ def test_a_tool_slower_than_its_timeout_is_a_tool_error(tmp_path, memory):
         task = run_one_call(tmp_path, memory, [Slow()], call("slow"))
     finally:
         release.set()  # lets the abandoned worker thread finish
-    assert (task.status, task.tool, task.result) == (TaskStatus.failed, "slow", "slow timed out after 0.2 s and was abandoned")
+    assert (task.status, task.tool, task.result) == (
+        TaskStatus.failed, "slow", "slow timed out after 0.2 s and was abandoned")
+
+
+def test_parameter_descriptions_come_from_the_docstring_into_the_schema():
+    @tool
+    def convert(amount: float, unit: str = "km", precise: bool = False) -> str:
+        """Convert a distance.
+
+        Args:
+            amount: how far, as a number
+                (negative is refused)
+            unit (str): the unit to convert to
+        :param precise: keep every digit
+        """
+        return f"{amount} {unit}"
+
+    properties = convert.spec()["parameters"]["properties"]
+    assert convert.description == "Convert a distance."
+    assert properties["amount"]["description"] == "how far, as a number (negative is refused)"
+    assert properties["unit"]["description"] == "the unit to convert to" and properties["unit"]["default"] == "km"
+    assert properties["precise"]["description"] == "keep every digit"
+    assert convert(amount=2) == "2.0 km"
+
+
+def test_a_docstring_without_parameters_describes_none():
+    assert "description" not in calculator.spec()["parameters"]["properties"]["expression"]
+
+
+def test_typed_tools_receive_their_own_argument_model():
+    class Echo(Arguments):
+        text: str
+
+    class Shout(Tool[Echo]):
+        name = "shout"
+        description = "Upper-case text."
+        Arguments = Echo
+
+        def run(self, args: Echo) -> str:
+            return args.text.upper()  # an Echo, not a bare BaseModel: no cast, no ignore
+
+    assert Shout()(text="hey") == "HEY"

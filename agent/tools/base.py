@@ -1,10 +1,12 @@
 """Tools: a typed function under @tool, or a Tool subclass for stateful ones with a lazy setup()."""
 
 import inspect
+import re
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent.errors import ToolError
 
@@ -13,15 +15,20 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Tool(ABC):
-    """Subclass with `name`, `description`, an `Arguments` model and `run()`. `setup()` runs once, lazily,
-    before the first call (load weights there, not in __init__). `risky` tools need the user's approval."""
+A = TypeVar("A", bound=BaseModel)
 
-    name: ClassVar[str]
-    description: ClassVar[str]
-    Arguments: ClassVar[type[BaseModel]] = Arguments
-    risky: ClassVar[bool] = False
-    timeout_seconds: ClassVar[float] = 60.0
+
+class Tool(ABC, Generic[A]):
+    """Subclass `Tool[MyArguments]` with `name`, `description`, `Arguments = MyArguments` and `run(args)`,
+    which then receives a validated MyArguments. `setup()` runs once, lazily, before the first call (load
+    weights there, not in __init__). `risky` tools need the user's approval."""
+
+    name: str
+    description: str
+    # the no-argument default; mypy cannot check a class default against a type variable
+    Arguments: type[A] = Arguments  # type: ignore[assignment]
+    risky: bool = False
+    timeout_seconds: float = 60.0
 
     def __init__(self) -> None:
         self._ready = False
@@ -34,17 +41,17 @@ class Tool(ABC):
         (close a socket, set a flag it polls). The run is abandoned either way; its result is never used."""
 
     @abstractmethod
-    def run(self, args: BaseModel) -> Any:
+    def run(self, args: A) -> Any:
         """Do the work; the return value is turned into text for memory and the model."""
 
-    def parse(self, raw: dict[str, Any]) -> BaseModel:
+    def parse(self, raw: dict[str, Any]) -> A:
         try:
             return self.Arguments.model_validate(raw)
         except ValidationError as exc:
             raise ToolError(f"bad arguments for {self.name}: {_first_error(exc)}") from exc
 
     def __call__(self, **raw: Any) -> Any:
-        args = raw if isinstance(raw, BaseModel) else self.parse(raw)
+        args = self.parse(raw)
         if not self._ready:
             self.setup()
             self._ready = True
@@ -60,30 +67,39 @@ class Tool(ABC):
         }
 
 
-class FunctionTool(Tool):
+class FunctionTool(Tool[BaseModel]):
     """A plain typed function turned into a Tool by @tool."""
 
     def __init__(self, function: Callable[..., Any], name: str, description: str,
                  arguments: type[BaseModel], risky: bool) -> None:
         super().__init__()
         self.function = function
-        self.name = name  # type: ignore[misc]
-        self.description = description  # type: ignore[misc]
-        self.Arguments = arguments  # type: ignore[misc]
-        self.risky = risky  # type: ignore[misc]
+        self.name = name
+        self.description = description
+        self.Arguments = arguments
+        self.risky = risky
         self.__doc__ = function.__doc__
 
     def run(self, args: BaseModel) -> Any:
         return self.function(**args.model_dump())
 
 
-def tool(function: Callable[..., Any] | None = None, *, name: str | None = None, risky: bool = False):
-    """Make a typed, documented function a Tool: the docstring describes it, the type hints validate it."""
+@overload
+def tool(function: Callable[..., Any], *, name: str | None = None, risky: bool = False) -> FunctionTool: ...
+@overload
+def tool(function: None = None, *, name: str | None = None,
+         risky: bool = False) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
+         risky: bool = False) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+    """Make a typed, documented function a Tool: the docstring's first paragraph describes it, the type hints
+    validate it, and each parameter's line in an "Args:" section (or a ":param name:" line) describes that
+    parameter in the schema the model reads."""
 
     def wrap(fn: Callable[..., Any]) -> FunctionTool:
         doc = inspect.getdoc(fn)
         if not doc:
             raise TypeError(f"@tool {fn.__name__}: add a docstring; it is the description the model reads")
+        described = parameter_descriptions(doc)
         fields: dict[str, Any] = {}
         for param in inspect.signature(fn).parameters.values():
             if param.annotation is inspect.Parameter.empty:
@@ -91,12 +107,53 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise TypeError(f"@tool {fn.__name__}: *args/**kwargs cannot be described to a model")
             default = ... if param.default is inspect.Parameter.empty else param.default
-            fields[param.name] = (param.annotation, default)
+            fields[param.name] = (param.annotation, Field(default, description=described.get(param.name)))
         tool_name = name or fn.__name__
         arguments = create_model(f"{tool_name}_arguments", __base__=Arguments, **fields)
-        return FunctionTool(fn, tool_name, doc.split("\n\n")[0].strip(), arguments, risky)
+        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky)
 
     return wrap(function) if function is not None else wrap
+
+
+_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):$")
+_PARAM_LINE = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")
+_ARG_LINE = re.compile(r"^(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+
+
+def parameter_descriptions(doc: str) -> dict[str, str]:
+    """{parameter: description} from a Google-style "Args:" section and ":param name:" lines; a description
+    runs on over the lines indented deeper than its first."""
+    found: dict[str, str] = {}
+    current: str | None = None
+    current_indent = 0
+    in_args = False
+    for line in doc.splitlines():
+        stripped, indent = line.strip(), len(line) - len(line.lstrip())
+        if current and stripped and indent > current_indent:
+            found[current] = f"{found[current]} {stripped}"
+            continue
+        current = None
+        section = _SECTION.match(stripped)
+        if section:
+            in_args = section[1] in ("Args", "Arguments", "Parameters")
+            continue
+        match = _PARAM_LINE.match(stripped) or (_ARG_LINE.match(stripped) if in_args and indent else None)
+        if match:
+            current, current_indent = match[1], indent
+            found[current] = match[2]
+        elif stripped and not indent:
+            in_args = False  # unindented prose ends the section
+    return {name: text.strip() for name, text in found.items() if text.strip()}
+
+
+def _summary(doc: str) -> str:
+    """The description the model reads: the docstring before its first section or ":param" line."""
+    kept = []
+    for line in doc.split("\n\n")[0].splitlines():
+        if _SECTION.match(line.strip()) or line.strip().startswith(":param"):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def _first_error(exc: ValidationError) -> str:

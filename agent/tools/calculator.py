@@ -10,9 +10,9 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Callable, Union
+from collections.abc import Callable
 
-Number = Union[int, float]
+Number = int | float
 
 MAX_LENGTH = 500  # characters, checked before parsing
 MAX_DEPTH = 50  # nesting depth of the expression tree
@@ -86,9 +86,9 @@ def _power(base: Number, exp: Number) -> Number:
     if abs(exp) > MAX_EXPONENT:
         raise CalculatorError(f"exponent too large (limit {MAX_EXPONENT})")
     # Estimate the size before computing, so e.g. 9**999 never gets built.
-    if isinstance(base, int) and isinstance(exp, int) and exp > 0 and abs(base) > 1:
-        if exp * math.log10(abs(base)) > MAX_INT_DIGITS:
-            raise CalculatorError(f"result would have more than {MAX_INT_DIGITS} digits")
+    if (isinstance(base, int) and isinstance(exp, int) and exp > 0 and abs(base) > 1
+            and exp * math.log10(abs(base)) > MAX_INT_DIGITS):
+        raise CalculatorError(f"result would have more than {MAX_INT_DIGITS} digits")
     return base**exp
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from agent.errors import ToolError
 from agent.tools.base import Arguments, Tool
@@ -19,6 +19,7 @@ Ordinal = Literal["first", "second", "third", "fourth", "fifth", "last"]
 WEEKDAYS: tuple[str, ...] = tuple(calendar.day_name)  # Monday first, as date.weekday()
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 MAX_DATE_CHARS = 60
+T = TypeVar("T")
 MAX_DAYS = 3_000_000  # about the span of the calendar datetime can hold
 
 # What each operation reads; any other field is ignored.
@@ -89,11 +90,17 @@ def nth_weekday(year: int, month: int, weekday: str, ordinal: str) -> int:
     return days[index] if index < len(days) else -1
 
 
+def _given(value: T | None) -> T:
+    """A field `run` has checked is set (NEEDS)."""
+    assert value is not None, "run() checks NEEDS first"
+    return value
+
+
 def _described(day: dt.date) -> str:
     return f"{day.isoformat()}, a {WEEKDAYS[day.weekday()]}"
 
 
-class Dates(Tool):
+class Dates(Tool[DatesArguments]):
     """Exact calendar arithmetic; every answer states the dates it used, with the number last."""
 
     name = "dates"
@@ -103,8 +110,7 @@ class Dates(Tool):
                    "Pick `operation` and fill the fields it names.")
     Arguments = DatesArguments
 
-    def run(self, args: BaseModel) -> str:
-        assert isinstance(args, DatesArguments)
+    def run(self, args: DatesArguments) -> str:
         missing = [field for field in NEEDS[args.operation] if getattr(args, field) is None]
         if missing:
             raise ToolError(f"dates: {args.operation} needs {', '.join(missing)}")
@@ -114,41 +120,41 @@ class Dates(Tool):
             raise ToolError("dates: the result falls outside years 1-9999") from None
 
     def _weekday(self, args: DatesArguments) -> str:
-        day = parse_date(args.date)  # type: ignore[arg-type]
+        day = parse_date(_given(args.date))
         return f"{WEEKDAYS[day.weekday()]} ({day.isoformat()})"
 
     def _add_days(self, args: DatesArguments) -> str:
-        start = parse_date(args.date)  # type: ignore[arg-type]
-        return _described(start + dt.timedelta(days=args.days))  # type: ignore[arg-type]
+        start = parse_date(_given(args.date))
+        return _described(start + dt.timedelta(days=_given(args.days)))
 
     def _days_between(self, args: DatesArguments) -> str:
-        start, end = parse_date(args.date), parse_date(args.end_date)  # type: ignore[arg-type]
+        start, end = parse_date(_given(args.date)), parse_date(_given(args.end_date))
         # the count goes last: a number check, and a reader, take the last number written
         return f"{start.isoformat()} to {end.isoformat()}: {abs((end - start).days)} days"
 
     def _count_weekday(self, args: DatesArguments) -> str:
-        start, end = parse_date(args.date), parse_date(args.end_date)  # type: ignore[arg-type]
-        count = sum(WEEKDAYS[d.weekday()] == args.weekday for d in _inclusive_days(start, end))
+        start, end = parse_date(_given(args.date)), parse_date(_given(args.end_date))
+        count = sum(WEEKDAYS[d.weekday()] == _given(args.weekday) for d in _inclusive_days(start, end))
         return f"{args.weekday}s from {start.isoformat()} to {end.isoformat()}, both included: {count}"
 
     def _business_days(self, args: DatesArguments) -> str:
-        start, end = parse_date(args.date), parse_date(args.end_date)  # type: ignore[arg-type]
+        start, end = parse_date(_given(args.date)), parse_date(_given(args.end_date))
         count = sum(d.weekday() < 5 for d in _inclusive_days(start, end))
         return f"business days from {start.isoformat()} to {end.isoformat()}, both included: {count}"
 
     def _nth_weekday(self, args: DatesArguments) -> str:
-        day = nth_weekday(args.year, args.month, args.weekday, args.ordinal)  # type: ignore[arg-type]
-        month = calendar.month_name[args.month]  # type: ignore[index]
+        day = nth_weekday(_given(args.year), _given(args.month), _given(args.weekday), _given(args.ordinal))
+        month = calendar.month_name[_given(args.month)]
         if day < 0:
             return f"{month} {args.year} has no {args.ordinal} {args.weekday}: -1"
         return f"the {args.ordinal} {args.weekday} of {month} {args.year} is {month} {day}: day {day}"
 
     def _shift_weekday(self, args: DatesArguments) -> str:
-        shifted = WEEKDAYS[(WEEKDAYS.index(args.weekday) + args.days) % 7]  # type: ignore[arg-type, operator]
+        shifted = WEEKDAYS[(WEEKDAYS.index(_given(args.weekday)) + _given(args.days)) % 7]
         return f"{shifted} ({args.days} days after a {args.weekday})"
 
     def _is_leap_year(self, args: DatesArguments) -> str:
-        leap = calendar.isleap(args.year)  # type: ignore[arg-type]
+        leap = calendar.isleap(_given(args.year))
         return f"yes, {args.year} is a leap year" if leap else f"no, {args.year} is not a leap year"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent.heads.meta import read_head_meta
 from agent.tools.base import Arguments, Tool
@@ -25,7 +25,7 @@ class HeadArguments(Arguments):
     )
 
 
-class HeadTool(Tool):
+class HeadTool(Tool[HeadArguments]):
     """`HeadTool(Path("ner-head"))`: the head in that directory, loaded on first use."""
 
     Arguments = HeadArguments
@@ -35,8 +35,8 @@ class HeadTool(Tool):
         self.head_dir, self.device = Path(head_dir), device
         meta = read_head_meta(self.head_dir)  # only head.json: the weights load in setup()
         self.kind, self.labels = meta["kind"], [str(label) for label in meta["labels"]]
-        self.name = name or TOOL_NAMES[self.kind]  # type: ignore[misc]
-        self.description = _describe(self.kind, self.labels)  # type: ignore[misc]
+        self.name = name or TOOL_NAMES[self.kind]
+        self.description = _describe(self.kind, self.labels)
         self.head: Head | None = None
 
     def setup(self) -> None:
@@ -45,9 +45,9 @@ class HeadTool(Tool):
 
         self.head = Head.load(self.head_dir, device=self.device)
 
-    def run(self, args: BaseModel) -> Any:
+    def run(self, args: HeadArguments) -> Any:
         assert self.head is not None, "setup() runs before run()"
-        predictions = self.head.predict(list(args.texts))  # type: ignore[attr-defined]
+        predictions = self.head.predict(list(args.texts))
         if self.kind != "sentiment":
             return predictions
         # the counts per label come with the predictions: "how many are positive?" needs no counting by the model

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent.memory.base import Memory
 from agent.tools.base import Arguments, Tool
@@ -13,7 +13,7 @@ class MemorySearchArguments(Arguments):
     k: int = Field(3, ge=1, le=10, description="how many results to return")
 
 
-class MemorySearch(Tool):
+class MemorySearch(Tool[MemorySearchArguments]):
     """`MemorySearch(memory)`: the `k` stored texts nearest in meaning to a query."""
 
     name = "search_memory"
@@ -25,6 +25,6 @@ class MemorySearch(Tool):
         super().__init__()
         self.memory = memory
 
-    def run(self, args: BaseModel) -> list[dict[str, Any]]:
-        recalls = self.memory.search(args.query, args.k)  # type: ignore[attr-defined]
+    def run(self, args: MemorySearchArguments) -> list[dict[str, Any]]:
+        recalls = self.memory.search(args.query, args.k)
         return [{"id": r.id, "text": r.text, "distance": round(float(r.distance), 4)} for r in recalls]

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent.errors import ToolError, UsageError
 from agent.tools.base import Arguments, Tool
@@ -92,7 +92,7 @@ class _Directory:
     def __init__(self, fd: int, relative: str) -> None:
         self.fd, self.relative = fd, relative
 
-    def __enter__(self) -> "_Directory":
+    def __enter__(self) -> _Directory:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -170,7 +170,7 @@ class WriteFileArguments(Arguments):
     content: str = Field(max_length=MAX_FILE_BYTES, description="the whole new text of the file")
 
 
-class ReadFile(Tool):
+class ReadFile(Tool[ReadFileArguments]):
     name = "read_file"
     description = f"Read a UTF-8 text file (up to {MAX_FILE_BYTES} bytes) from the workspace."
     Arguments = ReadFileArguments
@@ -179,11 +179,11 @@ class ReadFile(Tool):
         super().__init__()
         self.workspace = workspace
 
-    def run(self, args: BaseModel) -> str:
-        return self.workspace.read(args.path)  # type: ignore[attr-defined]
+    def run(self, args: ReadFileArguments) -> str:
+        return self.workspace.read(args.path)
 
 
-class WriteFile(Tool):
+class WriteFile(Tool[WriteFileArguments]):
     name = "write_file"
     description = f"Create or overwrite a text file (up to {MAX_FILE_BYTES} bytes) in the workspace."
     Arguments = WriteFileArguments
@@ -193,11 +193,11 @@ class WriteFile(Tool):
         super().__init__()
         self.workspace = workspace
 
-    def run(self, args: BaseModel) -> str:
-        return self.workspace.write(args.path, args.content)  # type: ignore[attr-defined]
+    def run(self, args: WriteFileArguments) -> str:
+        return self.workspace.write(args.path, args.content)
 
 
-class ListFiles(Tool):
+class ListFiles(Tool[Arguments]):
     name = "list_files"
     description = f"List the workspace's files: {{files: [{{path, bytes}}], omitted}} (first {MAX_LISTED})."
 
@@ -205,11 +205,11 @@ class ListFiles(Tool):
         super().__init__()
         self.workspace = workspace
 
-    def run(self, args: BaseModel) -> dict[str, Any]:
+    def run(self, args: Arguments) -> dict[str, Any]:
         return self.workspace.list()
 
 
-def workspace_tools(root: Path) -> list[Tool]:
+def workspace_tools(root: Path) -> list[Tool[Any]]:
     """read_file, write_file (risky: needs approval) and list_files over `root`, created on first write."""
     workspace = Workspace(root)
     return [ReadFile(workspace), WriteFile(workspace), ListFiles(workspace)]
