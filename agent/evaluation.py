@@ -140,7 +140,7 @@ _NUMBER = re.compile(r"""
 def last_number(text: str) -> float | None:
     """The last number written in `text`, or None."""
     found = None
-    for found in _NUMBER.finditer(text):
+    for found in _NUMBER.finditer(text):  # noqa: B007 (the loop runs only to leave the last match in `found`)
         pass
     if found is None:
         return None

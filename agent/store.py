@@ -5,10 +5,10 @@ import errno
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
 
 from filelock import FileLock, Timeout
 

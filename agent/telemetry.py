@@ -4,7 +4,8 @@ Needs opentelemetry-api and -sdk (`pip install 'agent[otel]'`); without them `te
 
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agent.events import (
     CycleStarted,

@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import torch
+from engines import PLAN_PROMPT, Plan  # beside this script
 
 from agent.config import load_settings
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel
 from agent.records import Task
 from agent.templates import conversation, render
-from engines import PLAN_PROMPT, Plan  # beside this script
 
 OBJECTIVE = "List three uses of a paperclip"
 
@@ -87,7 +87,7 @@ def section_decode(model: LocalModel, args) -> dict:
     engine_figures(out, args)
     for kind in ("decode", "prefill"):
         base = out[kind]["transformers_float32"]["tok_s"]
-        for name, figure in out[kind].items():
+        for figure in out[kind].values():
             if "tok_s" in figure:
                 figure["x_transformers_fp32"] = round(figure["tok_s"] / base, 2)
     return out

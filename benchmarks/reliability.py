@@ -55,7 +55,7 @@ def races(attempts: int, root: Path) -> dict[str, int]:
     for i in range(each):
         link = ws / f"hard{i}.txt"
         os.link(secret, link)
-        for act in (lambda: workspace.read(link.name), lambda: workspace.write(link.name, "pwned")):
+        for act in (lambda name=link.name: workspace.read(name), lambda name=link.name: workspace.write(name, "pwned")):
             try:
                 leaks += "SECRET" in str(act())
             except ToolError:

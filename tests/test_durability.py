@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent import Agent, ScriptedModel, UsageError, tool
-from moves import SOLVE, call, finish, plan
 from agent.store import RunStore
+
+from moves import SOLVE, call, finish, plan
 
 WORKER = Path(__file__).parent / "crash_worker.py"
 TOTAL_TASKS = 10  # as in crash_worker.py
@@ -102,9 +103,8 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path, memory):
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(UsageError, match="in use by another process"):
-            with RunStore(run_path):
-                pass
+        with pytest.raises(UsageError, match="in use by another process"), RunStore(run_path):
+            pass
     finally:
         holder.kill()
         holder.wait()

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ListMemory
 
-from agent import Agent, BackendError, ScriptedModel, UsageError
+from agent import BackendError, UsageError
 from agent.eval_cli import eval_command, format_table, report_json, select_items
 from agent.evaluation import (
     EvalItem,

@@ -110,7 +110,7 @@ def test_random_truncated_and_foreign_gguf_files_are_model_errors(tmp_path):
     head_only.write_bytes(good.read_bytes()[:40])
     with pytest.raises(ModelError, match="truncated"):
         check_gguf(head_only)
-    foreign = write_gguf(tmp_path / "clip.gguf", "clip")
+    write_gguf(tmp_path / "clip.gguf", "clip")
     with pytest.raises(ModelError, match="'clip' model"):
         check_source(ModelSource(tmp_path, "clip.gguf"), ("llama", "qwen2"))
 

@@ -138,9 +138,8 @@ def test_a_truncated_write_ahead_log_is_refused_not_resumed(tmp_path):
     assert wal.stat().st_size > 0 and (run / COMMITS_FILE).read_text() == "4"
     with wal.open("r+b") as handle:  # cut the last committed step (its frames) off the log
         handle.truncate(wal.stat().st_size - 4096 - 24)
-    with pytest.raises(UsageError, match="write-ahead log .* was cut or lost"):
-        with RunStore(run) as store:
-            store.load()
+    with pytest.raises(UsageError, match="write-ahead log .* was cut or lost"), RunStore(run) as store:
+        store.load()
 
 
 def test_an_intact_run_loads_and_counts_its_commits(tmp_path):

@@ -1,8 +1,6 @@
 """HeadTool: a NER head, trained here on a small CoNLL sample, answering as a tool in a scripted run."""
 
 import json
-
-from moves import call, finish
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,8 @@ import torch
 from agent import Agent, ScriptedModel, TaskStatus, ToolError, UsageError
 from agent.heads import Head, train_head
 from agent.tools.heads import MAX_TEXT_CHARS, MAX_TEXTS, HeadTool
+
+from moves import call, finish
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from agent import UsageError
-from agent.models import load_model
 from agent.actions import decision_model
+from agent.models import load_model
 from agent.structured import parse_reply
 from agent.templates import conversation, render
 

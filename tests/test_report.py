@@ -1,5 +1,6 @@
 """The HTML report: content, escaping, interrupted runs, attribution, and a real headless Chromium render."""
 
+import contextlib
 import html
 import os
 import shutil
@@ -16,6 +17,7 @@ from agent.errors import UsageError
 from agent.report import write_report
 from agent.run_view import read_run
 from agent.tools.builtin import calculator
+
 from moves import SOLVE, call, final, finish, plan
 
 EVIL_RESULT = "Areas: <script>alert('x')</script> Tokyo 2194 km2 & <b>Delhi</b> 1484 km2"
@@ -40,10 +42,9 @@ def make_run(tmp_path: Path, memory, replies: list = SCRIPT, **options) -> Path:
     """A run made with the scripted model; a script cut short raises mid-run, like a crash."""
     agent = Agent(model=ScriptedModel(list(replies)), tools=[calculator], memory=memory,
                   run_dir=tmp_path / "runs", **{"max_tasks_per_cycle": 4, **options})
-    try:
+    # ScriptedModel runs out of replies (AssertionError): the run stops where a crash would leave it
+    with contextlib.suppress(AssertionError):
         agent.run(OBJECTIVE)
-    except AssertionError:  # ScriptedModel ran out of replies: the run stops where a crash would leave it
-        pass
     return next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
 
 

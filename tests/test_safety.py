@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agent import Agent, RunStatus, ScriptedModel, UsageError, cli, tool
 from agent.agent import check_objective
 from agent.trace import read_trace
+
 from moves import SOLVE, call, final, is_final
 
 PACKAGE = Path(__file__).parent.parent / "agent"

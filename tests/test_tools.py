@@ -14,6 +14,7 @@ from agent.tools.builtin import calculator
 from agent.tools.memory_search import MemorySearch
 from agent.tools.registry import available_tools
 from agent.tools.workspace import workspace_tools
+
 from moves import SOLVE, call, finish
 
 

@@ -72,7 +72,7 @@ def train(kind: str, data: Path, out: Path, epochs: int, batch_size: int, lr: fl
     from agent.heads import train_head
 
     _quiet_transformers()
-    report = train_head(kind, data, out, epochs=epochs, batch_size=batch_size, lr=lr,  # type: ignore[arg-type]
+    report = train_head(kind, data, out, epochs=epochs, batch_size=batch_size, lr=lr,
                         max_train_examples=max_train_examples, max_eval_examples=max_eval_examples,
                         device=target)
     history = ", ".join(f"{value:.4f}" for value in report.history)

@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def retrain_from_feedback(head_dir: Path, data: Path, run_dir: Path, *, epochs: 
         candidate = _scores(candidate_dir, data, examples, max_eval_examples, device)
         pairs = [(candidate[k], base[k]) for k in ("valid", "feedback")]
         kept = all(c >= b for c, b in pairs) and any(c > b for c, b in pairs)
-        version = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "source": "feedback",
+        version = {"created": datetime.now(UTC).isoformat(timespec="seconds"), "source": "feedback",
                    "feedback_examples": len(examples), "epochs": epochs, "base": base, "candidate": candidate,
                    "kept": kept}
         if kept:

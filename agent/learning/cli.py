@@ -3,6 +3,7 @@
 import json
 import time
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -75,7 +76,8 @@ def experience_clear(run_dir: Path | None) -> None:
 @click.option("--bad", "verdict", flag_value="bad", help="The run (or task) was wrong.")
 @click.option("--label", metavar="LABEL", help="The right label (e.g. positive/negative for a sentiment task).")
 @_RUN_DIR
-def feedback(run_id: str, task: int | None, verdict: str | None, label: str | None, run_dir: Path | None) -> None:
+def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | None, label: str | None,
+             run_dir: Path | None) -> None:
     """Record a correction for RUN_ID (or its task N) in the run's feedback.jsonl; `agent heads train
     --from-feedback` learns from labelled ones."""
     from agent.learning.feedback import Feedback, record_feedback

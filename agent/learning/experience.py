@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,8 @@ class ExperienceStore:
         Path(path).mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         self._collection = client.get_or_create_collection(
-            COLLECTION, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"})
+            COLLECTION, embedding_function=PackagedEmbedder(device),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
+            metadata={"hnsw:space": "cosine"})
         self.path = Path(path)
         self.min_similarity = min_similarity
 
@@ -95,19 +97,20 @@ class ExperienceStore:
             return []
         found = self._collection.query(query_texts=[shape(objective)], n_results=min(k, total), where={"success": True},
                                        include=["metadatas", "distances"])
-        return [_parse(meta) for meta, distance in zip(found["metadatas"][0], found["distances"][0])
+        metadatas, distances = found["metadatas"] or [[]], found["distances"] or [[]]
+        return [_parse(meta) for meta, distance in zip(metadatas[0], distances[0])
                 if 1.0 - distance >= self.min_similarity]
 
     def list(self) -> list[tuple[str, Experience]]:
         found = self._collection.get(include=["metadatas"])
-        pairs = [(i, _parse(meta)) for i, meta in zip(found["ids"], found["metadatas"])]
+        pairs = [(i, _parse(meta)) for i, meta in zip(found["ids"], found["metadatas"] or [])]
         return sorted(pairs, key=lambda pair: pair[1].created)
 
     def get(self, id: str) -> Experience:
         found = self._collection.get(ids=[id], include=["metadatas"])
         if not found["ids"]:
             raise UsageError(f"no experience {id!r} (see `agent experience list`)")
-        return _parse(found["metadatas"][0])
+        return _parse(found["metadatas"][0] if found["metadatas"] else None)
 
     def rm(self, id: str) -> None:
         self.get(id)
@@ -133,7 +136,7 @@ def as_example(experience: Experience, max_chars: int = 600) -> str:
     return "\n".join(lines)[:max_chars]
 
 
-def _parse(meta: dict | None) -> Experience:
+def _parse(meta: Mapping[str, Any] | None) -> Experience:
     try:
         return Experience.model_validate_json((meta or {}).get("json", ""))
     except ValidationError as exc:

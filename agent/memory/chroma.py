@@ -5,9 +5,10 @@ damaged local store is moved aside and rebuilt rather than fatal. Failures of a 
 clear error naming the server or the path."""
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Self
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -30,11 +31,11 @@ class ChromaMemory:
         self._client = client
         with self._guard():
             self._collection = client.get_or_create_collection(
-                collection, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"}
+                collection, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"}  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
             )
 
     @classmethod
-    def persistent(cls, path: Path, **kwargs) -> "ChromaMemory":
+    def persistent(cls, path: Path, **kwargs: Any) -> Self:
         """The store at `path`; a damaged one (garbled files, a truncated database, a file in its place) is
         moved aside to `<path>.damaged-<time>` and a fresh one is started."""
         try:
@@ -50,7 +51,7 @@ class ChromaMemory:
             return cls._open(path, **kwargs)
 
     @classmethod
-    def _open(cls, path: Path, **kwargs) -> "ChromaMemory":
+    def _open(cls, path: Path, **kwargs: Any) -> Self:
         if path.exists() and not path.is_dir():
             raise NotADirectoryError(f"{path} is not a directory")
         try:
@@ -65,7 +66,7 @@ class ChromaMemory:
             memory._collection.count()  # reads the segment files: damage shows here, not mid-run
             memory._collection.peek(1)
         except BaseException:
-            client.close()  # release the cached system, so the path can be opened afresh
+            client.close()  # type: ignore[attr-defined]  # chromadb 1.x has close(), its stub does not; release the cached system, so the path can be opened afresh
             raise
         return memory
 
@@ -80,11 +81,11 @@ class ChromaMemory:
             if total == 0 or k <= 0:
                 return []
             found = self._collection.query(query_texts=[query], n_results=min(k, total), where=where)
+        documents, distances, metadatas = found["documents"], found["distances"], found["metadatas"]
+        assert documents is not None and distances is not None and metadatas is not None  # included by default
         return [
             Recall(id=i, text=doc, distance=float(dist), metadata=dict(meta or {}))
-            for i, doc, dist, meta in zip(
-                found["ids"][0], found["documents"][0], found["distances"][0], found["metadatas"][0]
-            )
+            for i, doc, dist, meta in zip(found["ids"][0], documents[0], distances[0], metadatas[0])
         ]
 
     def count(self) -> int:

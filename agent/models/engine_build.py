@@ -162,6 +162,7 @@ def _run_builder(hf_dir: Path, out: Path, label: str, show_progress: bool) -> No
         task = bar.add_task(f"building the int4 engine model of {label} (once)", total=layers)
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                               errors="replace") as process:
+            assert process.stdout is not None  # stdout=PIPE
             for line in process.stdout:
                 tail = (tail + [line.strip()])[-20:]
                 if line.startswith("Reading layer"):

@@ -84,6 +84,7 @@ class GrammarProcessor(LogitsProcessor):
             for matcher, token in zip(self.matchers, last):
                 if not matcher.is_terminated():
                     matcher.accept_token(token)
+        assert self.bitmask is not None, "allocated with the matchers"
         for row, matcher in enumerate(self.matchers):
             if not matcher.is_terminated():
                 matcher.fill_next_token_bitmask(self.bitmask, row)

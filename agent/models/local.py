@@ -64,7 +64,7 @@ class LocalModel(ChatModel):
             self.tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
             self.model = AutoModelForCausalLM.from_pretrained(
                 directory, dtype=self.dtype, local_files_only=True, attn_implementation="sdpa"
-            ).to(self.device)
+            ).to(self.device)  # type: ignore[arg-type]  # transformers' stubs: to() takes a device
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # loaders' ways of saying "bad files"
             where = source.directory / (source.gguf_file or "")
             raise ModelError(f"cannot load the model at {where}: {exc}".splitlines()[0]) from exc
@@ -90,7 +90,7 @@ class LocalModel(ChatModel):
         output = self._generate(torch.tensor([ids], device=self.device), None, schema, max_new_tokens, prefix,
                                 deadline)
         completion = _until_eos(output[0, len(ids):].tolist(), self.eos_ids)
-        text = self.tokenizer.decode(completion, skip_special_tokens=True)
+        text = str(self.tokenizer.decode(completion, skip_special_tokens=True))  # one sequence in, one str out
         return Generation(text, len(ids), len(completion), time.perf_counter() - start)
 
     def generate_batch(
@@ -110,13 +110,15 @@ class LocalModel(ChatModel):
         generations = []
         for row, prompt in zip(output[:, width:].tolist(), prompts):
             completion = _until_eos(row, self.eos_ids)
-            text = self.tokenizer.decode(completion, skip_special_tokens=True)
+            text = str(self.tokenizer.decode(completion, skip_special_tokens=True))
             generations.append(Generation(text, len(prompt), len(completion), seconds))
         return generations
 
     def _prompt_ids(self, messages: Sequence[Message]) -> list[int]:
-        return self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True,
-                                                  return_dict=True)["input_ids"]
+        encoded: Any = self.tokenizer.apply_chat_template(
+            [{"role": m["role"], "content": m["content"]} for m in messages], add_generation_prompt=True,
+            tokenize=True, return_dict=True)
+        return list(encoded["input_ids"])  # a BatchEncoding with return_dict=True; the stub says str
 
     def _prefill(self, ids: list[int]) -> Any:
         with torch.inference_mode():

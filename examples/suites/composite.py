@@ -35,7 +35,8 @@ def memory_pairs(seed: int, count: int) -> list[MemoryPair]:
         template, person, project, good = index % 4, rng.choice(PEOPLE), rng.choice(PROJECTS), rng.choice(ITEMS)
         if template == 0:
             word = f"{rng.choice(COLOURS)}-{rng.randint(10, 99)}"
-            pairs.append((f"project-{project.lower()}-{index}", f"Remember: the code word for project {project} is '{word}'.",
+            pairs.append((f"project-{project.lower()}-{index}",
+                          f"Remember: the code word for project {project} is '{word}'.",
                           _stored(word), f"What is the code word for project {project}?",
                           {"type": "strings", "values": [word]}, []))
         elif template == 1:

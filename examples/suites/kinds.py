@@ -46,7 +46,8 @@ def _rg(name: str, seed: int, count: int, **config) -> Iterator[dict]:
 
 # --- word problems, arithmetic, products, legs -----------------------------------------------------------------
 
-_EQUATION = re.compile(r"(?P<lhs>[\d.][\d.\s()+\-*/×÷]*[+\-*/×÷][\d.\s()+\-*/×÷]*\d)\s*=\s*\$?(?P<rhs>-?\d[\d,]*(?:\.\d+)?)")
+_EQUATION = re.compile(r"(?P<lhs>[\d.][\d.\s()+\-*/×÷]*[+\-*/×÷][\d.\s()+\-*/×÷]*\d)"
+                       r"\s*=\s*\$?(?P<rhs>-?\d[\d,]*(?:\.\d+)?)")
 
 
 def verify_gsm(entry: dict) -> bool:
