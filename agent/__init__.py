@@ -17,7 +17,7 @@ from agent.records import RunResult, RunStatus, Task, TaskStatus, Usage
 from agent.tools.base import Tool, tool
 
 __all__ = [
-    "Agent", "AgentError", "BackendError", "BudgetExhausted", "Event", "ModelNotFoundError", "ModelOutputError", "RunResult",
-    "RunStatus", "ScriptedModel", "Settings", "Task", "TaskStatus", "Tool", "ToolError", "Usage", "UsageError",
-    "tool",
+    "Agent", "AgentError", "BackendError", "BudgetExhausted", "Event", "ModelNotFoundError", "ModelOutputError",
+    "RunResult", "RunStatus", "ScriptedModel", "Settings", "Task", "TaskStatus", "Tool", "ToolError", "Usage",
+    "UsageError", "tool",
 ]

@@ -1,7 +1,7 @@
 """The task board: every task of a run, in the order they were planned, with dedup on the way in."""
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from agent.records import Task, TaskStatus
 from agent.schemas import TaskDraft

@@ -1,6 +1,6 @@
 """Typed events of a run: what an embedding application consumes and what the trace records."""
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -93,8 +93,8 @@ class RunFinished(Event):
     result: RunResult
 
 
-AnyEvent = Annotated[Union[RunStarted, CycleStarted, TasksAdded, TaskStarted, ToolCalled, TaskFinished, ModelCalled,
-                           OutputRejected, StepFailed, Judged, RunFinished], Field(discriminator="kind")]
+AnyEvent = Annotated[RunStarted | CycleStarted | TasksAdded | TaskStarted | ToolCalled | TaskFinished | ModelCalled
+                     | OutputRejected | StepFailed | Judged | RunFinished, Field(discriminator="kind")]
 EVENTS: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 

@@ -1,6 +1,6 @@
 """Near-duplicate detection of task descriptions by embedding cosine similarity."""
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -2,7 +2,8 @@
 not validate is sent back with the error, a bounded number of times."""
 
 import re
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
