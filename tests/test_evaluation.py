@@ -97,7 +97,16 @@ def fake_agent(answer: str, calls: int = 2):
     """A stand-in for Agent: run_item reads only the final answer, status and usage of a run."""
     usage = SimpleNamespace(llm_calls=calls, total_tokens=10 * calls)
     result = SimpleNamespace(final_answer=answer, status=SimpleNamespace(value="done"), usage=usage)
-    return SimpleNamespace(run=lambda objective, on_event: result)
+    recorded: list = []
+    return SimpleNamespace(run=lambda objective, on_event, record=True: result, recorded=recorded,
+                           record_success=recorded.append)
+
+
+def test_only_runs_that_pass_their_check_become_experiences():
+    agents = {"right": fake_agent("It is 4."), "wrong": fake_agent("It is 5.")}
+    items = [item("right", {"type": "number", "value": 4}), item("wrong", {"type": "number", "value": 4})]
+    run_suite(items, lambda i: agents[i.id], progress=False)
+    assert len(agents["right"].recorded) == 1 and agents["wrong"].recorded == []
 
 
 def test_kind_totals_medians_and_parse_failure_answers():
@@ -176,7 +185,10 @@ class EventAgent:
     def __init__(self, answer: str | Exception, calls: int = 2, rejected: int = 0) -> None:
         self.answer, self.calls, self.rejected = answer, calls, rejected
 
-    def run(self, objective, on_event):
+    def record_success(self, result) -> None:
+        self.recorded = result
+
+    def run(self, objective, on_event, record=True):
         for _ in range(self.calls):
             on_event(SimpleNamespace(kind="model_called", prompt_tokens=7, completion_tokens=3))
         for _ in range(self.rejected):
@@ -216,7 +228,10 @@ def test_items_sharing_a_memory_key_share_one_chroma_store(tmp_path):
         def __init__(self, memory) -> None:
             self.memory = memory
 
-        def run(self, objective, on_event):
+        def record_success(self, result) -> None:
+            pass
+
+        def run(self, objective, on_event, record=True):
             if objective.startswith("Remember"):
                 self.memory.add("fact", objective.removeprefix("Remember: "))
                 return fake_agent("Noted.").run(objective, on_event)
@@ -259,7 +274,10 @@ class RecordingAgent:
     def __init__(self, **kwargs) -> None:
         RecordingAgent.built.append(kwargs)
 
-    def run(self, objective, on_event):
+    def record_success(self, result) -> None:
+        pass
+
+    def run(self, objective, on_event, record=True):
         return fake_agent("The result is 42.").run(objective, on_event)
 
 
