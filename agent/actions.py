@@ -5,8 +5,10 @@ Every decision is `{"next": NAME, ...}`: NAME is an allowed tool (with that tool
 schema, so the decoding grammar can produce nothing else. Results of earlier tasks are written `{N}` (task N's
 result) in tool arguments and answers; the loop substitutes the exact text, so the model never retypes them."""
 
+import functools
+import operator
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, create_model
 
@@ -50,8 +52,8 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
     """The union of allowed next moves; `plan` (of at most `max_steps` steps) and `finish` are offered only
     where they make sense."""
     variants: list[type[BaseModel]] = [
-        create_model(f"Call_{t.name}", __base__=Strict, next=(Literal[t.name], ...),  # type: ignore[valid-type]
-                     arguments=(t.Arguments, ...))
+        create_model(f"Call_{t.name}", __base__=Strict, next=(Literal[t.name], ...),  # type: ignore[arg-type]
+                     arguments=(t.Arguments, ...))  # (a literal of the tool's name, known at run time only)
         for t in tools
     ]
     variants.append(Solve)
@@ -62,7 +64,8 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
         variants.append(Finish)
     # a plain union (anyOf): the `next` literal tells the variants apart, and a oneOf would make the grammar
     # compiler fall back to anyOf with a warning
-    return RootModel[Union[tuple(variants)]]  # type: ignore[return-value]
+    union = functools.reduce(operator.or_, variants)
+    return RootModel[union]  # type: ignore[valid-type]  # a union built at run time from the allowed tools
 
 
 def resolve_refs(value: Any, tasks: list[Task]) -> Any:

@@ -8,8 +8,9 @@ import shutil
 import threading
 import time
 import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from agent.board import TaskBoard
 from agent.config import Settings, build_settings
@@ -24,9 +25,9 @@ from agent.models.base import ChatModel
 from agent.planner import Planner
 from agent.records import RunRecord, RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunStore, is_stopped
+from agent.templates import experience_turns, render, worked_examples
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
-from agent.templates import experience_turns, render, worked_examples
 from agent.trace import TraceWriter, read_events
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ class Agent:
         run_path = settings.run_dir / run_id
         if run_path.exists():
             raise UsageError(f"run {run_id} already exists under {settings.run_dir}; resume it or pick another id")
-        record_success, record = record, RunRecord(run_id=run_id, objective=objective, status="running",
+        stored = RunRecord(run_id=run_id, objective=objective, status="running",
                            settings=settings.model_dump(mode="json", exclude={"api_key"}),
                            tools=[t.name for t in self.tools], model=self.model_name)
         # the run appears under its id only once its state is initialized: a crash before that leaves no run
@@ -167,11 +168,11 @@ class Agent:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         with RunStore(staging) as store:
-            store.initialize(record)
+            store.initialize(stored)
         os.replace(staging, run_path)
         with RunStore(run_path) as store:
-            result = self._drive(store, record, [], settings, on_event, resumed=False)
-        if record_success:
+            result = self._drive(store, stored, [], settings, on_event, resumed=False)
+        if record:
             self.record_success(result)
         return result
 

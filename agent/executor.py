@@ -2,7 +2,8 @@
 step first asks the model which tool (or words) serves it. `{N}` in tool arguments becomes task N's result."""
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from agent.actions import SOLVE, decision_model, resolve_refs
 from agent.errors import ToolError
@@ -69,7 +70,7 @@ class Executor:
         prompt = render("step", tasks=done, task=task)
         choice = ask_or_none(self.meter, conversation(objective, prompt, self.system), self.Step,
                              purpose="choose_tool", retries=self.retries, emit=self.emit, task_id=task.id)
-        move = None if choice is None else choice.root  # type: ignore[attr-defined]
+        move = None if choice is None else choice.root
         if move is None or move.next == SOLVE:
             return task.model_copy(update={"mode": "solve"})
         return task.model_copy(update={"mode": "tool", "tool": move.next, "arguments": move.arguments.model_dump()})

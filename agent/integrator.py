@@ -1,6 +1,6 @@
 """Integrates the results into the final answer when the run stopped before the model gave one itself."""
 
-from typing import Callable
+from collections.abc import Callable
 
 from agent.actions import FinalAnswer, resolve_refs
 from agent.events import Event

@@ -5,8 +5,8 @@ committed (acknowledged) before its events and its memory writes, so a resumed r
 and never executes an acknowledged task again. Budgets end the loop, and the closing answer is still written."""
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from agent.actions import FINISH, PLAN, SOLVE, describe_call, references, resolve_refs
 from agent.board import TaskBoard
@@ -20,6 +20,7 @@ from agent.planner import Planner
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RunStore
+
 
 @dataclass
 class Context:

@@ -3,9 +3,8 @@
 One call decides: a single-step objective goes straight to its tool or to a worked answer without any
 decomposition, and the same call later judges, by answering, that the objective is met."""
 
-from typing import Callable, Sequence
-
-from pydantic import BaseModel
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from agent.actions import decision_model
 from agent.events import Event
@@ -25,14 +24,14 @@ class Planner:
         self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
-               experiences: Sequence[tuple[str, str]] = ()) -> BaseModel | None:
-        """The next move (a Decision variant), or None when the model gives up. `finish` is offered once a
-        step has settled; `plan` while the run has not planned yet. `experiences` are similar past successes,
-        shown as worked examples after the built-in ones."""
+               experiences: Sequence[tuple[str, str]] = ()) -> Any:
+        """The next move (a variant of `decision_model`'s union: read `.next`), or None when the model gives up.
+        `finish` is offered once a step has settled; `plan` while the run has not planned yet. `experiences` are
+        similar past successes, shown as worked examples after the built-in ones."""
         settled = [task for task in tasks if task.result is not None]
         Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled), max_steps=self.max_steps)
         prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped)
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit)
-        return None if decision is None else decision.root  # type: ignore[attr-defined]
+        return None if decision is None else decision.root

@@ -1,10 +1,11 @@
 """Near-duplicate detection of task descriptions by embedding cosine similarity."""
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+Embed = Callable[[list[str]], Sequence[Any]]  # texts -> one vector each (numpy arrays or lists)
 
 
 class RepeatDetector:

@@ -1,12 +1,15 @@
 """Prompt templates: files under prompts/, rendered with strict undefined variables."""
 
 import json
-from functools import lru_cache
 import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import jinja2
+
+from agent.models.base import Message
 
 
 @lru_cache(maxsize=1)
@@ -53,11 +56,11 @@ def signature(tool: object) -> str:
 
 
 def conversation(objective: str, prompt: str, system: str | None = None,
-                 examples: Sequence[tuple[str, str]] = ()) -> list[dict]:
+                 examples: Sequence[tuple[str, str]] = ()) -> list[Message]:
     """The messages of one call: the run's system prompt, worked examples as earlier turns, then the objective
     line and the prompt. Every call of a run opens with the same system prompt, so calls share a prefix."""
-    messages = [{"role": "system", "content": system if system is not None else render("system", tools=[],
-                                                                                       decide=False)}]
+    opening = system if system is not None else render("system", tools=[], decide=False)
+    messages: list[Message] = [{"role": "system", "content": opening}]
     for asked, replied in examples:
         messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": replied}]
     messages.append({"role": "user", "content": f"Objective: {objective}\n{prompt}"})
@@ -108,7 +111,7 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[
                  for i, s in enumerate(steps, 1)]
         for task in tasks:
             if task.result and len(task.result) <= 40 and task.result in answer:
-                answer = answer.replace(task.result, "{%d}" % task.id)
+                answer = answer.replace(task.result, "{" + str(task.id) + "}")
         finish = {"next": "finish", "answer": answer[:400]}
         turns.append((f"Objective: {objective}\n" + render("decide", recalls=[], tasks=tasks, dropped=[]),
                       json.dumps(finish)))

@@ -10,6 +10,7 @@ from agent import Agent, RunStatus, ScriptedModel, TaskStatus
 from agent.events import ModelCalled, RunFinished
 from agent.tools.builtin import calculator
 from agent.trace import read_events, read_trace
+
 from moves import SOLVE, call, finish, plan
 
 GOLDEN = Path(__file__).parent / "golden"
