@@ -219,3 +219,19 @@ def test_repeated_identical_tool_calls_are_refused(memory, tmp_path):
         (TaskStatus.done, "42"),
         (TaskStatus.failed, "refused: calculator was already called with these arguments for task 1; "
                             "use that result")]
+
+
+def test_every_free_string_is_bounded_and_a_cut_off_reply_is_not_asked_again(memory, tmp_path):
+    from agent.structured import MAX_FIELD_CHARS, bounded
+
+    schema = bounded({"type": "object", "properties": {"expression": {"type": "string"},
+                                                       "kind": {"type": "string", "enum": ["a", "b"]},
+                                                       "note": {"type": "string", "maxLength": 9}}})
+    assert schema["properties"]["expression"]["maxLength"] == MAX_FIELD_CHARS
+    assert "maxLength" not in schema["properties"]["kind"] and schema["properties"]["note"]["maxLength"] == 9
+    looping = '{"next": "calculator", "arguments": {"expression": "' + "5 * 4 + " * 600
+    model = ScriptedModel([looping, call("calculator", expression="2 + 2"), finish("{1}")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("objective")
+    assert result.final_answer == "4" and result.usage.llm_calls == 3  # the cut-off reply was not re-asked
+    calls = [c.schema for c in model.calls]
+    assert all("maxLength" in json.dumps(s) for s in calls)
