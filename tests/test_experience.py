@@ -3,8 +3,8 @@
 import json
 
 import pytest
+from cli_calls import cli
 
-from agent.cli import main
 from agent.errors import UsageError
 from agent.learning.experience import (
     Experience,
@@ -67,15 +67,6 @@ def test_for_settings_respects_the_switch(tmp_path):
     assert ExperienceStore.for_settings(build_settings({"run_dir": tmp_path, "experience": False})) is None
     store = ExperienceStore.for_settings(build_settings({"run_dir": tmp_path}))
     assert store is not None and store.path == experience_root(tmp_path)
-
-
-def cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr("sys.argv", ["agent", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def test_experience_cli(monkeypatch, capsys, tmp_path):

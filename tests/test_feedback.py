@@ -3,8 +3,8 @@
 import json
 
 import pytest
+from cli_calls import cli
 
-from agent.cli import main
 from agent.errors import UsageError
 from agent.heads.retrain import feedback_examples
 from agent.learning.feedback import FEEDBACK_FILE, Feedback, labelled_feedback, read_feedback, record_feedback
@@ -26,15 +26,6 @@ def make_run(run_dir, run_id: str, tasks: list[Task], objective: str = "How do t
 def sentiment_task(id: int, text: str, result: str) -> Task:
     return Task(id=id, description=f"classify: {text}", status=TaskStatus.done, result=result,
                 tool="classify_sentiment")
-
-
-def cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr("sys.argv", ["agent", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def test_feedback_is_recorded_in_the_run_dir(monkeypatch, capsys, tmp_path):

@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from cli_calls import cli
 
 from agent.agent import _default_memory
-from agent.cli import main
 from agent.config import build_settings
 from agent.errors import UsageError
 from agent.memory.chroma import ChromaMemory
@@ -55,15 +55,6 @@ def test_bad_memory_names_are_usage_errors(tmp_path, name):
         check_memory_name(name)
     with pytest.raises(UsageError):
         settings(tmp_path, memory_name=name)
-
-
-def cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr("sys.argv", ["agent", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def test_memory_cli_lists_searches_and_forgets(monkeypatch, capsys, tmp_path):
