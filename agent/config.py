@@ -68,6 +68,11 @@ class Settings(BaseSettings):
 _PATHS = {"run_dir", "cache_dir", "workspace"}
 
 
+def explicit_device(device: str) -> str | None:
+    """The device a setting names, or None for "auto" (each part then picks its own)."""
+    return None if device == "auto" else device
+
+
 def build_settings(values: dict) -> Settings:
     """Settings from explicit values over the environment; a bad value is a one-line UsageError."""
     try:

@@ -47,10 +47,12 @@ class BudgetExhausted(AgentError):
         self.kind = kind
 
 
-def describe(error: ValidationError) -> str:
-    """A short, model-readable account of what is wrong."""
+def describe(error: ValidationError, limit: int = 3, subject: str = "") -> str:
+    """A short, model- and user-readable account of what is wrong: `field: message` for the first `limit`
+    errors (pydantic's "Value error, " prefix dropped); `subject` names what an error without a field is about."""
     parts = []
-    for item in error.errors()[:3]:
-        where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    for item in error.errors()[:limit]:
+        where = ".".join(str(p) for p in item["loc"]) or subject
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from agent.config import explicit_device
 from agent.errors import UsageError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], devi
     pool: dict[str, Tool] = {}
     for head_dir in heads:
         # one instance per head: its weights load once, on the first item that calls it
-        head_tool = HeadTool(head_dir, device=None if device == "auto" else device)
+        head_tool = HeadTool(head_dir, device=explicit_device(device))
         if head_tool.name in pool:
             raise UsageError(f"two --head directories both serve {head_tool.name}; pass one of each kind")
         pool[head_tool.name] = head_tool

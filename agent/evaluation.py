@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     computed_field,
@@ -20,9 +19,10 @@ from pydantic import (
     model_validator,
 )
 
-from agent.errors import AgentError, UsageError
+from agent.errors import AgentError, UsageError, describe
 from agent.events import Event
 from agent.memory.base import Memory
+from agent.schemas import Strict
 
 if TYPE_CHECKING:
     from agent.agent import Agent
@@ -33,17 +33,13 @@ MAX_ANSWER_CHARS = 300  # kept per item in the report
 CHECKED_CHARS = 20_000  # of the answer searched by a check: bounds the work of a hostile regex
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NumberCheck(_Strict):
+class NumberCheck(Strict):
     type: Literal["number"]
     value: float
     tolerance: float = Field(0.0, ge=0)
 
 
-class StringsCheck(_Strict):
+class StringsCheck(Strict):
     """`values` must appear in the answer (all or any); none of `forbid` may (e.g. a stretch of the input
     that a list of entities never contains, so that echoing the input fails)."""
 
@@ -53,7 +49,7 @@ class StringsCheck(_Strict):
     forbid: list[Annotated[str, Field(min_length=1)]] = []
 
 
-class RegexCheck(_Strict):
+class RegexCheck(Strict):
     type: Literal["regex"]
     pattern: str = Field(min_length=1, max_length=MAX_PATTERN_CHARS)
 
@@ -69,7 +65,7 @@ class RegexCheck(_Strict):
         return pattern
 
 
-class LabelCheck(_Strict):
+class LabelCheck(Strict):
     type: Literal["label"]
     value: str = Field(min_length=1)
     labels: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
@@ -84,7 +80,7 @@ class LabelCheck(_Strict):
 Check = Annotated[NumberCheck | StringsCheck | RegexCheck | LabelCheck, Field(discriminator="type")]
 
 
-class EvalItem(_Strict):
+class EvalItem(Strict):
     """One suite line. `tools` None means the default tools; [] means none. Items sharing `memory` share one
     store and run in file order. `kind` groups items in the totals."""
 
@@ -107,9 +103,7 @@ def parse_suite(lines: Iterable[str], source: str = "suite") -> list[EvalItem]:
         try:
             item = EvalItem.model_validate_json(line)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(p) for p in error["loc"]) or "item"
-            raise UsageError(f"{where}: {field}: {error['msg'].removeprefix('Value error, ')}") from None
+            raise UsageError(f"{where}: {describe(exc, limit=1, subject='item')}") from None
         if item.id in seen:
             raise UsageError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
         seen[item.id] = number

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from agent.config import explicit_device
 from agent.errors import UsageError
 
 KINDS = ("ner", "sentiment")
@@ -148,7 +149,7 @@ def _device(device: str) -> str | None:
     from agent.models.local import pick_device
 
     pick_device(device)  # an unknown or unavailable device is a UsageError before any work starts
-    return None if device == "auto" else device
+    return explicit_device(device)
 
 
 def _quiet_transformers() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.errors import UsageError
+from agent.errors import UsageError, describe
 from agent.records import RunResult, RunStatus, TaskStatus
 
 COLLECTION = "experience"
@@ -140,5 +140,5 @@ def _parse(meta: Mapping[str, Any] | None) -> Experience:
     try:
         return Experience.model_validate_json((meta or {}).get("json", ""))
     except ValidationError as exc:
-        raise UsageError(f"the experience store holds a malformed entry ({exc.errors()[0]['msg']}); "
+        raise UsageError(f"the experience store holds a malformed entry ({describe(exc, limit=1)}); "
                          "remove it with `agent experience rm ID` or `agent experience clear`") from exc

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.errors import UsageError
+from agent.errors import UsageError, describe
 from agent.records import Task
 
 FEEDBACK_FILE = "feedback.jsonl"
@@ -69,7 +69,7 @@ def read_feedback(run_path: Path) -> list[Feedback]:
             try:
                 items.append(Feedback.model_validate_json(line))
             except ValidationError as exc:
-                raise UsageError(f"{path} line {number} is not feedback ({exc.errors()[0]['msg']})") from exc
+                raise UsageError(f"{path} line {number} is not feedback ({describe(exc, limit=1)})") from exc
     return items
 
 

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from agent.models.base import ChatModel, Generation, Message
-from agent.models.catalog import PRESETS, resolve
+from agent.models.catalog import PRESETS, check, resolve
 from agent.models.fake import ScriptedModel
 from agent.models.registry import Backend, LoadOptions, backend_for
 
@@ -21,7 +21,7 @@ def check_model(spec: str, *, device: str = "auto", base_url: str | None = None,
         if backend.check:
             backend.check(name, LoadOptions(device=device, cache_dir=cache_dir, base_url=base_url))
         return
-    resolve(spec, cache_dir=cache_dir)
+    check(spec, cache_dir=cache_dir)  # an HF id not in the cache passes here: it is downloaded when loaded
     if device not in ("auto", "cpu"):  # only an explicit GPU request needs torch to be checked
         from agent.models.local import pick_device
 
@@ -30,8 +30,8 @@ def check_model(spec: str, *, device: str = "auto", base_url: str | None = None,
 
 def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None, base_url: str | None = None,
                api_key: str | None = None, backend: str = "auto") -> ChatModel:
-    """A preset name, local directory, .gguf path, cached HF id, or PREFIX:NAME of a registered backend
-    (openai:NAME with base_url, or a plugin's, see agent/models/registry.py) -> a ChatModel.
+    """A preset name, local directory, .gguf path, HF id (downloaded when not cached), or PREFIX:NAME of a
+    registered backend (openai:NAME with base_url, or a plugin's, see agent/models/registry.py) -> a ChatModel.
 
     `backend`: transformers (the GPU path and the reference), onnxruntime-genai (int4 on the CPU), llama.cpp,
     or auto: onnxruntime-genai on a machine without a CUDA GPU, transformers with one."""

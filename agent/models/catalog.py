@@ -1,7 +1,8 @@
-"""Where a model spec points: a preset, a local directory or GGUF file, or an HF id already in the cache.
+"""Where a model spec points: a preset, a local directory or GGUF file, or an HF id (ORG/NAME).
 
-Nothing here fetches anything: presets are pulled by `agent models pull NAME` (agent/models/pull.py), HF ids by
-agent/models/hub.py. A spec that resolves to nothing is a ModelNotFoundError that says what to run.
+Presets are pulled by `agent models pull NAME` (agent/models/pull.py); an HF id not in the HF cache is
+downloaded by `resolve` through agent/models/hub.py, never by `check`. A spec that resolves to nothing is a
+ModelNotFoundError that says what to do.
 """
 
 import importlib.util
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import ModelNotFoundError
+from agent.models import hub
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,20 @@ def models_dir(cache_dir: Path) -> Path:
 
 def resolve(spec: str, *, cache_dir: Path | None = None) -> ModelSource:
     """Turn a --model value into files on disk, or raise a one-line ModelNotFoundError. Pulled presets are
-    looked for under `cache_dir`."""
+    looked for under `cache_dir`; an HF id not in the HF cache is downloaded (with progress bars on stderr)."""
     spec = spec.strip()
+    source = _locate(spec, cache_dir)
+    return source if source is not None else ModelSource(hub.download(spec))
+
+
+def check(spec: str, *, cache_dir: Path | None = None) -> None:
+    """The checks of `resolve` without downloading: an HF id not yet in the cache passes, it is fetched when
+    the model is loaded."""
+    _locate(spec.strip(), cache_dir)
+
+
+def _locate(spec: str, cache_dir: Path | None) -> ModelSource | None:
+    """The files `spec` names already on disk; None for an HF id that is not in the cache yet."""
     if not spec:  # Path("") is the current directory: never load whatever happens to be there
         raise ModelNotFoundError(f"the model spec is empty: name a preset ({presets_line()}), a directory or a file")
     if spec in PRESETS:
@@ -91,12 +105,13 @@ def resolve(spec: str, *, cache_dir: Path | None = None) -> ModelSource:
         if len(ggufs) == 1:
             return ModelSource(path.resolve(), ggufs[0].name)
         raise ModelNotFoundError(f"{spec}: directory has no config.json and not exactly one .gguf file")
-    cached = _from_hf_cache(spec)
-    if cached is not None:
-        return cached
+    if path.exists():
+        raise ModelNotFoundError(f"{spec}: not a model directory or a .gguf file")
+    if hub.looks_like_repo_id(spec):
+        return _from_hf_cache(spec)
     raise ModelNotFoundError(
         f"unknown model {spec!r}: use a preset ({presets_line()}), a local directory or .gguf file, "
-        "or an HF model id already in the local cache (nothing is downloaded)"
+        "or a Hugging Face model id (ORG/NAME)"
     )
 
 
@@ -120,8 +135,6 @@ def _pulled_source(name: str, preset: Preset, cache_dir: Path | None) -> ModelSo
 
 
 def _from_hf_cache(model_id: str) -> ModelSource | None:
-    if model_id.count("/") != 1 or model_id.startswith(("/", ".")):
-        return None
     from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(model_id, "config.json")

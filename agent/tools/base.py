@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from agent.errors import ToolError
+from agent.errors import ToolError, describe
 
 
 class Arguments(BaseModel):
@@ -48,7 +48,7 @@ class Tool(ABC, Generic[A]):
         try:
             return self.Arguments.model_validate(raw)
         except ValidationError as exc:
-            raise ToolError(f"bad arguments for {self.name}: {_first_error(exc)}") from exc
+            raise ToolError(f"bad arguments for {self.name}: {describe(exc, limit=1, subject='arguments')}") from exc
 
     def __call__(self, **raw: Any) -> Any:
         args = self.parse(raw)
@@ -156,7 +156,4 @@ def _summary(doc: str) -> str:
     return "\n".join(kept).strip()
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"]) or "arguments"
-    return f"{where}: {error['msg']}"
+

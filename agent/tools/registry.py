@@ -4,6 +4,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from agent.config import explicit_device
 from agent.errors import UsageError
 from agent.tools.base import Tool
 from agent.tools.builtin import calculator, dates
@@ -51,7 +52,7 @@ def tools_for(names: list[str], heads: list[Path], workspace: Path | None, devic
     from agent.tools.workspace import workspace_tools
 
     allowed = select_tools([n for n in names if n != MEMORY_SEARCH])
-    allowed += [HeadTool(directory, device=None if device == "auto" else device) for directory in heads]
+    allowed += [HeadTool(directory, device=explicit_device(device)) for directory in heads]
     return allowed + (workspace_tools(workspace) if workspace else [])
 
 
