@@ -12,7 +12,7 @@ class UsageError(AgentError):
 
 
 class ModelNotFoundError(UsageError):
-    """The requested model is neither a preset, a local path, nor in the local HF cache."""
+    """The requested model is neither a preset, a local path, nor an HF id in the cache or downloadable."""
 
 
 class ModelError(UsageError):
