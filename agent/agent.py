@@ -118,7 +118,7 @@ class Agent:
 
     def __init__(self, model: ChatModel | str | None = None, tools: Sequence[Tool] = (),
                  memory: Memory | None = None, *, approve: Approver = _deny, memory_search: bool = False,
-                 experience: "ExperienceStore | None" = None, settings: Settings | None = None,
+                 experience_store: "ExperienceStore | None" = None, settings: Settings | None = None,
                  **overrides: Any) -> None:
         self.settings = build_settings({**(settings.model_dump() if settings else {}), **overrides})
         if model is None or isinstance(model, str):
@@ -131,7 +131,7 @@ class Agent:
         self.memory = memory
         self.approve = approve
         self.memory_search = memory_search
-        self._experience = experience
+        self._experience = experience_store  # None: the store of the settings (`experience=False` turns it off)
 
     @property
     def experience(self) -> "ExperienceStore | None":
