@@ -65,14 +65,14 @@ def test_kinds_and_scores():
 
 def test_a_suite_with_no_passing_trajectory_keeps_nothing(tmp_path):
     from agent.config import build_settings
-    from agent.tools.builtin import calculator
+    from agent.tools.registry import select_tools
 
     model = ScriptedModel(default="I do not know.")
     model.tokenizer = None  # never reached: learning stops before any example is built
     out = tmp_path / "adapter"
     with pytest.raises(UsageError, match="no run passed its check on 2 training objectives"):
         learn(suite(2), suite(1), model, build_settings({"run_dir": tmp_path / "runs", "max_cycles": 1}),
-              {"calculator": calculator}, out, base_key="k", samples=2)
+              {t.name: t for t in select_tools(["calculator", "dates"])}, out, base_key="k", samples=2)
     assert not out.exists()
 
 

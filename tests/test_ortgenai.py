@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
+from agent.actions import decision_model
 from agent.errors import ModelError
 from agent.models import load_model
 from agent.models.catalog import resolve
 from agent.models.engine_build import MANIFEST, cache_root, engine_dir, is_sound
 from agent.models.ortgenai import OrtGenAIModel, strict_schema
+from agent.structured import bounded
 from agent.templates import conversation
+from agent.tools.builtin import calculator
 
 CACHE = Path(__file__).parent.parent / ".cache" / "agent"
 OBJECTIVES = ["List three uses of a paperclip", "Compute the total cost of 3 books at 12.50 each"]
@@ -38,14 +41,11 @@ class Verdict(BaseModel):
     reason: str = Field(max_length=160)
 
 
-class Choice(BaseModel):
-    tool: str = Field(pattern="^(calculator|none)$")
-    arguments: dict[str, float] = Field(default_factory=dict)
-
+Choice = decision_model([calculator], plan=True, finish=False)  # the agent's own decide shape
 
 SCHEMAS = [(Plan, "Break the objective into at most three tasks. Reply in JSON."),
            (Verdict, "Is the objective met? Reply in JSON with done and reason."),
-           (Choice, "Pick a tool for the first task, or none. Reply in JSON.")]
+           (Choice, "Pick a tool for the first task, or solve it in words. Reply in JSON.")]
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +62,8 @@ def model(engine) -> OrtGenAIModel:
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_every_structured_call_is_valid(model, objective):
     for output_type, prompt in SCHEMAS:
-        reply = model.generate(conversation(objective, prompt), schema=output_type.model_json_schema(),
-                               max_new_tokens=300)
+        reply = model.generate(conversation(objective, prompt), schema=bounded(output_type.model_json_schema()),
+                               max_new_tokens=300)  # bounded strings, as every call of the agent
         output_type.model_validate_json(reply.text)  # raises if not valid
         assert reply.prompt_tokens > 20 and 0 < reply.completion_tokens <= 300
 
