@@ -58,8 +58,8 @@ def test_kill_9_mid_run_then_agent_resume_with_the_default_model(tmp_path):
                 trace = traces[0]
                 break
             time.sleep(0.01)
-        if process.wait() == -signal.SIGKILL and trace is not None:
-            break
+        if process.wait() == -signal.SIGKILL and trace is not None and _status(trace.parent) == "running":
+            break  # killed mid-run (a kill that lands after the run committed its end does not count)
         trace = None
     assert trace is not None, "no run was killed after finishing a task"
     run_id = trace.parent.name
@@ -76,6 +76,16 @@ def test_kill_9_mid_run_then_agent_resume_with_the_default_model(tmp_path):
     events = [json.loads(line) for line in trace.read_text().splitlines() if line.startswith("{")]
     started = [e["task"]["id"] for e in events if e.get("kind") == "task_started"]
     assert all(started.count(i) == 1 for i in settled_before), "a settled task ran again"
+
+
+def _status(run_path: Path) -> str:
+    import sqlite3
+
+    db = sqlite3.connect(run_path / "state.sqlite")
+    try:
+        return json.loads(db.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()[0])
+    finally:
+        db.close()
 
 
 def _tasks(run_path: Path) -> list[dict]:
