@@ -45,37 +45,38 @@ def test_kill_9_mid_run_then_agent_resume_with_the_default_model(tmp_path):
         "AGENT_TEST_CACHE", str(Path(__file__).parent.parent / ".cache" / "agent"))}
     command = [sys.executable, "-m", "agent", "run", "Explain why the sky is blue", "--max-cycles", "3",
                "--json", "--device", "cpu", "--no-tools"]
+    runs = tmp_path / "runs"
+    process = subprocess.Popen([*command, "--run-dir", str(runs)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
     trace = None
-    for attempt in range(4):  # a one-step run may finish before the kill lands: then try again
-        runs = tmp_path / f"runs{attempt}"
-        process = subprocess.Popen([*command, "--run-dir", str(runs)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and process.poll() is None:
-            traces = list(runs.glob("*/trace.jsonl"))
-            if traces and '"task_finished"' in traces[0].read_text():
-                process.send_signal(signal.SIGKILL)
-                trace = traces[0]
-                break
-            time.sleep(0.01)
-        if process.wait() == -signal.SIGKILL and trace is not None and _status(trace.parent) == "running":
-            break  # killed mid-run (a kill that lands after the run committed its end does not count)
-        trace = None
-    assert trace is not None, "no run was killed after finishing a task"
+    while time.monotonic() < deadline and process.poll() is None:
+        traces = list(runs.glob("*/trace.jsonl"))
+        if traces and '"task_started"' in traces[0].read_text():  # killed while the model works on a task
+            process.send_signal(signal.SIGKILL)
+            trace = traces[0]
+            break
+        time.sleep(0.01)
+    assert process.wait() == -signal.SIGKILL and trace is not None, "the run finished before it was killed"
     run_id = trace.parent.name
-    settled_before = {t["id"]: t["result"] for t in _tasks(trace.parent) if t["status"] != "pending"}
-    assert settled_before
+    assert _status(trace.parent) == "running"
+    acknowledged = {t["id"]: (t["description"], t["status"], t["result"]) for t in _tasks(trace.parent)}
+    assert acknowledged  # the decision was committed before the task started
 
     resumed = subprocess.run([sys.executable, "-m", "agent", "resume", run_id, "--json", "--run-dir", str(runs)],
                              capture_output=True, text=True, env=env, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     document = json.loads(resumed.stdout)
     assert document["run_id"] == run_id and document["final_answer"].strip()
-    final = {t["id"]: t["result"] for t in document["tasks"]}
-    assert all(final[i] == result for i, result in settled_before.items())
+    final = {t["id"]: t for t in document["tasks"]}
+    for task_id, (description, status, result) in acknowledged.items():
+        assert final[task_id]["description"] == description  # no acknowledged task lost or changed
+        if status != "pending":
+            assert final[task_id]["result"] == result
     events = [json.loads(line) for line in trace.read_text().splitlines() if line.startswith("{")]
     started = [e["task"]["id"] for e in events if e.get("kind") == "task_started"]
-    assert all(started.count(i) == 1 for i in settled_before), "a settled task ran again"
+    settled = [i for i, (_, status, _) in acknowledged.items() if status != "pending"]
+    assert all(started.count(i) == 1 for i in settled), "a settled task ran again"
 
 
 def _status(run_path: Path) -> str:
