@@ -79,6 +79,8 @@ def decide(ctx: Context) -> Phase:
     drafts: list[TaskDraft] = []
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again
+    elif move.next == FINISH and (failed := _failed(references(move.answer), board.tasks)):
+        ctx.emit(Judged(done=False, reason=f"the answer quotes step {failed[0]}, which failed: refused"))
     elif move.next == FINISH:
         state.answer, state.stop = settle_answer(move.answer, board.tasks), RunStatus.done.value
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
@@ -160,6 +162,11 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
     """Store a settled task's result; upsert by id, so storing again after a crash never duplicates it."""
     memory.add(f"{run_id}:task-{task.id}", f"{task.description}\n{task.result}",
                {"kind": "result", "run": run_id, "task": task.id, "status": task.status.value})
+
+
+def _failed(ids: list[int], tasks: list[Task]) -> list[int]:
+    """The ids among `ids` of failed tasks: an answer quoting one would pass an error off as the result."""
+    return [t.id for t in tasks if t.id in ids and t.status is TaskStatus.failed]
 
 
 def _renumbered(first: int, count: int) -> list[Task]:

@@ -48,7 +48,10 @@ def signature(tool: object) -> str:
     parts = []
     for name, spec in schema.get("properties", {}).items():
         options = [o for o in spec.get("anyOf", [spec]) if o.get("type") != "null"]
-        kinds = ["|".join(o["enum"]) if "enum" in o else o.get("type", "value") for o in options]
+        described_choices = all(str(c) in spec.get("description", "") for o in options for c in o.get("enum", []))
+        kinds = ["|".join(o["enum"]) if "enum" in o and not described_choices else "one of" if "enum" in o
+                 else o.get("type", "value")
+                 for o in options]  # choices the description names all of are not listed twice
         optional = " optional" if name not in schema.get("required", []) else ""
         described = f" ({spec['description']})" if spec.get("description") else ""
         parts.append(f"{name}:{optional} {' or '.join(kinds) or 'value'}{described}")

@@ -1,7 +1,6 @@
 """The dates tool: each operation against python's datetime/calendar, date parsing, refusals, registration."""
 
 import datetime as dt
-import json
 
 import pytest
 from hypothesis import given
@@ -9,7 +8,8 @@ from hypothesis import strategies as st
 
 from agent import ToolError
 from agent.evaluation import first_label, last_number
-from agent.tools.dates import WEEKDAYS, dates, nth_weekday, parse_date
+from agent.templates import signature
+from agent.tools.dates import NEEDS, WEEKDAYS, dates, nth_weekday, parse_date
 from agent.tools.registry import available_tools, select_tools
 
 DAYS = st.dates(min_value=dt.date(1800, 1, 1), max_value=dt.date(2200, 12, 31))
@@ -110,5 +110,8 @@ def test_registered_as_a_builtin_with_described_parameters():
     spec = dates.spec()
     properties = spec["parameters"]["properties"]
     assert set(properties) == {"operation", "date", "end_date", "days", "weekday", "ordinal", "month", "year"}
-    assert all(p.get("description") for p in properties.values())  # small models read these
-    assert "weekday" in json.dumps(properties["operation"]) and spec["risky"] is False
+    assert spec["risky"] is False
+    shown = signature(dates)  # what the model reads: each operation with the fields it needs, once, and short
+    for operation, fields in NEEDS.items():
+        assert f"{operation}({', '.join(fields)})" in shown
+    assert shown.count("add_days") == 1 and len(shown) < 700

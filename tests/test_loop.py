@@ -48,6 +48,24 @@ def test_results_are_carried_into_later_tool_calls_by_reference(memory, tmp_path
     assert result.final_answer == "The result is 300."
 
 
+def test_an_answer_quoting_a_failed_step_is_refused_and_never_carries_the_error(memory, tmp_path):
+    model = ScriptedModel([call("calculator", expression="7 / 0"), finish("The result is {1}."),
+                           call("calculator", expression="7 / 2"), finish("The result is {2}.")])
+    seen = []
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 7 / 2?", on_event=seen.append)
+    assert result.tasks[0].status is TaskStatus.failed
+    assert result.final_answer == "The result is 3.5." and model.pending == 0
+    assert [e.reason for e in seen if e.kind == "judged" and not e.done] == [
+        "the answer quotes step 1, which failed: refused"]
+
+
+def test_a_run_whose_only_step_failed_says_so_instead_of_quoting_the_error(memory, tmp_path):
+    model = ScriptedModel(default=json.dumps(finish("It is {1}.")), replies=[call("calculator", expression="7 / 0")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=3).run("What is 7 / 0?")
+    assert result.status is RunStatus.max_cycles
+    assert "zero" not in result.final_answer.lower() and "not answered" in result.final_answer
+
+
 def test_a_plan_runs_its_steps_in_order_with_references(memory, tmp_path):
     model = ScriptedModel([plan("multiply 6 by 7", "add 8 to {1}"), call("calculator", expression="6 * 7"),
                            call("calculator", expression="{1} + 8"), finish("It is {2}.")])

@@ -33,20 +33,16 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 class DatesArguments(Arguments):
     operation: Operation = Field(description=(
-        "weekday: the weekday of `date`. add_days: `date` plus `days` (negative for before). days_between: "
-        "days from `date` to `end_date`. count_weekday: how many times `weekday` occurs from `date` to "
-        "`end_date`, both included. business_days: Monday-Friday days from `date` to `end_date`, both "
-        "included. nth_weekday: day of the month of the `ordinal` `weekday` of `month` `year`. shift_weekday: "
-        "the weekday `days` after `weekday`. is_leap_year: whether `year` is a leap year."))
-    date: str | None = Field(None, max_length=MAX_DATE_CHARS,
-                             description="a date with its year, e.g. 2022-06-17 or June 17, 2022")
-    end_date: str | None = Field(None, max_length=MAX_DATE_CHARS, description="the second date, with its year")
-    days: int | None = Field(None, ge=-MAX_DAYS, le=MAX_DAYS,
-                             description="number of days; negative means before (add_days, shift_weekday)")
-    weekday: Weekday | None = Field(None, description="a weekday name, e.g. Friday")
-    ordinal: Ordinal | None = Field(None, description="which one in the month, e.g. third (nth_weekday)")
-    month: int | None = Field(None, ge=1, le=12, description="month number, 1 = January (nth_weekday)")
-    year: int | None = Field(None, ge=1, le=9999, description="a year, e.g. 2024 (nth_weekday, is_leap_year)")
+        "weekday(date); add_days(date, days); days_between(date, end_date); count_weekday(date, end_date, "
+        "weekday); business_days(date, end_date); nth_weekday(year, month, weekday, ordinal); "
+        "shift_weekday(weekday, days); is_leap_year(year)"))
+    date: str | None = Field(None, max_length=MAX_DATE_CHARS, description="with its year, e.g. June 17, 2022")
+    end_date: str | None = Field(None, max_length=MAX_DATE_CHARS)
+    days: int | None = Field(None, ge=-MAX_DAYS, le=MAX_DAYS, description="negative for before")
+    weekday: Weekday | None = None
+    ordinal: Ordinal | None = None
+    month: int | None = Field(None, ge=1, le=12, description="1 = January")
+    year: int | None = Field(None, ge=1, le=9999)
 
     @field_validator("weekday", "ordinal", mode="before")
     @classmethod
@@ -104,9 +100,7 @@ class Dates(Tool[DatesArguments]):
     """Exact calendar arithmetic; every answer states the dates it used, with the number last."""
 
     name = "dates"
-    description = ("Calendar arithmetic, computed exactly: the weekday of a date, a date plus or minus a number "
-                   "of days, the days between two dates, how many times a weekday or how many business days "
-                   "fall between two dates, the nth weekday of a month, a weekday some days later, leap years. "
+    description = ("Exact calendar arithmetic (both ends included when counting weekdays or business days). "
                    "Pick `operation` and fill the fields it names.")
     Arguments = DatesArguments
 
