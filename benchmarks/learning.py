@@ -5,6 +5,10 @@
 (b) `agent learn` on the training suite: dev-suite success of the base model vs the kept adapter, per kind.
 
     python benchmarks/learning.py [--dev SUITE] [--train SUITE] [--limit N] [--train-limit N] [--samples N]
+                                  [--teacher SPEC] [--skip experience|learn]
+
+The base model is the configured one (the embedded default); it trains on transformers and is scored, like
+the teacher runs, on the configured backend (the CPU engine here, the adapter as merged weights).
 """
 
 import argparse
@@ -27,6 +31,16 @@ SUITES = Path(__file__).resolve().parent.parent / "examples" / "suites"
 def default_suite(name: str) -> Path:
     path = SUITES / f"{name}.jsonl"
     return path if path.is_file() else SUITES / "arithmetic.jsonl"
+
+
+def interleaved(items: list) -> list:
+    """Round-robin over the kinds, each kind in its own order (a memory item's store run stays before its
+    question), so any prefix of the list holds every kind."""
+    by_kind: dict[str, list] = {}
+    for item in items:
+        by_kind.setdefault(item.kind or kind_of(item.id), []).append(item)
+    queues = list(by_kind.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
 def run_half(items, model, tools, settings, scratch: Path, store: ExperienceStore | None, learn_from: bool):
@@ -70,14 +84,19 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="dev items used")
     parser.add_argument("--train-limit", type=int, default=200, help="training objectives for agent learn")
     parser.add_argument("--samples", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--max-cycles", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--max-examples", type=int, default=400)
+    parser.add_argument("--out", type=Path, help="keep the adapter here (default: a scratch directory)")
+    parser.add_argument("--teacher", metavar="SPEC", help="collect with this model instead (distillation)")
+    parser.add_argument("--max-cycles", type=int, default=3)
+    parser.add_argument("--max-seconds", type=float, default=45.0, help="wall-time budget of each run")
     parser.add_argument("--skip", choices=["experience", "learn"], action="append", default=[])
     parser.add_argument("--head", action="append", type=Path, default=[])
     args = parser.parse_args()
 
     dev = load_suite(args.dev)[:args.limit]
-    settings = load_settings(max_cycles=args.max_cycles, device="cpu", backend="transformers")
+    settings = load_settings(max_cycles=args.max_cycles, max_seconds=args.max_seconds, device="cpu")
     print(f"dev suite {args.dev} ({len(dev)} items), train suite {args.train}, model {settings.model}, "
           f"max_cycles {args.max_cycles}")
     figures: dict = {}
@@ -95,20 +114,23 @@ def main() -> None:
     if "learn" not in args.skip:
         from agent.errors import UsageError
         from agent.learning.adapters import base_directory, weights_key
-        from agent.learning.learn import learn
+        from agent.learning.learn import engine_scorer, learn
         from agent.learning.lora import LoraSettings
 
         train = load_suite(args.train)
         dev_ids = {kind_of(i.id) + i.objective for i in dev}
-        train = [i for i in train if kind_of(i.id) + i.objective not in dev_ids][:args.train_limit]
+        train = interleaved([i for i in train if kind_of(i.id) + i.objective not in dev_ids])[:args.train_limit]
         tools = _tool_pool([*train, *dev], tuple(args.head), "cpu")
-        base = load_configured_model(settings)
+        base = load_configured_model(settings.model_copy(update={"backend": "transformers"}))
+        source = load_configured_model(settings, args.teacher) if args.teacher else None
         with tempfile.TemporaryDirectory(prefix="bench-learn-") as scratch:
             t0 = time.perf_counter()
             try:
-                report = learn(train, dev, base, settings, tools, Path(scratch) / "adapter",
+                report = learn(train, dev, base, settings, tools, args.out or Path(scratch) / "adapter",
                                base_key=weights_key(base_directory(settings.model, settings.cache_dir)),
-                               samples=args.samples, lora=LoraSettings(epochs=args.epochs),
+                               source=source, samples=args.samples, evaluate=engine_scorer(settings),
+                               lora=LoraSettings(epochs=args.epochs, lr=args.lr, max_examples=args.max_examples),
+                               data={"teacher": args.teacher},
                                progress=lambda line: print("   ", line, file=sys.stderr))
             except UsageError as exc:
                 print(f"(b) agent learn on {len(train)} objectives: {exc}")

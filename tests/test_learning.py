@@ -123,7 +123,7 @@ def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
     from agent.agent import load_configured_model
     from agent.config import build_settings
     from agent.learning.adapters import load_adapted, weights_key
-    from agent.learning.learn import _save
+    from agent.learning.learn import _stage
     from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
 
     settings = build_settings({"run_dir": tmp_path / "runs", "cache_dir": cache_dir, "device": "cpu",
@@ -147,7 +147,8 @@ def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
                          model.tokenizer.pad_token_id)
     assert figures["epoch_losses"][-1] < figures["epoch_losses"][0]
     out = tmp_path / "adapter"
-    _save(peft_model, out, AdapterMeta(base_model="smollm2-135m", base_key=weights_key(base_dir), created="now"))
+    _stage(peft_model, tmp_path, AdapterMeta(base_model="smollm2-135m", base_key=weights_key(base_dir),
+                                             created="now")).rename(out)
     assert json.loads((out / META_FILE).read_text())["figures"]["size_bytes"] < 20 * 2**20
 
     adapted = load_adapted(settings.model_copy(update={"adapter": out}))

@@ -119,9 +119,10 @@ def merged_directory(adapter: Path, base_dir: Path, cache_dir: Path) -> Path:
 
 
 def load_adapted(settings: Any, spec: str | None = None) -> Any:
-    """The configured model with settings.adapter. The transformers backend serves it through peft; asked for
-    another backend, the merged weights directory is loaded instead (llama.cpp reads GGUF, not adapters)."""
-    from agent.models import load_model
+    """The configured model with settings.adapter. The transformers backend serves it through peft; the CPU
+    engine loads the merged weights directory (built into an engine once, then cached), and llama.cpp, which
+    reads GGUF rather than adapters, gets the merged weights on transformers."""
+    from agent.models import load_model, pick_backend
     from agent.models.local import LocalModel
 
     spec = spec or settings.model
@@ -129,9 +130,13 @@ def load_adapted(settings: Any, spec: str | None = None) -> Any:
     read_meta(adapter)  # a corrupt directory fails before any weights load
     base_dir = base_directory(spec, settings.cache_dir)
     check_base(adapter, base_dir)
-    if settings.backend == "llama.cpp":
+    backend = pick_backend(settings.backend, settings.device)
+    if backend != "transformers":
         merged = merged_directory(adapter, base_dir, settings.cache_dir)
-        return load_model(str(merged), device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
+        model = load_model(str(merged), device=settings.device, cache_dir=settings.cache_dir,
+                           backend="transformers" if backend == "llama.cpp" else backend)
+        model.name = f"{spec}+{adapter.name}"
+        return model
     model = load_model(spec, device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
     if not isinstance(model, LocalModel):  # a served model (openai:NAME) has no weights here to adapt
         raise UsageError(f"--adapter needs a local model, not {spec!r}")

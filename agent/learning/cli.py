@@ -123,7 +123,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     from agent.eval_cli import _tool_pool
     from agent.evaluation import load_suite
     from agent.learning.adapters import base_directory, weights_key
-    from agent.learning.learn import NotBetter, split_suite
+    from agent.learning.learn import NotBetter, engine_scorer, split_suite
     from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
 
@@ -148,7 +148,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
             "dev": str(dev) if dev else "held-out quarter of the suite"}
     report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
                        samples=samples, temperature=temperature, lora=LoraSettings(rank=rank, alpha=2 * rank,
-                       lr=lr, epochs=epochs), data=data, progress=note)
+                       lr=lr, epochs=epochs), data=data, evaluate=engine_scorer(settings), progress=note)
     figures = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
     if as_json:
         click.echo(json.dumps(figures, indent=2))

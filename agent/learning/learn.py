@@ -99,11 +99,16 @@ class SuiteRunner:
 def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, settings: Any, tools: dict[str, Any],
           out: Path, *, base_key: str, source: Any = None, samples: int = 4, temperature: float = 0.8,
           lora: LoraSettings = LoraSettings(), data: dict[str, Any] | None = None,
+          evaluate: Callable[[Path | None], Any] | None = None,
           progress: Callable[[str], None] = lambda line: None) -> LearnReport:
     """The whole loop on `base` (a LocalModel; `source`, e.g. a teacher, collects instead when given). The
-    adapter lands in `out` only when it beats the base model on `dev_items`."""
+    adapter lands in `out` only when it beats the base model on `dev_items`. `evaluate(adapter_dir or None)`
+    gives the model to score with (e.g. the CPU engine on merged weights); by default `base` itself scores."""
     started = time.perf_counter()
     source = source or base
+    meta = AdapterMeta(base_model=settings.model, base_key=base_key,
+                       created=datetime.now(UTC).isoformat(timespec="seconds"),
+                       settings={**lora.as_dict(), "samples": samples, "temperature": temperature})
     with tempfile.TemporaryDirectory(prefix="agent-learn-", ignore_cleanup_errors=True) as scratch:
         runner = SuiteRunner(settings, tools, Path(scratch))
         progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
@@ -118,26 +123,40 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
             raise UsageError("the passing runs left no usable example (all too long or rejected); nothing kept")
         progress(f"{len(kept)} passing runs, {len(examples)} examples; scoring the base model on "
                  f"{len(dev_items)} held-out objectives")
-        base_score = runner.score(dev_items, base)
+        base_score = runner.score(dev_items, evaluate(None) if evaluate else base)
+        progress(f"base: {base_score['passed']}/{base_score['n']}; training")
         peft_model = attach_lora(base.model, lora)
         training = train_lora(peft_model, examples, lora, base.tokenizer.pad_token_id, progress)
-        base.swap_weights(peft_model)
-        progress(f"scoring the adapter (base: {base_score['passed']}/{base_score['n']})")
-        adapter_score = runner.score(dev_items, base)
-        better = adapter_score["success_rate"] > base_score["success_rate"]
-        report = LearnReport(len(train_items), len(dev_items), len(trajectories), len(kept), len(examples),
-                             base_score, adapter_score, training, better, out if better else None,
-                             round(time.perf_counter() - started, 1), _purposes(kept))
-        if better:
-            _save(peft_model, out, AdapterMeta(
-                base_model=settings.model, base_key=base_key,
-                created=datetime.now(UTC).isoformat(timespec="seconds"),
-                data={**(data or {}), "collected_with": source.name, "train_items": len(train_items),
-                      "dev_items": len(dev_items), "trajectories": len(trajectories), "kept_runs": len(kept),
-                      "examples": len(examples)},
-                settings={**lora.as_dict(), "samples": samples, "temperature": temperature},
-                figures={"base": base_score, "adapter": adapter_score, "training": training}))
-    return report
+        meta.data = {**(data or {}), "collected_with": source.name, "train_items": len(train_items),
+                     "dev_items": len(dev_items), "trajectories": len(trajectories), "kept_runs": len(kept),
+                     "examples": len(examples)}
+        staged = _stage(peft_model, out.parent, meta)
+        try:
+            if evaluate is None:
+                base.swap_weights(peft_model)
+            progress(f"scoring the adapter (base: {base_score['passed']}/{base_score['n']})")
+            adapter_score = runner.score(dev_items, evaluate(staged) if evaluate else base)
+            better = adapter_score["success_rate"] > base_score["success_rate"]
+            if better:
+                meta.figures.update({"base": base_score, "adapter": adapter_score, "training": training})
+                (staged / META_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
+                staged.rename(out)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)  # gone already when it was kept
+        return LearnReport(len(train_items), len(dev_items), len(trajectories), len(kept), len(examples),
+                           base_score, adapter_score, training, better, out if better else None,
+                           round(time.perf_counter() - started, 1), _purposes(kept))
+
+
+def engine_scorer(settings: Any) -> Callable[[Path | None], Any] | None:
+    """Where the configured backend is not transformers (the CPU engine), base and adapter are scored on it,
+    the adapter as merged weights: faster, and what `agent run --adapter` will serve. None: score on `base`."""
+    from agent.agent import load_configured_model
+    from agent.models import pick_backend
+
+    if pick_backend(settings.backend, settings.device) == "transformers":
+        return None
+    return lambda adapter: load_configured_model(settings.model_copy(update={"adapter": adapter}))
 
 
 def _purposes(kept: list[Trajectory]) -> dict[str, int]:
@@ -149,15 +168,15 @@ def _purposes(kept: list[Trajectory]) -> dict[str, int]:
     return dict(counts)
 
 
-def _save(peft_model: Any, out: Path, meta: AdapterMeta) -> None:
-    """Adapter weights and adapter.json, written in a staging directory and renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=".staging-"))
+def _stage(peft_model: Any, parent: Path, meta: AdapterMeta) -> Path:
+    """Adapter weights and adapter.json in a staging directory beside the target, renamed into place once kept."""
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=".staging-"))
     try:
         peft_model.save_pretrained(staging)
         meta.figures["size_bytes"] = sum(p.stat().st_size for p in staging.iterdir())
         (staging / META_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        staging.rename(out)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return staging

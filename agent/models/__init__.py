@@ -41,9 +41,7 @@ def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None
         remote, name = registered
         return remote.load(name, LoadOptions(device=device, cache_dir=cache_dir, base_url=base_url, api_key=api_key))
     source = resolve(spec, cache_dir=cache_dir)
-    if backend == "auto":
-        on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
-        backend = "onnxruntime-genai" if on_cpu else "transformers"
+    backend = pick_backend(backend, device)
     if backend == "onnxruntime-genai":
         from agent.models.ortgenai import OrtGenAIModel
 
@@ -55,6 +53,15 @@ def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None
     from agent.models.local import LocalModel
 
     return LocalModel(source, device=device, cache_dir=cache_dir)
+
+
+def pick_backend(backend: str, device: str) -> str:
+    """`auto` made concrete: onnxruntime-genai on a machine without a CUDA GPU (or on device cpu), else
+    transformers; any other name is returned as it is."""
+    if backend != "auto":
+        return backend
+    on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
+    return "onnxruntime-genai" if on_cpu else "transformers"
 
 
 def _cuda_available() -> bool:
