@@ -77,8 +77,9 @@ class _Dir(click.Path):
               help="Persistent memory recalled across runs (default: 'default'); see `agent memory`.")
 @click.option("--no-memory", is_flag=True, help="Recall only this run's own results, not earlier runs'.")
 @click.option("--no-experience", is_flag=True, help="Show no past successful runs to the model as examples.")
-@click.option("--adapter", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
-              help="A LoRA adapter directory from `agent learn` for the model.")
+@click.option("--adapter", metavar="DIR|NAME",
+              help="A LoRA adapter from `agent learn` for the model: its directory, its name under "
+              "<run dir>/.adapters, or latest.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
               help="Allow this tool (repeatable); default: calculator and dates. See `agent tools list`; "
               "search_memory searches the run's memory.")
@@ -98,7 +99,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
         parallel: int | None, otel: bool,
         no_tools: bool, yes: bool, as_json: bool, memory_name: str | None = None, no_memory: bool = False,
-        no_experience: bool = False, adapter: Path | None = None) -> None:
+        no_experience: bool = False, adapter: str | None = None) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_workspace, check_writable
     from agent.models import check_model
@@ -111,8 +112,11 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                          run_dir=run_dir, device=device, backend=backend, base_url=base_url, memory_url=memory_url,
                          parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
                          heads=list(heads) or None, workspace=workspace, memory_name=memory_name,
-                         shared_memory=False if no_memory else None, experience=False if no_experience else None,
-                         adapter=adapter)
+                         shared_memory=False if no_memory else None, experience=False if no_experience else None)
+    if adapter is not None:
+        from agent.learning.adapters import find_adapter
+
+        settings = settings.model_copy(update={"adapter": find_adapter(adapter, settings.run_dir)})
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
     check_writable(settings.run_dir)
     if settings.workspace is not None:

@@ -6,7 +6,7 @@ import pytest
 
 from agent.errors import UsageError
 from agent.evaluation import parse_suite
-from agent.learning.adapters import META_FILE, AdapterMeta, read_meta
+from agent.learning.adapters import META_FILE, AdapterMeta, find_adapter, read_meta
 from agent.learning.learn import kind_of, learn, split_suite, success_by_kind
 from agent.learning.trajectories import RecordedCall, RecordingModel, collect
 from agent.models.fake import ScriptedModel
@@ -83,6 +83,33 @@ def write_adapter(directory, **meta):
     values = {"base_model": "smollm2-135m", "base_key": "abc", "created": "now", **meta}
     (directory / META_FILE).write_text(AdapterMeta(**values).model_dump_json())
     return directory
+
+
+def test_adapters_are_found_by_path_name_or_latest(tmp_path):
+    kept = tmp_path / "runs" / ".adapters"
+    for name, created in (("b-older", "2026-01-02T00:00:00+00:00"), ("a-newer", "2026-03-04T00:00:00+00:00")):
+        (kept / name).mkdir(parents=True)
+        (kept / name / META_FILE).write_text(AdapterMeta(base_model="m", base_key="k", created=created)
+                                             .model_dump_json())
+        for peft_file in ("adapter_config.json", "adapter_model.safetensors"):
+            (kept / name / peft_file).write_text("{}")
+    runs = tmp_path / "runs"
+    assert find_adapter(kept / "b-older", runs) == kept / "b-older"
+    assert find_adapter("b-older", runs) == kept / "b-older"
+    assert find_adapter("latest", runs) == kept / "a-newer"  # by creation time, not by name
+    with pytest.raises(UsageError, match="neither a directory nor a name"):
+        find_adapter("nope", runs)
+    with pytest.raises(UsageError, match="no adapter has been kept"):
+        find_adapter("latest", tmp_path / "elsewhere")
+
+
+def test_run_with_an_unknown_adapter_name_is_one_line(monkeypatch, capsys, tmp_path):
+    from cli_calls import cli
+
+    code, out, err = cli(monkeypatch, capsys, "run", "What is 2 + 2?", "--adapter", "nope",
+                         "--run-dir", str(tmp_path / "runs"))
+    assert code == 2 and "neither a directory nor a name" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_corrupt_or_incomplete_adapter_dirs_are_usage_errors(tmp_path):

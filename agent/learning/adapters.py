@@ -52,6 +52,24 @@ def weights_key(directory: Path) -> str:
     return digest.hexdigest()
 
 
+def find_adapter(value: str | Path, run_dir: Path) -> Path:
+    """An adapter directory from what a user typed: a path, a name under <run_dir>/.adapters (where
+    `agent learn` keeps them), or `latest`, the most recently created adapter kept there."""
+    given = Path(value).expanduser()
+    if given.is_dir():
+        return given
+    kept = Path(run_dir) / ".adapters"
+    if str(value) == "latest":
+        found = [p for p in kept.glob("*") if (p / META_FILE).is_file()] if kept.is_dir() else []
+        if not found:
+            raise UsageError(f"no adapter has been kept in {kept} yet; train one with `agent learn SUITE.jsonl`")
+        return max(found, key=lambda p: (read_meta(p).created, p.name))
+    if (kept / str(value)).is_dir():
+        return kept / str(value)
+    raise UsageError(f"adapter {value!r} is neither a directory nor a name in {kept}; "
+                     "give a path, a kept adapter's name, or latest")
+
+
 def read_meta(adapter: Path) -> AdapterMeta:
     """adapter.json, checked together with the peft files; anything missing or malformed is one UsageError."""
     adapter = Path(adapter)
