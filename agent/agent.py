@@ -93,10 +93,15 @@ def load_configured_model(settings: Settings, spec: str | None = None) -> ChatMo
     """The model `spec` (default: settings.model) loaded with the settings' device, cache, backend, server."""
     from agent.models import load_model
 
-    if settings.adapter is not None:
+    adapter = settings.adapter
+    if adapter is None and settings.default_adapter:
+        from agent.learning.adapters import bundled_adapter
+
+        adapter = bundled_adapter(spec or settings.model)
+    if adapter is not None:
         from agent.learning.adapters import load_adapted
 
-        return load_adapted(settings, spec)
+        return load_adapted(settings.model_copy(update={"adapter": adapter}), spec)
     key = settings.api_key
     return load_model(spec or settings.model, device=settings.device, cache_dir=settings.cache_dir,
                       base_url=settings.base_url, backend=settings.backend,

@@ -80,6 +80,8 @@ class _Dir(click.Path):
 @click.option("--adapter", metavar="DIR|NAME",
               help="A LoRA adapter from `agent learn` for the model: its directory, its name under "
               "<run dir>/.adapters, or latest.")
+@click.option("--no-adapter", is_flag=True,
+              help="Serve the model's own weights, not the adapter its preset ships with.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
               help="Allow this tool (repeatable); default: calculator and dates. See `agent tools list`; "
               "search_memory searches the run's memory.")
@@ -99,7 +101,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
         parallel: int | None, otel: bool,
         no_tools: bool, yes: bool, as_json: bool, memory_name: str | None = None, no_memory: bool = False,
-        no_experience: bool = False, adapter: str | None = None) -> None:
+        no_experience: bool = False, adapter: str | None = None, no_adapter: bool = False) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.agent import Agent, check_objective, check_workspace, check_writable
     from agent.models import check_model
@@ -112,7 +114,8 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                          run_dir=run_dir, device=device, backend=backend, base_url=base_url, memory_url=memory_url,
                          parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
                          heads=list(heads) or None, workspace=workspace, memory_name=memory_name,
-                         shared_memory=False if no_memory else None, experience=False if no_experience else None)
+                         shared_memory=False if no_memory else None, experience=False if no_experience else None,
+                         default_adapter=False if no_adapter else None)
     if adapter is not None:
         from agent.learning.adapters import find_adapter
 

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     experience: bool = Field(True, description="show similar past successes to the planner as worked examples")
     experience_dir: Path | None = Field(None, description="experience store; default: <run_dir>/.experience")
     adapter: Path | None = Field(None, description="LoRA adapter directory (from `agent learn`) for the model")
+    default_adapter: bool = Field(True, description="with no adapter given, serve the one a preset ships with")
     run_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
     # every budget is finite and bounded: a huge value would be sent to a server or allocated as is

@@ -96,7 +96,8 @@ def main() -> None:
     args = parser.parse_args()
 
     dev = load_suite(args.dev)[:args.limit]
-    settings = load_settings(max_cycles=args.max_cycles, max_seconds=args.max_seconds, device="cpu")
+    settings = load_settings(max_cycles=args.max_cycles, max_seconds=args.max_seconds, device="cpu",
+                             default_adapter=False)  # the base model as it comes, whatever adapter it ships with
     print(f"dev suite {args.dev} ({len(dev)} items), train suite {args.train}, model {settings.model}, "
           f"max_cycles {args.max_cycles}")
     figures: dict = {}

@@ -112,6 +112,27 @@ def test_run_with_an_unknown_adapter_name_is_one_line(monkeypatch, capsys, tmp_p
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_preset_serves_the_adapter_it_ships_with_unless_turned_off(monkeypatch):
+    import dataclasses
+
+    from agent import agent as agent_module
+    from agent.config import build_settings
+    from agent.learning import adapters
+    from agent.models import catalog
+
+    preset = dataclasses.replace(catalog.PRESETS["smollm2-135m"], adapter="demo-adapter")
+    monkeypatch.setitem(catalog.PRESETS, "smollm2-135m", preset)
+    assert adapters.bundled_adapter("smollm2-135m").parts[-2:] == ("adapters", "demo-adapter")
+    assert adapters.bundled_adapter("qwen2.5-coder-0.5b") is None
+    served = []
+    monkeypatch.setattr(adapters, "load_adapted", lambda settings, spec: served.append(settings.adapter) or "adapted")
+    monkeypatch.setattr("agent.models.load_model", lambda spec, **options: "plain")
+    assert agent_module.load_configured_model(build_settings({"model": "smollm2-135m"})) == "adapted"
+    assert served == [adapters.bundled_adapter("smollm2-135m")]
+    off = build_settings({"model": "smollm2-135m", "default_adapter": False})
+    assert agent_module.load_configured_model(off) == "plain"
+
+
 def test_corrupt_or_incomplete_adapter_dirs_are_usage_errors(tmp_path):
     assert read_meta(write_adapter(tmp_path / "good")).base_key == "abc"
     with pytest.raises(UsageError, match="not a directory"):

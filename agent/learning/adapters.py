@@ -52,12 +52,28 @@ def weights_key(directory: Path) -> str:
     return digest.hexdigest()
 
 
+def bundled_adapter(spec: str) -> Path | None:
+    """The adapter shipped with the package for a preset (learned by `agent learn`), if it names one."""
+    from importlib import resources
+
+    from agent.models.catalog import PRESETS
+
+    preset = PRESETS.get(spec.strip())
+    if preset is None or preset.adapter is None:
+        return None
+    return Path(str(resources.files("agent.models") / "adapters" / preset.adapter))
+
+
 def find_adapter(value: str | Path, run_dir: Path) -> Path:
     """An adapter directory from what a user typed: a path, a name under <run_dir>/.adapters (where
-    `agent learn` keeps them), or `latest`, the most recently created adapter kept there."""
+    `agent learn` keeps them), `latest` (the most recently created adapter kept there), or the name of one
+    shipped with the package."""
     given = Path(value).expanduser()
     if given.is_dir():
         return given
+    from importlib import resources
+
+    shipped = Path(str(resources.files("agent.models") / "adapters" / str(value)))
     kept = Path(run_dir) / ".adapters"
     if str(value) == "latest":
         found = [p for p in kept.glob("*") if (p / META_FILE).is_file()] if kept.is_dir() else []
@@ -66,6 +82,8 @@ def find_adapter(value: str | Path, run_dir: Path) -> Path:
         return max(found, key=lambda p: (read_meta(p).created, p.name))
     if (kept / str(value)).is_dir():
         return kept / str(value)
+    if "/" not in str(value) and (shipped / META_FILE).is_file():
+        return shipped
     raise UsageError(f"adapter {value!r} is neither a directory nor a name in {kept}; "
                      "give a path, a kept adapter's name, or latest")
 

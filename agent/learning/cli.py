@@ -127,7 +127,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
 
-    settings = load_settings(model=model, max_cycles=max_cycles, device=device)
+    settings = load_settings(model=model, max_cycles=max_cycles, device=device, default_adapter=False)
     items = load_suite(suite)
     train_items, dev_items = (items, load_suite(dev)) if dev else split_suite(items, 0.25)
     train_items = train_items[:limit]

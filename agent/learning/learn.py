@@ -73,6 +73,7 @@ class SuiteRunner:
         from agent.evaluation import SharedMemories
 
         self.settings = settings.model_copy(update={"run_dir": scratch / "runs", "shared_memory": False,
+                                                    "default_adapter": False,
                                                     "experience": False, "memory_url": None, "adapter": None})
         self.tools = tools
         self.memories = SharedMemories(scratch / "memories")
@@ -156,7 +157,8 @@ def engine_scorer(settings: Any) -> Callable[[Path | None], Any] | None:
 
     if pick_backend(settings.backend, settings.device) == "transformers":
         return None
-    return lambda adapter: load_configured_model(settings.model_copy(update={"adapter": adapter}))
+    return lambda adapter: load_configured_model(settings.model_copy(update={"adapter": adapter,
+                                                                             "default_adapter": False}))
 
 
 def _purposes(kept: list[Trajectory]) -> dict[str, int]:

