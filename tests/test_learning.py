@@ -6,7 +6,7 @@ import pytest
 
 from agent.errors import UsageError
 from agent.evaluation import parse_suite
-from agent.learning.adapters import META_FILE, AdapterMeta, find_adapter, read_meta
+from agent.learning.adapters import META_FILE, AdapterMeta, find_adapter, read_meta, weights_key
 from agent.learning.learn import kind_of, learn, split_suite, success_by_kind
 from agent.learning.trajectories import RecordedCall, RecordingModel, collect
 from agent.models.fake import ScriptedModel
@@ -131,6 +131,15 @@ def test_a_preset_serves_the_adapter_it_ships_with_unless_turned_off(monkeypatch
     assert served == [adapters.bundled_adapter("smollm2-135m")]
     off = build_settings({"model": "smollm2-135m", "default_adapter": False})
     assert agent_module.load_configured_model(off) == "plain"
+
+
+def test_the_weights_key_is_remembered_and_follows_the_files(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    first = weights_key(tmp_path)
+    assert (tmp_path / ".weights-key.json").is_file() and weights_key(tmp_path) == first
+    (tmp_path / "model.safetensors").write_bytes(b"other weights")
+    assert weights_key(tmp_path) != first
 
 
 def test_corrupt_or_incomplete_adapter_dirs_are_usage_errors(tmp_path):

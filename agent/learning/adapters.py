@@ -40,16 +40,30 @@ def base_directory(spec: str, cache_dir: Path | None) -> Path:
 
 
 def weights_key(directory: Path) -> str:
-    """A digest of the config and weight files: an adapter is tied to exactly these weights."""
-    digest = hashlib.blake2b(digest_size=8)
+    """A digest of the config and weight files: an adapter is tied to exactly these weights. Remembered in
+    the directory beside the files it hashed (by their sizes and times), so a run start does not rehash them."""
     files = sorted(p for p in Path(directory).iterdir()
                    if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
+    stamp = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    memo = Path(directory) / ".weights-key.json"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+        if known["files"] == stamp:
+            return str(known["key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not remembered yet, or unreadable: hash again
+    digest = hashlib.blake2b(digest_size=8)
     for path in files:
         digest.update(path.name.encode())
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
-    return digest.hexdigest()
+    key = digest.hexdigest()
+    try:
+        memo.write_text(json.dumps({"files": stamp, "key": key}), encoding="utf-8")
+    except OSError:
+        pass  # a read-only model directory is hashed each time
+    return key
 
 
 def bundled_adapter(spec: str) -> Path | None:
