@@ -1,6 +1,7 @@
 """LoRA adapter directories: what they declare (adapter.json), which base model they belong to, and loading
 them onto a model, as a peft wrapper (transformers) or as merged weights any backend can load."""
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -59,10 +60,8 @@ def weights_key(directory: Path) -> str:
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
     key = digest.hexdigest()
-    try:
+    with contextlib.suppress(OSError):  # a read-only model directory is hashed each time
         memo.write_text(json.dumps({"files": stamp, "key": key}), encoding="utf-8")
-    except OSError:
-        pass  # a read-only model directory is hashed each time
     return key
 
 
