@@ -143,15 +143,18 @@ def wrap(hf_model: Any, adapter: Path) -> Any:
         raise UsageError(f"adapter {adapter} does not fit this model: {str(exc).splitlines()[0]}") from exc
 
 
-def merged_directory(adapter: Path, base_dir: Path, cache_dir: Path) -> Path:
-    """An HF model directory with the adapter merged into the base weights (merge_and_unload), written once
-    under the cache, keyed by the adapter's content; any backend that loads a model directory can use it."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    check_base(adapter, base_dir)
-    target = Path(cache_dir) / "merged" / adapter_key(adapter)
+def merged_directory(adapter: Path, spec: str, cache_dir: Path) -> Path:
+    """An HF model directory with the adapter merged into the weights of `spec` (merge_and_unload), written
+    once under the cache, keyed by the adapter's content and the spec. The base is checked when it is made;
+    afterwards it is found without touching the base weights (or importing torch)."""
+    spec_key = hashlib.blake2b(spec.encode(), digest_size=4).hexdigest()
+    target = Path(cache_dir) / "merged" / f"{adapter_key(adapter)}-{spec_key}"
     if (target / "config.json").is_file():
         return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base_dir = base_directory(spec, cache_dir)
+    check_base(adapter, base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
     merged = wrap(model, adapter).merge_and_unload()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -172,20 +175,20 @@ def load_adapted(settings: Any, spec: str | None = None) -> Any:
     engine loads the merged weights directory (built into an engine once, then cached), and llama.cpp, which
     reads GGUF rather than adapters, gets the merged weights on transformers."""
     from agent.models import load_model, pick_backend
-    from agent.models.local import LocalModel
 
     spec = spec or settings.model
     adapter = Path(settings.adapter)
     read_meta(adapter)  # a corrupt directory fails before any weights load
-    base_dir = base_directory(spec, settings.cache_dir)
-    check_base(adapter, base_dir)
     backend = pick_backend(settings.backend, settings.device)
     if backend != "transformers":
-        merged = merged_directory(adapter, base_dir, settings.cache_dir)
+        merged = merged_directory(adapter, spec, settings.cache_dir)
         model = load_model(str(merged), device=settings.device, cache_dir=settings.cache_dir,
                            backend="transformers" if backend == "llama.cpp" else backend)
         model.name = f"{spec}+{adapter.name}"
         return model
+    from agent.models.local import LocalModel
+
+    check_base(adapter, base_directory(spec, settings.cache_dir))
     model = load_model(spec, device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
     if not isinstance(model, LocalModel):  # a served model (openai:NAME) has no weights here to adapt
         raise UsageError(f"--adapter needs a local model, not {spec!r}")
