@@ -210,6 +210,10 @@ def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
 
     adapted = load_adapted(settings.model_copy(update={"adapter": out}))
     assert adapted.generate(MESSAGES, max_new_tokens=8).text.strip().startswith("391")
+    # the CPU engine serves it as merged weights, built into an engine once
+    engine = load_adapted(settings.model_copy(update={"adapter": out, "backend": "onnxruntime-genai"}))
+    assert type(engine).__name__ == "OrtGenAIModel" and engine.name.endswith("+adapter")
+    assert engine.generate(MESSAGES, max_new_tokens=8).text.strip().startswith("391")
 
     meta = json.loads((out / META_FILE).read_text())
     (out / META_FILE).write_text(json.dumps({**meta, "base_key": "0" * 16}))
