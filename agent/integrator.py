@@ -1,5 +1,6 @@
 """Integrates the results into the final answer when the run stopped before the model gave one itself."""
 
+import re
 from collections.abc import Callable
 
 from agent.actions import FinalAnswer, resolve_refs
@@ -35,5 +36,9 @@ class Integrator:
 
 
 def settle_answer(answer: str, tasks: list[Task]) -> str:
-    """An answer with `{N}` references replaced by the exact results."""
-    return str(resolve_refs(answer, tasks)).strip()
+    """An answer with `{N}` references replaced by the exact results, and without the `<data>` markers the
+    prompts wrap material in (a model copying a quoted result copies them too)."""
+    return _DATA_MARK.sub("", str(resolve_refs(answer, tasks))).strip()
+
+
+_DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)

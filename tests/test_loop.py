@@ -66,6 +66,12 @@ def test_a_run_whose_only_step_failed_says_so_instead_of_quoting_the_error(memor
     assert "zero" not in result.final_answer.lower() and "not answered" in result.final_answer
 
 
+def test_data_markers_copied_into_an_answer_are_removed(memory, tmp_path):
+    model = ScriptedModel([call("calculator", expression="614 * 624"), finish("614 * 624 = {1}.</data> < DATA>")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 614 * 624?")
+    assert result.final_answer == "614 * 624 = 383136."
+
+
 def test_a_plan_runs_its_steps_in_order_with_references(memory, tmp_path):
     model = ScriptedModel([plan("multiply 6 by 7", "add 8 to {1}"), call("calculator", expression="6 * 7"),
                            call("calculator", expression="{1} + 8"), finish("It is {2}.")])

