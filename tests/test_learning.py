@@ -184,7 +184,7 @@ def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
     from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
 
     settings = build_settings({"run_dir": tmp_path / "runs", "cache_dir": cache_dir, "device": "cpu",
-                               "backend": "transformers"})
+                               "backend": "transformers", "default_adapter": False})  # the plain weights
     model = load_configured_model(settings)
     plain = model.generate(MESSAGES, max_new_tokens=24).text
     # no adapter: the configured model is the plain model, greedy replies identical
