@@ -128,7 +128,8 @@ def main() -> None:
             t0 = time.perf_counter()
             try:
                 report = learn(train, dev, base, settings, tools, args.out or Path(scratch) / "adapter",
-                               base_key=weights_key(base_directory(settings.model, settings.cache_dir)),
+                               base_key=weights_key(base_directory(settings.model, settings.cache_dir),
+                                                    settings.cache_dir),
                                source=source, samples=args.samples, evaluate=engine_scorer(settings),
                                lora=LoraSettings(epochs=args.epochs, lr=args.lr, max_examples=args.max_examples),
                                data={"teacher": args.teacher},

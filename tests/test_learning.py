@@ -136,10 +136,11 @@ def test_a_preset_serves_the_adapter_it_ships_with_unless_turned_off(monkeypatch
 def test_the_weights_key_is_remembered_and_follows_the_files(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "model.safetensors").write_bytes(b"weights")
-    first = weights_key(tmp_path)
-    assert (tmp_path / ".weights-key.json").is_file() and weights_key(tmp_path) == first
+    cache = tmp_path / "cache"
+    first = weights_key(tmp_path, cache)
+    assert (cache / "engines" / "hashes.json").is_file() and weights_key(tmp_path, cache) == first
     (tmp_path / "model.safetensors").write_bytes(b"other weights")
-    assert weights_key(tmp_path) != first
+    assert weights_key(tmp_path, cache) != first
 
 
 def test_corrupt_or_incomplete_adapter_dirs_are_usage_errors(tmp_path):

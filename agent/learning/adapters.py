@@ -1,7 +1,6 @@
 """LoRA adapter directories: what they declare (adapter.json), which base model they belong to, and loading
 them onto a model, as a peft wrapper (transformers) or as merged weights any backend can load."""
 
-import contextlib
 import hashlib
 import json
 import shutil
@@ -40,41 +39,32 @@ def base_directory(spec: str, cache_dir: Path | None) -> Path:
     return _materialize(source, cache_dir) if source.gguf_file else source.directory
 
 
-def weights_key(directory: Path) -> str:
-    """A digest of the config and weight files: an adapter is tied to exactly these weights. Remembered in
-    the directory beside the files it hashed (by their sizes and times), so a run start does not rehash them."""
+def weights_key(directory: Path, cache_dir: Path | None = None) -> str:
+    """A digest of the config and weight files: an adapter is tied to exactly these weights. Each file's hash
+    is remembered in the cache by (path, size, mtime), as the engine builds do, so it is read once."""
+    from agent.models.engine_build import cache_root, file_hash
+
     files = sorted(p for p in Path(directory).iterdir()
                    if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
-    stamp = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    memo = Path(directory) / ".weights-key.json"
-    try:
-        known = json.loads(memo.read_text(encoding="utf-8"))
-        if known["files"] == stamp:
-            return str(known["key"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # not remembered yet, or unreadable: hash again
     digest = hashlib.blake2b(digest_size=8)
     for path in files:
-        digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 22):
-                digest.update(chunk)
-    key = digest.hexdigest()
-    with contextlib.suppress(OSError):  # a read-only model directory is hashed each time
-        memo.write_text(json.dumps({"files": stamp, "key": key}), encoding="utf-8")
-    return key
+        digest.update(f"{path.name}:{file_hash(path, cache_root(cache_dir))}".encode())
+    return digest.hexdigest()
+
+
+def _shipped(name: str) -> Path:
+    """Where an adapter shipped with the package lives."""
+    from importlib import resources
+
+    return Path(str(resources.files("agent.models") / "adapters" / name))
 
 
 def bundled_adapter(spec: str) -> Path | None:
     """The adapter shipped with the package for a preset (learned by `agent learn`), if it names one."""
-    from importlib import resources
-
     from agent.models.catalog import PRESETS
 
     preset = PRESETS.get(spec.strip())
-    if preset is None or preset.adapter is None:
-        return None
-    return Path(str(resources.files("agent.models") / "adapters" / preset.adapter))
+    return None if preset is None or preset.adapter is None else _shipped(preset.adapter)
 
 
 def find_adapter(value: str | Path, run_dir: Path) -> Path:
@@ -84,9 +74,6 @@ def find_adapter(value: str | Path, run_dir: Path) -> Path:
     given = Path(value).expanduser()
     if given.is_dir():
         return given
-    from importlib import resources
-
-    shipped = Path(str(resources.files("agent.models") / "adapters" / str(value)))
     kept = Path(run_dir) / ".adapters"
     if str(value) == "latest":
         found = [p for p in kept.glob("*") if (p / META_FILE).is_file()] if kept.is_dir() else []
@@ -95,8 +82,8 @@ def find_adapter(value: str | Path, run_dir: Path) -> Path:
         return max(found, key=lambda p: (read_meta(p).created, p.name))
     if (kept / str(value)).is_dir():
         return kept / str(value)
-    if "/" not in str(value) and (shipped / META_FILE).is_file():
-        return shipped
+    if "/" not in str(value) and (_shipped(str(value)) / META_FILE).is_file():
+        return _shipped(str(value))
     raise UsageError(f"adapter {value!r} is neither a directory nor a name in {kept}; "
                      "give a path, a kept adapter's name, or latest")
 
@@ -124,9 +111,9 @@ def adapter_key(adapter: Path) -> str:
     return digest.hexdigest()
 
 
-def check_base(adapter: Path, base_dir: Path) -> AdapterMeta:
+def check_base(adapter: Path, base_dir: Path, cache_dir: Path | None = None) -> AdapterMeta:
     meta = read_meta(adapter)
-    key = weights_key(base_dir)
+    key = weights_key(base_dir, cache_dir)
     if meta.base_key != key:
         raise UsageError(f"adapter {adapter} was trained on {meta.base_model} (weights {meta.base_key}), "
                          f"not on the model given (weights {key}); pass the model it was trained on")
@@ -154,7 +141,7 @@ def merged_directory(adapter: Path, spec: str, cache_dir: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     base_dir = base_directory(spec, cache_dir)
-    check_base(adapter, base_dir)
+    check_base(adapter, base_dir, cache_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
     merged = wrap(model, adapter).merge_and_unload()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +175,7 @@ def load_adapted(settings: Any, spec: str | None = None) -> Any:
         return model
     from agent.models.local import LocalModel
 
-    check_base(adapter, base_directory(spec, settings.cache_dir))
+    check_base(adapter, base_directory(spec, settings.cache_dir), settings.cache_dir)
     model = load_model(spec, device=settings.device, cache_dir=settings.cache_dir, backend="transformers")
     if not isinstance(model, LocalModel):  # a served model (openai:NAME) has no weights here to adapt
         raise UsageError(f"--adapter needs a local model, not {spec!r}")

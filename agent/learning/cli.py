@@ -140,7 +140,8 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
         from agent.models import check_model
 
         check_model(teacher, device=settings.device, base_url=settings.base_url)
-    base_key = weights_key(base_directory(settings.model, settings.cache_dir))  # rejects openai: models too
+    # rejects openai: models too
+    base_key = weights_key(base_directory(settings.model, settings.cache_dir), settings.cache_dir)
     base = load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
     source = load_configured_model(settings.model_copy(update={"adapter": None}), teacher) if teacher else None
     note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))

@@ -90,11 +90,11 @@ def _weight_files(source: ModelSource) -> list[Path]:
 def _key(source: ModelSource, root: Path) -> str:
     digest = hashlib.blake2b(f"{FORMAT}|{engine_version()}|{' '.join(BUILD_ARGS)}".encode(), digest_size=8)
     for path in _weight_files(source):
-        digest.update(f"{path.name}:{_file_hash(path, root)}".encode())
+        digest.update(f"{path.name}:{file_hash(path, root)}".encode())
     return digest.hexdigest()
 
 
-def _file_hash(path: Path, root: Path) -> str:
+def file_hash(path: Path, root: Path) -> str:
     """A file's content hash, remembered by (path, size, mtime) so a warm start does not read the weights."""
     stat = path.stat()
     memo_path = root / "hashes.json"
