@@ -1,5 +1,6 @@
 """The Agent: the Python entry point. Wires model, memory, tools and settings into one run."""
 
+import functools
 import os
 import queue
 import re
@@ -215,6 +216,7 @@ class Agent:
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
             system = render("system", tools=tools, decide=True)  # for the calls that choose a move
             retries = settings.parse_retries
+            embed = functools.partial(_embed, cache_dir=settings.cache_dir)
             executor = Executor(meter, tools, system=system, plain=render("system", tools=[], decide=False),
                                 retries=retries, max_new_tokens=settings.max_new_tokens,
                                 approve=self.approve, emit=emit)
@@ -225,7 +227,7 @@ class Agent:
                                 tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
                 planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
                                 max_steps=settings.max_tasks_per_cycle,
-                                examples=worked_examples({t.name for t in tools}, record.objective, embed=_embed)),
+                                examples=worked_examples({t.name for t in tools}, record.objective, embed=embed)),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
                 recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],
@@ -268,10 +270,10 @@ class Agent:
         thread.join()
 
 
-def _embed(texts: list[str]) -> Any:
-    from agent.memory.embedder import PackagedEmbedder
+def _embed(texts: list[str], cache_dir: Path) -> Any:
+    from agent.memory.embedder import embed  # imports chroma: only when a run starts
 
-    return PackagedEmbedder()(texts)
+    return embed(texts, cache_dir)
 
 
 def _repeat_detector(settings: Settings, tasks: list[Task]) -> Callable[[str], bool] | None:
@@ -280,7 +282,7 @@ def _repeat_detector(settings: Settings, tasks: list[Task]) -> Callable[[str], b
     from agent.memory.embedder import PackagedEmbedder
     from agent.similarity import RepeatDetector
 
-    detector = RepeatDetector(PackagedEmbedder(), settings.similar_task_threshold)
+    detector = RepeatDetector(PackagedEmbedder(settings.cache_dir), settings.similar_task_threshold)
     detector.remember([task.description for task in tasks])
     return detector.is_repeat
 
@@ -294,9 +296,10 @@ def _default_memory(run_path: Path, settings: Settings) -> Memory:
         return remote_memory(settings.memory_url)
     from agent.memory.chroma import ChromaMemory
 
-    own = ChromaMemory.persistent(run_path / "memory")
+    own = ChromaMemory.persistent(run_path / "memory", cache_dir=settings.cache_dir)
     if not settings.shared_memory:
         return own
     from agent.memory.shared import RunAndShared, memory_root, open_named
 
-    return RunAndShared(own, open_named(memory_root(settings.run_dir, settings.memory_dir), settings.memory_name))
+    return RunAndShared(own, open_named(memory_root(settings.run_dir, settings.memory_dir), settings.memory_name,
+                                          settings.cache_dir))

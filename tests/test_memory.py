@@ -40,3 +40,34 @@ def test_embedder_is_the_packaged_minilm_not_chromas_default(tmp_path):
     assert len(vectors) == 2 and len(vectors[0]) == 384  # all-MiniLM-L6-v2's width
     memory = ChromaMemory(chromadb.PersistentClient(path=str(tmp_path / "c")), collection="check")
     assert isinstance(memory._collection._embedding_function, PackagedEmbedder)
+
+
+def test_embeddings_match_the_sentence_transformers_pipeline(tmp_path):
+    """The ONNX export (built once in the cache dir) gives the vectors sentence-transformers gives."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from agent.memory.embedder import embed, encoder_file, packaged_encoder_dir
+
+    texts = ["What is 614 * 624?", "A long sentence about paperclips " * 60, "", "Café, naïve, 東京"]
+    ours = embed(texts, tmp_path)
+    assert encoder_file(tmp_path).is_file() and not list((tmp_path / "embedder").glob("*.tmp"))
+    reference = SentenceTransformer(str(packaged_encoder_dir()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert ours.shape == (4, 384)
+    assert np.abs(ours - reference).max() < 1e-4
+
+
+def test_a_warm_process_embeds_without_torch(tmp_path):
+    """After the one-time export, embedding needs neither torch nor sentence-transformers (seconds at start)."""
+    import subprocess
+    import sys
+
+    from agent.memory.embedder import encoder_file
+
+    encoder_file(tmp_path)
+    code = ("import sys; from pathlib import Path; from agent.memory.embedder import embed; "
+            f"v = embed(['hello'], Path({str(tmp_path)!r})); "
+            "assert v.shape == (1, 384); "
+            "print(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

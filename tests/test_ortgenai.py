@@ -95,6 +95,47 @@ def test_prefix_reuse_gives_the_same_greedy_output_with_less_prefill(model):
 
 
 @pytest.mark.slow
+def test_structured_calls_with_different_schemas_share_one_cache(model):
+    """A run's decide calls differ in schema (finish is offered once a step settled): the second one still
+    rewinds to the prefix the first one left, and replies exactly as it would from a fresh cache."""
+    first = conversation(OBJECTIVES[0], "Choose the next move. Reply in JSON.")
+    second = conversation(OBJECTIVES[0], "Step 1 is done: its result is 42. Choose the next move. Reply in JSON.")
+    schemas = [decision_model([calculator], plan=True, finish=f).model_json_schema() for f in (False, True)]
+    model.reuse_prefix = False
+    fresh = model.generate(second, schema=schemas[1], max_new_tokens=60).text
+    model.reuse_prefix = True
+    model.generate(first, schema=schemas[0], max_new_tokens=60)
+    before = model.prefilled_tokens
+    reply = model.generate(second, schema=schemas[1], max_new_tokens=60)
+    assert reply.text == fresh
+    assert model.prefilled_tokens - before < reply.prompt_tokens * 0.5
+
+
+@pytest.mark.slow
+def test_guided_decoding_matches_the_engines_own_guidance(model):
+    """The grammar masks applied here choose, token for token, what the engine's built-in guidance chooses."""
+    import numpy as np
+    import onnxruntime_genai as og
+
+    schema = Plan.model_json_schema()
+    messages = conversation(OBJECTIVES[1], SCHEMAS[0][1])
+    ids = model.prompt_ids(messages)
+    params = og.GeneratorParams(model.model)
+    params.set_guidance("json_schema", strict_schema(schema))
+    params.set_search_options(max_length=model.context, do_sample=False)
+    generator = og.Generator(model.model, params)
+    generator.append_tokens(np.asarray(ids, dtype=np.int32))
+    engine: list[int] = []
+    while not generator.is_done() and len(engine) < 120:
+        generator.generate_next_token()
+        engine.append(int(generator.get_next_tokens()[0]))
+    engine = [t for t in engine if t not in model.eos_ids]
+    ours = model.generate(messages, schema=schema, max_new_tokens=120)
+    assert ours.text == model._text(engine)
+    assert ours.completion_tokens == len(engine)
+
+
+@pytest.mark.slow
 def test_deadline_stops_generation(model):
     reply = model.generate(conversation(OBJECTIVES[0], "Describe each use in detail."), max_new_tokens=200,
                            deadline=time.monotonic())

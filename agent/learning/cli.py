@@ -18,7 +18,7 @@ def _store(run_dir: Path | None):
     from agent.learning.experience import ExperienceStore, experience_root
 
     settings = load_settings(run_dir=run_dir)
-    return ExperienceStore(experience_root(settings.run_dir, settings.experience_dir))
+    return ExperienceStore(experience_root(settings.run_dir, settings.experience_dir), cache_dir=settings.cache_dir)
 
 
 @click.group("experience")

@@ -63,7 +63,8 @@ def experience_root(run_dir: Path, experience_dir: Path | None = None) -> Path:
 class ExperienceStore:
     """A persistent chroma collection: the document is the objective's shape, the experience rides as JSON."""
 
-    def __init__(self, path: Path, *, min_similarity: float = MIN_SIMILARITY, device: str = "cpu") -> None:
+    def __init__(self, path: Path, *, min_similarity: float = MIN_SIMILARITY,
+                 cache_dir: Path | None = None) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -72,7 +73,7 @@ class ExperienceStore:
         Path(path).mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         self._collection = client.get_or_create_collection(
-            COLLECTION, embedding_function=PackagedEmbedder(device),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
+            COLLECTION, embedding_function=PackagedEmbedder(cache_dir),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
             metadata={"hnsw:space": "cosine"})
         self.path = Path(path)
         self.min_similarity = min_similarity
@@ -82,7 +83,7 @@ class ExperienceStore:
         """The store a run uses, or None when settings.experience is off."""
         if not settings.experience:
             return None
-        return cls(experience_root(settings.run_dir, settings.experience_dir))
+        return cls(experience_root(settings.run_dir, settings.experience_dir), cache_dir=settings.cache_dir)
 
     def add(self, experience: Experience) -> str:
         """Store (or replace) the experience of its objective; returns its id."""

@@ -25,13 +25,13 @@ class ChromaMemory:
     """Every stored text is embedded by the packaged MiniLM, never by chroma's downloading default.
     `where` names the store in error messages (a path, or the server's URL)."""
 
-    def __init__(self, client: "chromadb.ClientAPI", collection: str = COLLECTION, device: str = "cpu",
+    def __init__(self, client: "chromadb.ClientAPI", collection: str = COLLECTION, cache_dir: Path | None = None,
                  where: str = "the memory store") -> None:
         self.where = where
         self._client = client
         with self._guard():
             self._collection = client.get_or_create_collection(
-                collection, embedding_function=PackagedEmbedder(device), metadata={"hnsw:space": "cosine"}  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
+                collection, embedding_function=PackagedEmbedder(cache_dir), metadata={"hnsw:space": "cosine"}  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
             )
 
     @classmethod

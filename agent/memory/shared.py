@@ -39,9 +39,9 @@ class NamedMemory(ChromaMemory):
         return len(found)
 
 
-def open_named(root: Path, name: str) -> NamedMemory:
+def open_named(root: Path, name: str, cache_dir: Path | None = None) -> NamedMemory:
     """The persistent store `name` under `root`, created on first use."""
-    return NamedMemory.persistent(Path(root) / check_memory_name(name))
+    return NamedMemory.persistent(Path(root) / check_memory_name(name), cache_dir=cache_dir)
 
 
 def memory_names(root: Path) -> list[str]:

@@ -1,7 +1,12 @@
 """The CPU backend: onnxruntime-genai over int4 weights, from PyPI wheels alone (no compiler, no torch at run
-time). It decodes several times faster than transformers reads fp32 weights, constrains structured calls with the
-engine's own JSON-schema guidance, and keeps the KV cache of the previous prompt to rewind to the shared prefix
-(system prompt + objective) instead of reading it again."""
+time). It decodes several times faster than transformers reads fp32 weights and keeps the KV cache of the previous
+prompt to rewind to the shared prefix (system prompt + objective) instead of reading it again.
+
+Structured calls are constrained by llguidance (the grammar library the engine itself embeds) masking the logits
+step by step, rather than by the engine's guidance option: that option is fixed when a generator is made, so
+every distinct schema needed its own generator and its own KV cache, and the successive calls of a run (whose
+schemas differ: `finish` is offered once a step has settled) each read their whole prompt again. With the
+masking outside, every structured call shares one generator and rewinds to the prefix it holds."""
 
 import json
 import time
@@ -10,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import llguidance as llg
 import numpy as np
 
 from agent.errors import ModelError, UsageError
@@ -42,10 +48,11 @@ def strict_schema(schema: dict[str, Any]) -> str:
 
 
 class _Slot:
-    """One live generator (one grammar or none) and the tokens its KV cache holds."""
+    """One live generator and the tokens its KV cache holds: one for free text (the engine decodes, with its
+    repetition penalty), one for every structured call (decoded here, under a grammar's mask)."""
 
-    def __init__(self, schema: dict[str, Any] | None) -> None:
-        self.schema = schema
+    def __init__(self, structured: bool) -> None:
+        self.structured = structured
         self.generator: Any = None
         self.tokens: list[int] = []
 
@@ -58,7 +65,7 @@ class OrtGenAIModel(ChatModel):
     supports_prefix_reuse = True
 
     def __init__(self, source: ModelSource, *, cache_dir: Path | None = None, context: int = 4096,
-                 reuse_prefix: bool = True, max_live: int = 3, show_progress: bool = True) -> None:
+                 reuse_prefix: bool = True, show_progress: bool = True) -> None:
         try:
             import onnxruntime_genai as og
         except ImportError as exc:
@@ -78,8 +85,9 @@ class OrtGenAIModel(ChatModel):
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
         self.context = min(context, int(config.get("context_length") or context))
         self.reuse_prefix = reuse_prefix
-        self.max_live = max_live
-        self._slots: OrderedDict[str, _Slot] = OrderedDict()
+        self._slots = {False: _Slot(False), True: _Slot(True)}
+        self._grammar_tokenizer: Any = None  # made on the first structured call (a quarter of a second)
+        self._matchers: OrderedDict[str, Any] = OrderedDict()  # compiled grammars, by schema
         self.prefilled_tokens = 0  # prompt tokens actually read; what prefix reuse saves shows here
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
@@ -91,10 +99,14 @@ class OrtGenAIModel(ChatModel):
         start = time.perf_counter()
         ids = self.prompt_ids(messages)
         budget = self._budget(len(ids), max_new_tokens)
-        slot = self._slot(schema)
+        slot = self._slots[schema is not None]
         self._feed(slot, ids)
-        completion = self._decode(slot.generator, 1, budget, deadline)[0]
-        slot.tokens = ids + completion[:-1]  # the last token's KV entry is only written by the next step
+        if schema is None:
+            completion = self._decode(slot.generator, 1, budget, deadline)[0]
+            slot.tokens = ids + completion[:-1]  # the last token's KV entry is only written by the next step
+        else:
+            completion = self._decode_guided(slot.generator, self._matcher(schema), budget, deadline)
+            slot.tokens = ids + completion  # every chosen token was appended, so the cache holds them all
         return Generation(self._text(completion), len(ids), len(completion), time.perf_counter() - start)
 
     def generate_batch(self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
@@ -108,7 +120,7 @@ class OrtGenAIModel(ChatModel):
         start = time.perf_counter()
         prompts = [self.prompt_ids(m) for m in conversations]
         budget = self._budget(max(len(p) for p in prompts), max_new_tokens)
-        generator = self._generator(schema, batch_size=len(prompts))
+        generator = self._generator(structured=False, batch_size=len(prompts))
         texts = [self.tokenizer.apply_chat_template(json.dumps(list(m)), add_generation_prompt=True)
                  for m in conversations]
         generator.append_tokens(self.tokenizer.encode_batch(texts))
@@ -123,26 +135,51 @@ class OrtGenAIModel(ChatModel):
             raise ModelError(f"the prompt has {prompt_tokens} tokens, more than the context of {self.context}")
         return min(max_new_tokens, room)
 
-    def _generator(self, schema: dict[str, Any] | None, batch_size: int = 1) -> Any:
+    def _generator(self, *, structured: bool, batch_size: int = 1) -> Any:
         params = self._og.GeneratorParams(self.model)
         options: dict[str, Any] = {"max_length": self.context, "do_sample": False, "batch_size": batch_size}
-        if schema is None:
+        if not structured:
             options["repetition_penalty"] = REPETITION_PENALTY
-        else:
-            params.set_guidance("json_schema", strict_schema(schema))
         params.set_search_options(**options)
         return self._og.Generator(self.model, params)
 
-    def _slot(self, schema: dict[str, Any] | None) -> _Slot:
-        """The live generator for this grammar (one per distinct schema, the least recently used dropped)."""
-        key = "" if schema is None else json.dumps(schema, sort_keys=True)
-        if key in self._slots:
-            self._slots.move_to_end(key)
-        else:
-            self._slots[key] = _Slot(schema)
-            while len(self._slots) > self.max_live:
-                self._slots.popitem(last=False)
-        return self._slots[key]
+    def _matcher(self, schema: dict[str, Any]) -> Any:
+        """A grammar matcher for `schema`, at its start (compiled once per schema; the most recent 32 kept)."""
+        key = json.dumps(schema, sort_keys=True)
+        matcher = self._matchers.pop(key, None)
+        if matcher is None:
+            if self._grammar_tokenizer is None:
+                self._grammar_tokenizer = llg.LLTokenizer(str(self.directory / "tokenizer.json"),
+                                                          eos_token=sorted(self.eos_ids))
+            matcher = llg.LLMatcher(self._grammar_tokenizer, llg.LLMatcher.grammar_from_json_schema(
+                strict_schema(schema)), log_level=0)
+            if matcher.is_error():
+                raise ModelError(f"the reply schema cannot be turned into a grammar: {matcher.get_error()}")
+        matcher.reset()
+        self._matchers[key] = matcher
+        while len(self._matchers) > 32:
+            self._matchers.popitem(last=False)
+        return matcher
+
+    def _decode_guided(self, generator: Any, matcher: Any, budget: int, deadline: float | None) -> list[int]:
+        """Greedy steps under the grammar: the best token it allows, until it ends, `budget` tokens, or the
+        deadline; the end-of-sequence token is not returned (nor appended)."""
+        tokens: list[int] = []
+        mask: np.ndarray | None = None
+        for _ in range(budget):
+            if matcher.is_stopped() or (deadline is not None and time.monotonic() >= deadline):
+                break
+            logits = generator.get_logits().reshape(-1)
+            if mask is None:
+                mask = np.zeros((logits.size + 31) // 32, dtype=np.int32)
+            matcher.unsafe_compute_mask_ptr(mask.ctypes.data, mask.nbytes)
+            allowed = np.unpackbits(mask.view(np.uint8), bitorder="little")[:logits.size].view(bool)
+            token = int(np.argmax(np.where(allowed, logits, -np.inf)))
+            if token in self.eos_ids or not matcher.consume_token(token):
+                break
+            tokens.append(token)
+            generator.append_tokens(np.asarray([token], dtype=np.int32))
+        return tokens
 
     def _feed(self, slot: _Slot, ids: list[int]) -> None:
         """Append the prompt, rewinding to the prefix the cache already holds when that saves enough."""
@@ -151,7 +188,7 @@ class OrtGenAIModel(ChatModel):
             slot.generator.rewind_to(shared)
         else:
             shared = 0
-            slot.generator = self._generator(slot.schema)
+            slot.generator = self._generator(structured=slot.structured)
         slot.tokens = []  # until this call ends, what the cache holds is unknown (a failure may cut it short)
         slot.generator.append_tokens(np.asarray(ids[shared:], dtype=np.int32))
         self.prefilled_tokens += len(ids) - shared
