@@ -5,6 +5,7 @@ committed (acknowledged) before its events and its memory writes, so a resumed r
 and never executes an acknowledged task again. Budgets end the loop, and the closing answer is still written."""
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ class Context:
     recalls: list[Recall]  # memories of other runs relevant to the objective, recalled once
     experiences: list[tuple[str, str]]  # similar past successes, as worked decide turns
     dropped: list[str]  # what the latest decision proposed that was refused as a repeat
+    refused: tuple[str, str] | None = None  # why the latest decision's answer was refused, and that answer
 
     def save(self, changed: list[Task], status: str = "running", answer: str = "") -> None:
         self.store.commit(status, self.state, self.meter.sync(), changed, answer)
@@ -75,12 +77,14 @@ def decide(ctx: Context) -> Phase:
         state.stop = RunStatus.max_cycles.value
         return ctx.advance(Phase.answer)
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
-    move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences)
+    move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences, ctx.refused)
     drafts: list[TaskDraft] = []
+    ctx.refused = None
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again
-    elif move.next == FINISH and (failed := _failed(references(move.answer), board.tasks)):
-        ctx.emit(Judged(done=False, reason=f"the answer quotes step {failed[0]}, which failed: refused"))
+    elif move.next == FINISH and (flaw := _flaw(move.answer, board.tasks)):
+        ctx.refused = (flaw, move.answer[:160])  # shown to the next decision, which would otherwise repeat it
+        ctx.emit(Judged(done=False, reason=f"{flaw}: refused"))
     elif move.next == FINISH:
         state.answer, state.stop = settle_answer(move.answer, board.tasks), RunStatus.done.value
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
@@ -164,9 +168,23 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
                {"kind": "result", "run": run_id, "task": task.id, "status": task.status.value})
 
 
-def _failed(ids: list[int], tasks: list[Task]) -> list[int]:
-    """The ids among `ids` of failed tasks: an answer quoting one would pass an error off as the result."""
-    return [t.id for t in tasks if t.id in ids and t.status is TaskStatus.failed]
+def _flaw(answer: str, tasks: list[Task]) -> str | None:
+    """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
+    result) or that has no result, or it is a degenerate loop of the same few words (small models' greedy
+    failure mode; no answer to any objective is a phrase repeated over and over)."""
+    by_id = {t.id: t for t in tasks}
+    for n in references(answer):
+        task = by_id.get(n)
+        if task is not None and task.status is TaskStatus.failed:
+            return f"the answer quotes step {n}, which failed"
+        if task is None or task.result is None:
+            return f"the answer quotes step {n}, which has no result"
+    if _LOOP.search(answer):
+        return "the answer repeats itself"
+    return None
+
+
+_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,3}?)(?:\s+\1(?!\S)){5,}")  # 1-4 words, then 5 more times in a row
 
 
 def _renumbered(first: int, count: int) -> list[Task]:

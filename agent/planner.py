@@ -24,13 +24,15 @@ class Planner:
         self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
-               experiences: Sequence[tuple[str, str]] = ()) -> Any:
+               experiences: Sequence[tuple[str, str]] = (),
+               refused: tuple[str, str] | None = None) -> Any:
         """The next move (a variant of `decision_model`'s union: read `.next`), or None when the model gives up.
         `finish` is offered once a step has settled; `plan` while the run has not planned yet. `experiences` are
-        similar past successes, shown as worked examples after the built-in ones."""
+        similar past successes, shown as worked examples after the built-in ones; `refused` is why the previous
+        decision's answer was refused, and that answer."""
         settled = [task for task in tasks if task.result is not None]
         Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled), max_steps=self.max_steps)
-        prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped)
+        prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused)
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit)

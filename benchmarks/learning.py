@@ -93,17 +93,21 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=45.0, help="wall-time budget of each run")
     parser.add_argument("--skip", choices=["experience", "learn"], action="append", default=[])
     parser.add_argument("--head", action="append", type=Path, default=[])
+    parser.add_argument("--model", metavar="SPEC", help="the model measured (default: the configured one)")
+    parser.add_argument("--shipped-adapter", action="store_true",
+                        help="(a) only: serve the adapter the preset ships with, as `agent run` does by default")
     args = parser.parse_args()
 
     dev = load_suite(args.dev)[:args.limit]
-    settings = load_settings(max_cycles=args.max_cycles, max_seconds=args.max_seconds, device="cpu",
-                             default_adapter=False)  # the base model as it comes, whatever adapter it ships with
+    settings = load_settings(model=args.model, max_cycles=args.max_cycles, max_seconds=args.max_seconds,
+                             device="cpu", default_adapter=False)  # the base model, whatever adapter it ships with
     print(f"dev suite {args.dev} ({len(dev)} items), train suite {args.train}, model {settings.model}, "
           f"max_cycles {args.max_cycles}")
     figures: dict = {}
     if "experience" not in args.skip:
         tools = _tool_pool(dev, tuple(args.head), "cpu")
-        model = load_configured_model(settings)
+        model = load_configured_model(settings.model_copy(update={"default_adapter": args.shipped_adapter}))
+        print(f"(a) experience memory with {model.name}")
         exp = figures["experience"] = experience_benchmark(dev, model, tools, settings)
         print(f"(a) experience memory: warm-up {exp['warm_up']['passed']}/{exp['warm_up']['n']} "
               f"({exp['stored']} stored); other half without {exp['without']['passed']}/{exp['without']['n']} "

@@ -59,6 +59,34 @@ def test_an_answer_quoting_a_failed_step_is_refused_and_never_carries_the_error(
         "the answer quotes step 1, which failed: refused"]
 
 
+def test_an_answer_quoting_a_step_without_result_is_refused_and_the_refusal_is_shown(memory, tmp_path):
+    model = ScriptedModel([call("calculator", expression="-51 + 55"), finish("-51 + 55 = {2}."), finish("{1}")])
+    seen = []
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("Compute -51 + 55.", on_event=seen.append)
+    assert result.final_answer == "4" and model.pending == 0
+    assert [e.reason for e in seen if e.kind == "judged" and not e.done] == [
+        "the answer quotes step 2, which has no result: refused"]
+    retry = model.calls[-1].messages[-1]["content"]  # the next decision sees what was refused, and why
+    assert "refused (the answer quotes step 2, which has no result)" in retry and "-51 + 55 = {2}." in retry
+
+
+@pytest.mark.parametrize("answer", ["14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14",
+                                    "The entities are Lancashire, Lancashire, Lancashire, Lancashire, Lancashire, "
+                                    "Lancashire, Lancashire, Lancashire, Lancashire, Lancashire"])
+def test_a_degenerate_repeating_answer_is_refused(memory, tmp_path, answer):
+    model = ScriptedModel([call("calculator", expression="7 * 2"), finish(answer), finish("It is {1}.")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 7 * 2?")
+    assert result.final_answer == "It is 14." and model.pending == 0
+
+
+def test_a_long_answer_that_does_not_loop_stands(memory, tmp_path):
+    answer = ("Paperclips hold sheets of paper together, reset small electronics through a pinhole, serve as a "
+              "makeshift hook for a zipper, and clean the grooves of a keyboard; 7 * 2 is {1}.")
+    model = ScriptedModel([call("calculator", expression="7 * 2"), finish(answer)])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("Uses of a paperclip, and 7 * 2?")
+    assert result.final_answer.endswith("keyboard; 7 * 2 is 14.") and model.pending == 0
+
+
 def test_a_run_whose_only_step_failed_says_so_instead_of_quoting_the_error(memory, tmp_path):
     model = ScriptedModel(default=json.dumps(finish("It is {1}.")), replies=[call("calculator", expression="7 / 0")])
     result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=3).run("What is 7 / 0?")
