@@ -44,6 +44,7 @@ class Context:
     experiences: list[tuple[str, str]]  # similar past successes, as worked decide turns
     dropped: list[str]  # what the latest decision proposed that was refused as a repeat
     refused: tuple[str, str] | None = None  # why the latest decision's answer was refused, and that answer
+    stalled: bool = False  # the latest decision produced nothing (no valid reply)
 
     def save(self, changed: list[Task], status: str = "running", answer: str = "") -> None:
         self.store.commit(status, self.state, self.meter.sync(), changed, answer)
@@ -80,8 +81,13 @@ def decide(ctx: Context) -> Phase:
     move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences, ctx.refused)
     drafts: list[TaskDraft] = []
     ctx.refused = None
+    if move is None and ctx.stalled:  # twice in a row with nothing changed between: a greedy model would go on
+        state.stop = RunStatus.no_tasks.value  # failing the same way, so the answer is written from what exists
+        ctx.emit(Judged(done=False, reason="no valid decision twice in a row: the run stops here"))
+        return ctx.advance(Phase.answer)
+    ctx.stalled = move is None
     if move is None:
-        pass  # the model gave up on this decision: the next cycle asks again
+        pass  # the model gave up on this decision: the next cycle asks again, once
     elif move.next == FINISH and (flaw := _flaw(move.answer, board.tasks)):
         ctx.refused = (flaw, move.answer[:160])  # shown to the next decision, which would otherwise repeat it
         ctx.emit(Judged(done=False, reason=f"{flaw}: refused"))

@@ -87,6 +87,14 @@ def test_a_long_answer_that_does_not_loop_stands(memory, tmp_path):
     assert result.final_answer.endswith("keyboard; 7 * 2 is 14.") and model.pending == 0
 
 
+def test_two_failed_decisions_in_a_row_end_the_run_with_an_honest_answer(memory, tmp_path):
+    model = ScriptedModel(default='{"next": "calculator", "arguments": {"expression": "1 + 1 + 1 + 1')
+    result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=5).run("What is 1 + 1?")
+    assert result.status is RunStatus.no_tasks and result.tasks == []
+    assert "not answered" in result.final_answer
+    assert result.usage.llm_calls == 2 * 3  # two decisions, each asked once and re-asked twice, then no more
+
+
 def test_a_run_whose_only_step_failed_says_so_instead_of_quoting_the_error(memory, tmp_path):
     model = ScriptedModel(default=json.dumps(finish("It is {1}.")), replies=[call("calculator", expression="7 / 0")])
     result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=3).run("What is 7 / 0?")
