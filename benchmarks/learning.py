@@ -50,7 +50,7 @@ def run_half(items, model, tools, settings, scratch: Path, store: ExperienceStor
         names = DEFAULT_TOOLS if item.tools is None else item.tools
         agent = Agent(model=model, tools=[tools[n] for n in names], memory=memories(item.memory), settings=settings)
         try:
-            result = agent.run(item.objective)
+            result = agent.run(item.objective, record=False)  # kept below only when it passes its check
             ok = passes(item.check, result.final_answer)
         except Exception as exc:  # a benchmark records the failure and goes on
             print(f"  {item.id}: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -81,3 +81,20 @@ def test_experience_cli(monkeypatch, capsys, tmp_path):
     assert code == 2 and "no experience 'exp-missing'" in err
     code, out, _ = cli(monkeypatch, capsys, "experience", "clear", *run_dir)
     assert code == 0 and "removed 1" in out
+
+
+def test_feedback_on_a_run_keeps_or_removes_its_experience(monkeypatch, capsys, tmp_path, memory):
+    from agent import Agent, ScriptedModel
+    from agent.tools.builtin import calculator
+
+    from moves import call, finish
+
+    model = ScriptedModel([call("calculator", expression="17 * 23"), finish("17 * 23 = {1}")])
+    run = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path).run("What is 17 * 23?")
+    store = ExperienceStore(experience_root(tmp_path))
+    assert [e.answer for _, e in store.list()] == ["17 * 23 = 391"]  # judged done: kept
+    code, out, _ = cli(monkeypatch, capsys, "feedback", run.run_id, "--bad", "--run-dir", str(tmp_path))
+    assert code == 0 and "removed experience" in out and store.count() == 0
+    code, out, _ = cli(monkeypatch, capsys, "feedback", run.run_id, "--good", "--run-dir", str(tmp_path))
+    assert code == 0 and "kept as experience" in out
+    assert [e.answer for _, e in store.list()] == ["17 * 23 = 391"]

@@ -79,14 +79,28 @@ def experience_clear(run_dir: Path | None) -> None:
 def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | None, label: str | None,
              run_dir: Path | None) -> None:
     """Record a correction for RUN_ID (or its task N) in the run's feedback.jsonl; `agent heads train
-    --from-feedback` learns from labelled ones."""
-    from agent.learning.feedback import Feedback, record_feedback
+    --from-feedback` learns from labelled ones. A whole run marked --good is kept as an experience (a worked
+    example for similar objectives); one marked --bad is removed from the experience store."""
+    from agent.learning.feedback import Feedback, record_feedback, run_result
 
     if label is not None and not label.strip():
         raise UsageError("--label is empty: give the right label")
-    path = record_feedback(load_settings(run_dir=run_dir).run_dir,
+    settings = load_settings(run_dir=run_dir)
+    path = record_feedback(settings.run_dir,
                            Feedback(run_id=run_id, task=task, verdict=verdict, label=label and label.strip()))
     click.echo(f"recorded in {path}")
+    if task is None and verdict is not None and settings.experience:
+        from agent.learning.experience import experience_from_result
+
+        result = run_result(settings.run_dir, run_id)
+        if result is None:
+            click.echo("not an experience: the run has no result yet (finish it with `agent resume`)")
+            return
+        store, experience = _store(run_dir), experience_from_result(result)
+        if verdict == "good":
+            click.echo(f"kept as experience {store.add(experience.model_copy(update={'success': True}))}")
+        elif store.discard(experience.id):
+            click.echo(f"removed experience {experience.id}: it is no longer shown as a worked example")
 
 
 @click.command("learn")

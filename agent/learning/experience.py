@@ -117,6 +117,13 @@ class ExperienceStore:
         self.get(id)
         self._collection.delete(ids=[id])
 
+    def discard(self, id: str) -> bool:
+        """Remove experience `id` when it is there; whether it was."""
+        if not self._collection.get(ids=[id], include=[])["ids"]:
+            return False
+        self._collection.delete(ids=[id])
+        return True
+
     def clear(self) -> int:
         ids = self._collection.get(include=[])["ids"]
         if ids:
