@@ -4,6 +4,7 @@ Not part of CI: on a GPU this takes minutes, on a CPU hours. Run from the reposi
 
     PYTHONPATH=. python benchmarks/train_ner_full.py            # full run
     PYTHONPATH=. python benchmarks/train_ner_full.py --max-train-examples 50 --epochs 1 --max-eval-examples 50
+    PYTHONPATH=. python benchmarks/train_ner_full.py --init HEAD --epochs 1 --lr 3e-5 --out HEAD2   # one more
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def main() -> None:
     parser.add_argument("--max-eval-examples", type=int, default=None, help="caps validation and test sentences")
     parser.add_argument("--device", default=None, help="'cpu' to force the CPU; default: GPU when present")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary as JSON here")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from this trained NER head (e.g. one more epoch at a lower rate)")
     args = parser.parse_args()
 
     fetch_datasets(args.data_dir)
@@ -40,6 +43,7 @@ def main() -> None:
         max_train_examples=args.max_train_examples,
         max_eval_examples=args.max_eval_examples,
         device=args.device,
+        init=args.init,
     )
     report = evaluate_head(args.out, args.data_dir, "test", args.max_eval_examples, device=args.device)
     print(format_report(report))
