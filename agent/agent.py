@@ -157,8 +157,9 @@ class Agent:
 
     def run(self, objective: str, *, on_event: Callable[[Event], None] | None = None,
             run_id: str | None = None, record: bool = True) -> RunResult:
-        """Run to completion; `on_event` sees every event as it happens. A run the model judges done is kept
-        as an experience unless `record` is False (an evaluation records only runs that pass their check)."""
+        """Run to completion; `on_event` sees every event as it happens. With settings.keep_judged, a run the
+        model judges done is kept as an experience unless `record` is False (an evaluation records only runs
+        that pass their check)."""
         settings = self.settings
         objective = check_objective(objective, settings.max_objective_chars)
         check_writable(settings.run_dir)
@@ -178,7 +179,7 @@ class Agent:
         os.replace(staging, run_path)
         with RunStore(run_path) as store:
             result = self._drive(store, stored, [], settings, on_event, resumed=False)
-        if record:
+        if record and settings.keep_judged:
             self.record_success(result)
         return result
 

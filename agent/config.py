@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     memory_dir: Path | None = Field(None, description="persistent memories; default: <run_dir>/.memory")
     experience: bool = Field(True, description="show similar past successes to the planner as worked examples")
     experience_dir: Path | None = Field(None, description="experience store; default: <run_dir>/.experience")
+    # a small model judges many wrong answers done, and wrong worked examples then mislead it (measured: the
+    # default model lost 15 points on the dev suite with a store of its self-judged runs, see README)
+    keep_judged: bool = Field(False, description="keep every run the model judges done as an experience (off: "
+                              "only runs that pass a check in eval/learn, or marked good with agent feedback)")
     adapter: Path | None = Field(None, description="LoRA adapter directory (from `agent learn`) for the model")
     default_adapter: bool = Field(True, description="with no adapter given, serve the one a preset ships with")
     run_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs")

@@ -92,9 +92,24 @@ def test_feedback_on_a_run_keeps_or_removes_its_experience(monkeypatch, capsys, 
     model = ScriptedModel([call("calculator", expression="17 * 23"), finish("17 * 23 = {1}")])
     run = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path).run("What is 17 * 23?")
     store = ExperienceStore(experience_root(tmp_path))
-    assert [e.answer for _, e in store.list()] == ["17 * 23 = 391"]  # judged done: kept
-    code, out, _ = cli(monkeypatch, capsys, "feedback", run.run_id, "--bad", "--run-dir", str(tmp_path))
-    assert code == 0 and "removed experience" in out and store.count() == 0
+    assert store.count() == 0  # judged done by the model alone: not kept unless keep_judged
     code, out, _ = cli(monkeypatch, capsys, "feedback", run.run_id, "--good", "--run-dir", str(tmp_path))
     assert code == 0 and "kept as experience" in out
     assert [e.answer for _, e in store.list()] == ["17 * 23 = 391"]
+    code, out, _ = cli(monkeypatch, capsys, "feedback", run.run_id, "--bad", "--run-dir", str(tmp_path))
+    assert code == 0 and "removed experience" in out and store.count() == 0
+
+
+def test_keep_judged_keeps_every_run_the_model_judges_done(tmp_path, memory):
+    from agent import Agent, ScriptedModel
+    from agent.tools.builtin import calculator
+
+    from moves import call, finish
+
+    model = ScriptedModel([call("calculator", expression="17 * 23"), finish("17 * 23 = {1}")])
+    Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path, keep_judged=True).run("What is 17 * 23?")
+    looping = ScriptedModel(default=json.dumps(call("calculator", expression="18 * 24")))
+    stopped = Agent(model=looping, tools=[calculator], memory=memory, run_dir=tmp_path, keep_judged=True,
+                    max_cycles=2).run("What is 18 * 24?")
+    assert stopped.status is RunStatus.max_cycles  # never judged done: not kept
+    assert [e.answer for _, e in ExperienceStore(experience_root(tmp_path)).list()] == ["17 * 23 = 391"]
