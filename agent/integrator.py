@@ -30,9 +30,9 @@ class Integrator:
         with self.meter.unbounded():
             reply = ask_or_none(self.meter, conversation(objective, render("final", tasks=done[-RECENT:]), self.system),
                                 FinalAnswer, purpose="final", retries=self.retries, emit=self.emit)
-        if reply is None:  # the model could not write one: the latest result is the most honest answer
+        if reply is None or loops(reply.answer):  # no answer (or a degenerate one): the latest result is the
             return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
-        return settle_answer(reply.answer, tasks)
+        return settle_answer(reply.answer, tasks)  # most honest answer
 
 
 def settle_answer(answer: str, tasks: list[Task]) -> str:
@@ -42,3 +42,10 @@ def settle_answer(answer: str, tasks: list[Task]) -> str:
 
 
 _DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)
+_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,3}?)(?:\s+\1(?!\S)){5,}")  # 1-4 words, then 5 more times in a row
+
+
+def loops(answer: str) -> bool:
+    """Whether `answer` is a degenerate loop of the same few words (small models' greedy failure mode; no
+    answer to any objective is one phrase repeated over and over)."""
+    return _LOOP.search(answer) is not None

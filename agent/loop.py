@@ -5,7 +5,6 @@ committed (acknowledged) before its events and its memory writes, so a resumed r
 and never executes an acknowledged task again. Budgets end the loop, and the closing answer is still written."""
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from agent.board import TaskBoard
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
-from agent.integrator import Integrator, settle_answer
+from agent.integrator import Integrator, loops, settle_answer
 from agent.memory.base import Memory, Recall
 from agent.meter import Meter
 from agent.planner import Planner
@@ -176,8 +175,7 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
 
 def _flaw(answer: str, tasks: list[Task]) -> str | None:
     """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
-    result) or that has no result, or it is a degenerate loop of the same few words (small models' greedy
-    failure mode; no answer to any objective is a phrase repeated over and over)."""
+    result) or that has no result, or it is a degenerate loop of the same few words."""
     by_id = {t.id: t for t in tasks}
     for n in references(answer):
         task = by_id.get(n)
@@ -185,12 +183,7 @@ def _flaw(answer: str, tasks: list[Task]) -> str | None:
             return f"the answer quotes step {n}, which failed"
         if task is None or task.result is None:
             return f"the answer quotes step {n}, which has no result"
-    if _LOOP.search(answer):
-        return "the answer repeats itself"
-    return None
-
-
-_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,3}?)(?:\s+\1(?!\S)){5,}")  # 1-4 words, then 5 more times in a row
+    return "the answer repeats itself" if loops(answer) else None
 
 
 def _renumbered(first: int, count: int) -> list[Task]:

@@ -79,6 +79,15 @@ def test_a_degenerate_repeating_answer_is_refused(memory, tmp_path, answer):
     assert result.final_answer == "It is 14." and model.pending == 0
 
 
+def test_a_degenerate_closing_answer_gives_way_to_the_latest_result(memory, tmp_path):
+    loop = {"answer": "31104 * 36 * 36 * 36 * 36 * 36 * 36 * 36 * 36"}
+    model = ScriptedModel([call("calculator", expression="864 * 36"), finish(loop["answer"]),
+                           call("calculator", expression="864 * 36 * 1"), json.dumps(loop)])
+    result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=2).run("What is 864 * 36?")
+    assert result.status is RunStatus.max_cycles and model.pending == 0
+    assert result.final_answer.endswith("the latest result was: 31104")
+
+
 def test_a_long_answer_that_does_not_loop_stands(memory, tmp_path):
     answer = ("Paperclips hold sheets of paper together, reset small electronics through a pinhole, serve as a "
               "makeshift hook for a zipper, and clean the grooves of a keyboard; 7 * 2 is {1}.")
