@@ -29,7 +29,7 @@ HEAD_TOOLS = {"extract_entities", "classify_sentiment"}
 
 
 def agent_run(objective: str, run_dir: Path, extra: list[str]) -> tuple[float, dict]:
-    command = [sys.executable, "-m", "agent.cli", "run", objective, "--json", "--run-dir", str(run_dir), *extra]
+    command = [sys.executable, "-m", "agent", "run", objective, "--json", "--run-dir", str(run_dir), *extra]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
