@@ -51,6 +51,9 @@ def encoder_file(cache_dir: Path | None) -> Path:
 def _export(source: Path, out: Path) -> None:
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a one-time export: no progress bars in a user's run
 
     class Pooled(torch.nn.Module):  # the sentence-transformers pipeline: mean over real tokens, unit length
         def __init__(self) -> None:
