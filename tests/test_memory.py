@@ -71,3 +71,13 @@ def test_a_warm_process_embeds_without_torch(tmp_path):
             "print(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_damaged_export_is_made_again(tmp_path):
+    from agent.memory.embedder import _encoder, embed, encoder_file
+
+    first = embed(["hello"], tmp_path)
+    encoder_file(tmp_path).write_bytes(b"not an onnx model")
+    _encoder.cache_clear()  # as a new process: the damaged file is what it finds
+    assert (embed(["hello"], tmp_path) == first).all()
+    assert encoder_file(tmp_path).stat().st_size > 1_000_000

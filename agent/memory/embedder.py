@@ -93,7 +93,12 @@ def embed(texts: list[str], cache_dir: Path | None = None) -> np.ndarray:
     """Unit-length embeddings of `texts`, one row each (float32)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    session, tokenizer = _encoder(encoder_file(cache_dir))
+    path = encoder_file(cache_dir)
+    try:
+        session, tokenizer = _encoder(path)
+    except Exception:  # onnxruntime raises its own types for a damaged file: export it again, once
+        path.unlink(missing_ok=True)
+        session, tokenizer = _encoder(encoder_file(cache_dir))
     rows = []
     for start in range(0, len(texts), BATCH):
         encoded = tokenizer.encode_batch(texts[start:start + BATCH])
