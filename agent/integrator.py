@@ -30,9 +30,10 @@ class Integrator:
         with self.meter.unbounded():
             reply = ask_or_none(self.meter, conversation(objective, render("final", tasks=done[-RECENT:]), self.system),
                                 FinalAnswer, purpose="final", retries=self.retries, emit=self.emit)
-        if reply is None or loops(reply.answer):  # no answer (or a degenerate one): the latest result is the
+        # no answer, or a degenerate one: the latest result is the most honest answer
+        if reply is None or loops(reply.answer):
             return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
-        return settle_answer(reply.answer, tasks)  # most honest answer
+        return settle_answer(reply.answer, tasks)
 
 
 def settle_answer(answer: str, tasks: list[Task]) -> str:

@@ -19,7 +19,7 @@ from agent.meter import Meter
 from agent.planner import Planner
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
-from agent.store import RunStore
+from agent.store import RESULT_FILE, RunStore
 
 
 @dataclass
@@ -150,9 +150,9 @@ def close(ctx: Context) -> RunResult:
     state = ctx.state
     result = RunResult(run_id=ctx.run_id, objective=ctx.objective, status=RunStatus(state.stop),
                        final_answer=state.answer or "", tasks=ctx.board.tasks, usage=ctx.meter.sync().model_copy())
-    staged = ctx.store.path / "result.json.tmp"
+    staged = ctx.store.path / f"{RESULT_FILE}.tmp"
     staged.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    os.replace(staged, ctx.store.path / "result.json")
+    os.replace(staged, ctx.store.path / RESULT_FILE)
     ctx.save([], result.status.value, result.final_answer)
     if result.status is RunStatus.done:
         ctx.memory.add(f"{ctx.run_id}:answer", f"{ctx.objective}\n{result.final_answer}",

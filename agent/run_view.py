@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.errors import UsageError
-from agent.records import RunResult, Task, Usage
-from agent.store import STATE_FILE, read_snapshot
+from agent.records import Task, Usage
+from agent.store import STATE_FILE, read_result, read_snapshot
 from agent.trace import read_trace
 
 
@@ -66,12 +66,7 @@ def read_run(run_path: Path) -> RunView:
             meta, tasks = read_snapshot(run_path)
         except (sqlite3.DatabaseError, ValueError, TypeError, KeyError):
             meta, tasks = {}, []  # result.json and the trace may still tell the story
-    result = None
-    if (run_path / "result.json").is_file():
-        try:
-            result = RunResult.model_validate_json((run_path / "result.json").read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            result = None
+    result = read_result(run_path)
     if not meta and result is None:
         raise UsageError(f"{run_path} is not a readable run directory (no usable {STATE_FILE} or result.json); "
                          "pass a directory from `agent runs`")

@@ -13,9 +13,10 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from agent.errors import StorageError, UsageError
-from agent.records import RunRecord, RunState, RunStatus, Task, Usage
+from agent.records import RunRecord, RunResult, RunState, RunStatus, Task, Usage
 
 STATE_FILE = "state.sqlite"
+RESULT_FILE = "result.json"  # the result document, written once the run has finished
 LOCK_FILE = "run.lock"
 # How many steps were committed, written beside the database after each commit: a write-ahead log cut short
 # (or lost) rolls the database back silently, and this is how that is noticed instead of resumed from.
@@ -153,6 +154,14 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def read_result(run_path: Path) -> RunResult | None:
+    """The result document of a finished run, or None when there is none (not finished) or it is unreadable."""
+    try:
+        return RunResult.model_validate_json((Path(run_path) / RESULT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def read_snapshot(run_path: Path) -> tuple[dict, list[Task]]:

@@ -90,7 +90,7 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
             continue
         tasks = [Task(id=i, description=t["description"], result=t["result"], status=TaskStatus.done)
                  for i, t in enumerate(example["tasks"], 1)]
-        asked = f"Objective: {example['objective']}\n" + render("decide", recalls=[], tasks=tasks, dropped=[])
+        asked = _asked(example["objective"], tasks)
         units.setdefault(example["objective"], []).append((asked, json.dumps(example["reply"])))
     chosen = list(units)
     if objective is not None and embed is not None and len(chosen) > k:
@@ -98,6 +98,11 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
         score = {o: sum(a * b for a, b in zip(vectors[0], v)) for o, v in zip(chosen, vectors[1:])}
         chosen = sorted(chosen, key=score.__getitem__)[-k:]
     return [turn for o in chosen for turn in units[o]]
+
+
+def _asked(objective: str, tasks: list[Any]) -> str:
+    """A worked example's decide prompt: the objective and the steps so far, nothing recalled or refused."""
+    return f"Objective: {objective}\n" + render("decide", recalls=[], tasks=tasks, dropped=[], refused=None)
 
 
 def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[tuple[str, str]]:
@@ -108,7 +113,7 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
         return []
     first = {"next": steps[0].tool, "arguments": steps[0].arguments or {}} if steps[0].tool else {"next": "solve"}
-    turns = [(f"Objective: {objective}\n" + render("decide", recalls=[], tasks=[], dropped=[]), json.dumps(first))]
+    turns = [(_asked(objective, []), json.dumps(first))]
     if steps[0].tool:
         tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)
                  for i, s in enumerate(steps, 1)]
@@ -116,6 +121,5 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[
             if task.result and len(task.result) <= 40 and task.result in answer:
                 answer = answer.replace(task.result, "{" + str(task.id) + "}")
         finish = {"next": "finish", "answer": answer[:400]}
-        turns.append((f"Objective: {objective}\n" + render("decide", recalls=[], tasks=tasks, dropped=[]),
-                      json.dumps(finish)))
+        turns.append((_asked(objective, tasks), json.dumps(finish)))
     return turns

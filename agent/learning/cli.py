@@ -81,7 +81,7 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
     """Record a correction for RUN_ID (or its task N) in the run's feedback.jsonl; `agent heads train
     --from-feedback` learns from labelled ones. A whole run marked --good is kept as an experience (a worked
     example for similar objectives); one marked --bad is removed from the experience store."""
-    from agent.learning.feedback import Feedback, record_feedback, run_result
+    from agent.learning.feedback import Feedback, record_feedback
 
     if label is not None and not label.strip():
         raise UsageError("--label is empty: give the right label")
@@ -91,8 +91,9 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
     click.echo(f"recorded in {path}")
     if task is None and verdict is not None and settings.experience:
         from agent.learning.experience import experience_from_result
+        from agent.store import read_result
 
-        result = run_result(settings.run_dir, run_id)
+        result = read_result(settings.run_dir / run_id)  # the id was checked when the feedback was recorded
         if result is None:
             click.echo("not an experience: the run has no result yet (finish it with `agent resume`)")
             return

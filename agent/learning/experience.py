@@ -114,8 +114,8 @@ class ExperienceStore:
         return _parse(found["metadatas"][0] if found["metadatas"] else None)
 
     def rm(self, id: str) -> None:
-        self.get(id)
-        self._collection.delete(ids=[id])
+        if not self.discard(id):
+            raise UsageError(f"no experience {id!r} (see `agent experience list`)")
 
     def discard(self, id: str) -> bool:
         """Remove experience `id` when it is there; whether it was."""

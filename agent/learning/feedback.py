@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import UsageError, describe
-from agent.records import RunResult, Task
+from agent.records import Task
 
 FEEDBACK_FILE = "feedback.jsonl"
 
@@ -43,16 +43,6 @@ def _snapshot(run_dir: Path, run_id: str) -> tuple[dict, list[Task]]:
         return read_snapshot(path)
     except (sqlite3.DatabaseError, ValueError) as exc:
         raise UsageError(f"run {run_id} has an unreadable state file ({exc})") from exc
-
-
-def run_result(run_dir: Path, run_id: str) -> RunResult | None:
-    """The result document of a finished run, or None when it has none (not finished, or unreadable)."""
-    from agent.agent import check_run_id
-
-    try:
-        return RunResult.model_validate_json((Path(run_dir) / check_run_id(run_id) / "result.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def record_feedback(run_dir: Path, feedback: Feedback) -> Path:
