@@ -30,9 +30,10 @@ def structured_calls():
     step = Task(id=2, description="Rank them by usefulness")
     done = Task(id=1, description="Find three uses", result="Bookmark, reset pin, zipper pull.",
                 status=TaskStatus.done)
-    yield decision_model([calculator], plan=True, finish=False), render("decide", recalls=[], tasks=[], dropped=[])
+    yield decision_model([calculator], plan=True, finish=False), render("decide", recalls=[], tasks=[], dropped=[],
+                                                                        refused=None)
     yield decision_model([calculator], plan=False, finish=True), render("decide", recalls=[], tasks=[done],
-                                                                         dropped=[])
+                                                                         dropped=[], refused=None)
     yield decision_model([calculator], plan=False, finish=False), render("step", tasks=[done], task=step)
     yield FinalAnswer, render("final", tasks=[done])
 
