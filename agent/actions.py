@@ -6,21 +6,25 @@ schema, so the decoding grammar can produce nothing else. Results of earlier tas
 result) in tool arguments and answers; the loop substitutes the exact text, so the model never retypes them."""
 
 import functools
+import json
 import operator
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, create_model
 
+from agent.passages import insert_passages, split_labels
 from agent.records import Task, TaskStatus
 from agent.schemas import Strict
 from agent.tools.base import Tool
 
-SOLVE, PLAN, FINISH = "solve", "plan", "finish"
-RESERVED = {SOLVE, PLAN, FINISH}
+SOLVE, PLAN, FINISH, REMEMBER = "solve", "plan", "finish", "remember"
+RESERVED = {SOLVE, PLAN, FINISH, REMEMBER}
 MAX_ANSWER_CHARS = 400
 MAX_STEP_CHARS = 120
-_REF = re.compile(r"\{(\d{1,3})\}")
+MAX_FACT_CHARS = 240
+NOTED = "Noted: {fact}"  # the answer of a run that kept a fact
+_REF = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}
 
 
 class Solve(Strict):
@@ -42,15 +46,21 @@ class Finish(Strict):
                         description="the answer to the objective; write {N} to insert task N's exact result")
 
 
+class Remember(Strict):
+    next: Literal["remember"]
+    fact: str = Field(min_length=3, max_length=MAX_FACT_CHARS, description="the fact to keep, as one sentence")
+
+
 class FinalAnswer(Strict):
     """The closing answer when the run stopped before the model finished it."""
 
     answer: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS)
 
 
-def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: int = 4) -> type[RootModel]:
-    """The union of allowed next moves; `plan` (of at most `max_steps` steps) and `finish` are offered only
-    where they make sense."""
+def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: int = 4,
+                   remember: bool = False) -> type[RootModel]:
+    """The union of allowed next moves; `plan` (of at most `max_steps` steps), `finish` and `remember` are
+    offered only where they make sense."""
     variants: list[type[BaseModel]] = [
         create_model(f"Call_{t.name}", __base__=Strict, next=(Literal[t.name], ...),  # type: ignore[arg-type]
                      arguments=(t.Arguments, ...))  # (a literal of the tool's name, known at run time only)
@@ -62,28 +72,71 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
                                      steps=(list[Step], Field(min_length=2, max_length=min(max_steps, 4)))))
     if finish:
         variants.append(Finish)
+    if remember:
+        variants.append(Remember)
     # a plain union (anyOf): the `next` literal tells the variants apart, and a oneOf would make the grammar
     # compiler fall back to anyOf with a warning
     union = functools.reduce(operator.or_, variants)
     return RootModel[union]  # type: ignore[valid-type]  # a union built at run time from the allowed tools
 
 
-def resolve_refs(value: Any, tasks: list[Task]) -> Any:
-    """`value` with every `{N}` naming a settled task replaced by that task's exact result (strings inside
-    dicts and lists too); unknown references stay as written."""
+def resolve_refs(value: Any, tasks: list[Task], passages: dict[str, str] | None = None) -> Any:
+    """`value` with every `{N}` naming a settled task replaced by that task's exact result (`{N.key}`: the part
+    of the result at that key), and every `{x}` naming one of the objective's `passages` by that passage
+    (strings inside dicts and lists too); references to nothing stay as written."""
     if isinstance(value, str):
         results = {t.id: (t.result or "").strip() for t in tasks if t.status is not TaskStatus.pending}
-        return _REF.sub(lambda m: results.get(int(m.group(1)), m.group(0)), value)
+
+        def insert(match: re.Match[str]) -> str:
+            result = results.get(int(match.group(1)))
+            part = None if result is None else result_part(result, match.group(2))
+            return match.group(0) if part is None else part
+
+        value = _REF.sub(insert, value)
+        return insert_passages(value, passages) if passages else value
     if isinstance(value, dict):
-        return {k: resolve_refs(v, tasks) for k, v in value.items()}
+        return {k: resolve_refs(v, tasks, passages) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve_refs(v, tasks) for v in value]
+        return [resolve_refs(v, tasks, passages) for v in (split_labels(value) if passages else value)]
     return value
 
 
+def result_part(result: str, path: str) -> str | None:
+    """The part of a result that a reference's `.key.key` path names (keys of the result read as JSON, or
+    indices into its lists), as plain text: the whole result for no path, None where there is no such part."""
+    if not path:
+        return result
+    try:
+        value = json.loads(result)
+    except ValueError:
+        return None
+    for key in path.split(".")[1:]:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)  # a list of names reads as one
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def references(text: str) -> list[int]:
-    """The task ids a text refers to as `{N}`."""
-    return sorted({int(n) for n in _REF.findall(text)})
+    """The task ids a text refers to as `{N}` or `{N.key}`."""
+    return sorted({int(m.group(1)) for m in _REF.finditer(text)})
+
+
+def unresolved_parts(text: str, tasks: list[Task]) -> list[int]:
+    """The settled tasks whose result `text` quotes a part of (`{N.key}`) that the result does not have."""
+    results = {t.id: t.result for t in tasks if t.result is not None}
+    return sorted({int(m.group(1)) for m in _REF.finditer(text) if int(m.group(1)) in results
+                   and result_part(results[int(m.group(1))], m.group(2)) is None})
+
+
+def renumber(text: str, first: int) -> str:
+    """A planned step's text with `{N}` (step N of the same plan) rewritten to the id task N will get."""
+    return _REF.sub(lambda m: f"{{{first + int(m.group(1)) - 1}{m.group(2)}}}", text)
 
 
 def describe_call(tool: str, arguments: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from agent.errors import ToolError
 from agent.events import Event, ToolCalled
 from agent.memory.base import Recall
 from agent.meter import Meter
+from agent.passages import hint, insert_passages, passages
 from agent.records import Task, TaskStatus
 from agent.structured import ask_or_none
 from agent.templates import conversation, render
@@ -47,11 +48,16 @@ class Executor:
         settled: dict[int, Task] = {}
         to_answer: list[tuple[Task, str]] = []
         done = [task for task in board if task.status is not TaskStatus.pending]
+        found = passages(objective)
         for task in batch:
             if task.mode == "choose" and self.Step is not None:
                 task = self._choose(objective, task, done)
-            if task.mode == "tool" and task.tool in self.tools:
-                settled[task.id] = self._call_tool(task, self.tools[task.tool], resolve_refs(task.arguments, board))
+            if task.mode == "remember":  # kept in memory by the loop once committed
+                fact = insert_passages(str((task.arguments or {}).get("fact", "")), found).strip()
+                settled[task.id] = task.model_copy(update={"status": TaskStatus.done, "result": fact})
+            elif task.mode == "tool" and task.tool in self.tools:
+                arguments = resolve_refs(task.arguments, board, found)
+                settled[task.id] = self._call_tool(task, self.tools[task.tool], arguments)
             else:
                 step = None if task.mode == "solve" and task.description == objective else task.description
                 to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step)))
@@ -67,7 +73,7 @@ class Executor:
     def _choose(self, objective: str, task: Task, done: list[Task]) -> Task:
         """A planned step with its tool call decided, or marked to be done in words."""
         assert self.Step is not None
-        prompt = render("step", tasks=done, task=task)
+        prompt = render("step", tasks=done, task=task, passages=hint(objective))
         choice = ask_or_none(self.meter, conversation(objective, prompt, self.system), self.Step,
                              purpose="choose_tool", retries=self.retries, emit=self.emit, task_id=task.id)
         move = None if choice is None else choice.root

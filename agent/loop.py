@@ -8,13 +8,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.actions import FINISH, PLAN, SOLVE, describe_call, references, resolve_refs
+from agent.actions import FINISH, NOTED, PLAN, REMEMBER, SOLVE, describe_call, references, renumber, unresolved_parts
 from agent.board import TaskBoard
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
 from agent.integrator import Integrator, loops, settle_answer
-from agent.memory.base import Memory, Recall
+from agent.memory.base import FACT, Memory, Recall
 from agent.meter import Meter
 from agent.planner import Planner
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
@@ -96,9 +96,11 @@ def decide(ctx: Context) -> Phase:
         return ctx.advance(Phase.answer)
     elif move.next == SOLVE:
         drafts = [TaskDraft(description=ctx.objective, mode="solve")]
+    elif move.next == REMEMBER:
+        drafts = [TaskDraft(description=f"remember: {move.fact}", mode="remember", arguments={"fact": move.fact})]
     elif move.next == PLAN:
         first = len(board.tasks) + 1  # {N} in a plan means its own step N
-        steps = [str(resolve_refs(step, _renumbered(first, len(move.steps)))) for step in move.steps]
+        steps = [renumber(step, first) for step in move.steps]
         drafts = [TaskDraft(description=step, depends_on=[i for i in references(step) if first <= i < first + n])
                   for n, step in enumerate(steps)]
     else:
@@ -124,8 +126,10 @@ def execute(ctx: Context) -> Phase:
     if not board.ready():
         state.cycle += 1
         only = board.tasks[0] if len(board.tasks) == 1 else None
-        if only is not None and only.mode == "solve" and only.status is TaskStatus.done:
-            state.answer, state.stop = only.result, RunStatus.done.value  # a one-step answer in words is final
+        if only is not None and only.mode in ("solve", "remember") and only.status is TaskStatus.done:
+            # a one-step answer in words is final, and so is a fact kept
+            answer = only.result if only.mode == "solve" else NOTED.format(fact=only.result)
+            state.answer, state.stop = answer, RunStatus.done.value
     following = Phase.answer if state.stop else Phase.execute if board.ready() else Phase.decide
     ctx.advance(following, settled)  # acknowledged: from here on these tasks are never executed again
     for task in settled:
@@ -168,9 +172,11 @@ def recall(memory: Memory, objective: str, run_id: str, k: int) -> list[Recall]:
 
 
 def remember(memory: Memory, run_id: str, task: Task) -> None:
-    """Store a settled task's result; upsert by id, so storing again after a crash never duplicates it."""
-    memory.add(f"{run_id}:task-{task.id}", f"{task.description}\n{task.result}",
-               {"kind": "result", "run": run_id, "task": task.id, "status": task.status.value})
+    """Store a settled task's result, or the fact it keeps, alone; upsert by id, so storing again after a crash
+    never duplicates it."""
+    text, kind = (task.result, FACT) if task.mode == "remember" else (f"{task.description}\n{task.result}", "result")
+    memory.add(f"{run_id}:task-{task.id}", text or "",
+               {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
 
 
 def _flaw(answer: str, tasks: list[Task]) -> str | None:
@@ -183,10 +189,6 @@ def _flaw(answer: str, tasks: list[Task]) -> str | None:
             return f"the answer quotes step {n}, which failed"
         if task is None or task.result is None:
             return f"the answer quotes step {n}, which has no result"
+    if missing := unresolved_parts(answer, tasks):
+        return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
     return "the answer repeats itself" if loops(answer) else None
-
-
-def _renumbered(first: int, count: int) -> list[Task]:
-    """Placeholder tasks so that `{N}` in step N's text becomes `{first + N - 1}`, the step's task id."""
-    return [Task(id=n, description="", result=f"{{{first + n - 1}}}", status=TaskStatus.done)
-            for n in range(1, count + 1)]

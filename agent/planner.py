@@ -1,15 +1,17 @@
 """Deciding what to do next: a tool call, a step in words, a plan of ordered steps, or the answer.
 
 One call decides: a single-step objective goes straight to its tool or to a worked answer without any
-decomposition, and the same call later judges, by answering, that the objective is met."""
+decomposition, and the same call later judges, by answering, that the objective is met. A fact the objective
+gives to keep is remembered in one move, and a fact kept by an earlier run can answer at once."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.actions import decision_model
+from agent.actions import REMEMBER, decision_model
 from agent.events import Event
-from agent.memory.base import Recall
+from agent.memory.base import FACT, Recall
 from agent.meter import Meter
+from agent.passages import hint
 from agent.records import Task
 from agent.structured import ask_or_none
 from agent.templates import conversation, render, worked_examples
@@ -21,7 +23,7 @@ class Planner:
                  emit: Callable[[Event], None], examples: list[tuple[str, str]] | None = None) -> None:
         self.meter, self.tools, self.system, self.retries, self.emit = meter, tools, system, retries, emit
         self.max_steps = max_steps
-        self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
+        self.examples = worked_examples({t.name for t in tools} | {REMEMBER}) if examples is None else examples
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
                experiences: Sequence[tuple[str, str]] = (),
@@ -31,8 +33,11 @@ class Planner:
         similar past successes, shown as worked examples after the built-in ones; `refused` is why the previous
         decision's answer was refused, and that answer."""
         settled = [task for task in tasks if task.result is not None]
-        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled), max_steps=self.max_steps)
-        prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused)
+        facts = [r for r in recalls if r.metadata.get("kind") == FACT]  # an answer may stand on a kept fact
+        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled or facts),
+                                  max_steps=self.max_steps, remember=not tasks)
+        prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused,
+                        passages=hint(objective))
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit)

@@ -25,7 +25,8 @@ class RunStatus(str, Enum):
 
 class Task(BaseModel):
     """One step of a run. `mode` says how it will run: `tool` (the call in `tool`/`arguments` was already
-    decided), `solve` (the model works it out in words) or `choose` (the executor picks a tool or words)."""
+    decided), `solve` (the model works it out in words), `choose` (the executor picks a tool or words) or
+    `remember` (a fact the objective gave, kept in memory: `arguments["fact"]`)."""
 
     id: int
     description: str
@@ -33,7 +34,7 @@ class Task(BaseModel):
     result: str | None = None
     tool: str | None = None
     arguments: dict[str, Any] | None = None
-    mode: Literal["choose", "tool", "solve"] = "choose"
+    mode: Literal["choose", "tool", "solve", "remember"] = "choose"
     depends_on: list[int] = Field(default_factory=list)
     cycle: int | None = None
 

@@ -16,6 +16,6 @@ class TaskDraft(Strict):
 
     description: str = Field(min_length=1)  # a solve task is the objective itself, of any allowed length
     depends_on: list[int] = Field(default_factory=list, max_length=4)
-    mode: Literal["choose", "tool", "solve"] = "choose"
+    mode: Literal["choose", "tool", "solve", "remember"] = "choose"
     tool: str | None = None
     arguments: dict[str, Any] | None = None

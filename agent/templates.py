@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from agent.models.base import Message
+from agent.passages import hint
 
 
 @lru_cache(maxsize=1)
@@ -82,6 +83,7 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
     """Decide-step examples from prompts/examples.jsonl whose tools are all allowed, as (asked, replied) turns.
     With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
     models follow the example closest to the question most)."""
+    from agent.memory.base import FACT, Recall
     from agent.records import Task, TaskStatus
 
     units: dict[str, list[tuple[str, str]]] = {}  # an example's turns, grouped by its objective
@@ -90,7 +92,9 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
             continue
         tasks = [Task(id=i, description=t["description"], result=t["result"], status=TaskStatus.done)
                  for i, t in enumerate(example["tasks"], 1)]
-        asked = _asked(example["objective"], tasks)
+        recalls = [Recall(id=f"example-{n}", text=text, distance=0.0, metadata={"kind": FACT})
+                   for n, text in enumerate(example.get("recalls", []))]
+        asked = _asked(example["objective"], tasks, recalls)
         units.setdefault(example["objective"], []).append((asked, json.dumps(example["reply"])))
     chosen = list(units)
     if objective is not None and embed is not None and len(chosen) > k:
@@ -100,9 +104,10 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
     return [turn for o in chosen for turn in units[o]]
 
 
-def _asked(objective: str, tasks: list[Any]) -> str:
-    """A worked example's decide prompt: the objective and the steps so far, nothing recalled or refused."""
-    return f"Objective: {objective}\n" + render("decide", recalls=[], tasks=tasks, dropped=[], refused=None)
+def _asked(objective: str, tasks: list[Any], recalls: Sequence[Any] = ()) -> str:
+    """A worked example's decide prompt: the objective, what it recalls and the steps so far, nothing refused."""
+    return f"Objective: {objective}\n" + render("decide", recalls=recalls, tasks=tasks, dropped=[], refused=None,
+                                                      passages=hint(objective))
 
 
 def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[tuple[str, str]]:
@@ -112,7 +117,9 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[
 
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
         return []
-    first = {"next": steps[0].tool, "arguments": steps[0].arguments or {}} if steps[0].tool else {"next": "solve"}
+    kept = None if steps[0].tool else (steps[0].arguments or {}).get("fact")  # a remember step keeps its fact
+    first = ({"next": steps[0].tool, "arguments": steps[0].arguments or {}} if steps[0].tool
+             else {"next": "remember", "fact": kept} if kept else {"next": "solve"})
     turns = [(_asked(objective, []), json.dumps(first))]
     if steps[0].tool:
         tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)

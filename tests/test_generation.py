@@ -31,10 +31,10 @@ def structured_calls():
     done = Task(id=1, description="Find three uses", result="Bookmark, reset pin, zipper pull.",
                 status=TaskStatus.done)
     yield decision_model([calculator], plan=True, finish=False), render("decide", recalls=[], tasks=[], dropped=[],
-                                                                        refused=None)
+                                                                        refused=None, passages={})
     yield decision_model([calculator], plan=False, finish=True), render("decide", recalls=[], tasks=[done],
-                                                                         dropped=[], refused=None)
-    yield decision_model([calculator], plan=False, finish=False), render("step", tasks=[done], task=step)
+                                                                         dropped=[], refused=None, passages={})
+    yield decision_model([calculator], plan=False, finish=False), render("step", tasks=[done], task=step, passages={})
     yield FinalAnswer, render("final", tasks=[done])
 
 

@@ -19,7 +19,7 @@ def test_structured_reply_is_valid_by_construction():
     assert type(model).__name__ == "LlamaCppModel"
     Decision = decision_model([], plan=True, finish=False)
     reply = model.generate(conversation("Plan a picnic for four people",
-                                        render("decide", recalls=[], tasks=[], dropped=[], refused=None)),
+                                        render("decide", recalls=[], tasks=[], dropped=[], refused=None, passages={})),
                            schema=Decision.model_json_schema(), max_new_tokens=200)
     move = parse_reply(reply.text, Decision).root
     assert 0 < reply.completion_tokens <= 200 and reply.prompt_tokens > 20

@@ -256,7 +256,7 @@ def test_structured_calls_pass_their_schema_down(memory, tmp_path):
     schemas = [call.schema for call in model.calls]
     first = {v["properties"]["next"]["const"] for v in schemas[0]["$defs"].values() if "next" in v["properties"]}
     later = {v["properties"]["next"]["const"] for v in schemas[-1]["$defs"].values() if "next" in v["properties"]}
-    assert first == {"solve", "plan"}  # nothing to finish from yet
+    assert first == {"solve", "plan", "remember"}  # nothing to finish from yet; a fact to keep comes first
     assert later == {"solve", "finish"}  # planned already: no second plan
     assert schemas[1] is None and schemas[2] is None  # steps answered in words are free text
 

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+FACT = "fact"  # the metadata kind of a fact an objective gave to keep
+
 
 @dataclass(frozen=True)
 class Recall:

@@ -48,8 +48,9 @@ class HeadTool(Tool[HeadArguments]):
     def run(self, args: HeadArguments) -> Any:
         assert self.head is not None, "setup() runs before run()"
         predictions = self.head.predict(list(args.texts))
-        if self.kind != "sentiment":
-            return predictions
+        if self.kind != "sentiment":  # the names and their count come first: "how many?" needs no counting
+            names = [e["text"] if isinstance(e, dict) else e.text for per_text in predictions for e in per_text]
+            return {"count": len(names), "names": names, "entities": predictions}
         # the counts per label come with the predictions: "how many are positive?" needs no counting by the model
         labels = [p["label"] if isinstance(p, dict) else p.label for p in predictions]
         return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
@@ -58,7 +59,7 @@ class HeadTool(Tool[HeadArguments]):
 def _describe(kind: str, labels: list[str]) -> str:
     if kind == "ner":
         types = ", ".join(sorted({label[2:] for label in labels if label != "O"}))
-        return (f"Find named entities ({types}) in each text. Returns one list per text, in order, of "
-                f"{{text, type, start, end}} with character offsets into that text.")
+        return (f"Find named entities ({types}) in each text. Returns their count, their names, and one list "
+                f"per text, in order, of {{text, type, start, end}} with character offsets into that text.")
     return (f"Classify the sentiment of each text as {' or '.join(labels)}. Returns how many texts got each "
             f"label, and one {{label, score}} per text, in order; score is the probability of the label.")

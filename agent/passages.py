@@ -1,0 +1,66 @@
+"""The passages an objective hands over, so that tool arguments can take them by reference, not retyped.
+
+A small model copying three review sentences into a tool call runs them together or loops inside the string;
+writing `{a}`, `{b}`, `{c}` it cannot get them wrong. The passages are, in the first form that applies:
+items enumerated `(a) … (b) …` (or `(1) … (2) …`), then passages in double quotes, then a passage of at least
+six words after the objective's first colon ("List the named entities in: …"). They are labelled a, b, c …
+in order whatever the objective's own labels, and `{a}` in a tool argument becomes passage a exactly."""
+
+import re
+from string import ascii_lowercase
+
+MAX_PASSAGES = 26
+_ENUMERATED = re.compile(r"(?:^|(?<=\s))\((?:[a-z]|\d{1,2})\)\s+")
+_QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
+_AFTER_COLON = re.compile(r":\s+(.+)$", re.DOTALL)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_LABEL = re.compile(r"\{([a-z])\}")
+_LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
+
+
+def passages(objective: str) -> dict[str, str]:
+    """Label -> passage, for the objective's enumerated items, quoted passages, or passage after a colon."""
+    return dict(zip(ascii_lowercase, [text for _, text in _found(objective)][:MAX_PASSAGES]))
+
+
+def hint(objective: str) -> str:
+    """One line telling the model which labels insert which of the objective's passages ("" if none)."""
+    found = _found(objective)[:MAX_PASSAGES]
+    if not found:
+        return ""
+    labels = ", ".join(f"{{{label}}}" for label in ascii_lowercase[:len(found)])
+    named = {"item": "the objective's texts " + ", ".join(marker for marker, _ in found),
+             "quoted": "the objective's quoted texts, in order,", "colon": "the objective's text after the colon"}
+    return f"In arguments, write {labels} to insert exactly {named.get(found[0][0], named['item'])}."
+
+
+def _found(objective: str) -> list[tuple[str, str]]:
+    """(marker, passage) pairs: marker is the item's own label "(a)", or "quoted", or "colon"."""
+    markers = list(_ENUMERATED.finditer(objective))
+    if len(markers) >= 2:
+        ends = [m.start() for m in markers[1:]] + [len(objective)]
+        found = [(m.group(0).strip(), objective[m.end():end].strip()) for m, end in zip(markers, ends)]
+    elif quoted := [a or b for a, b in _QUOTED.findall(objective)]:
+        found = [("quoted", q.strip()) for q in quoted]
+    elif (after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6:
+        found = [("colon", after.group(1).strip())]
+    else:
+        found = []
+    return [(marker, text) for marker, text in found if text]
+
+
+def insert_passages(text: str, found: dict[str, str]) -> str:
+    """`text` with each `{x}` naming a passage replaced by it; other braces stay as written."""
+    return _LABEL.sub(lambda m: found.get(m.group(1), m.group(0)), text)
+
+
+def split_labels(items: list[object]) -> list[object]:
+    """A list argument with any item that names several passages and nothing else (`{a}', '{b}`, a small
+    model writing the list inside one string) split into one item per label."""
+    split: list[object] = []
+    for item in items:
+        if isinstance(item, str) and _LABELS_ONLY.fullmatch(item):
+            split += [f"{{{label}}}" for label in _LABEL.findall(item)]
+        else:
+            split.append(item)
+    return split

@@ -1,0 +1,111 @@
+"""Passages of the objective and parts of results, taken by reference; facts kept by one run, answered by the next."""
+
+from typing import Any
+
+from pydantic import Field
+
+from agent import Agent, RunStatus, ScriptedModel
+from agent.actions import renumber, resolve_refs, result_part
+from agent.memory.base import FACT
+from agent.passages import hint, passages
+from agent.records import Task, TaskStatus
+from agent.tools.base import Arguments, Tool
+
+from moves import call, finish
+
+REVIEWS = "How many of these sentences are positive? (a) a dull , long film . (b) warm and funny . (c) superb ."
+
+
+class TextsArguments(Arguments):
+    texts: list[str] = Field(min_length=1, max_length=8)
+
+
+class CountTexts(Tool[TextsArguments]):
+    """Returns what it was given, with a count: stands in for a head tool."""
+
+    name = "count_texts"
+    description = "Counts texts."
+    Arguments = TextsArguments
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[str]] = []
+
+    def run(self, args: TextsArguments) -> Any:
+        self.seen.append(list(args.texts))
+        return {"count": len(args.texts), "names": list(args.texts)}
+
+
+def offered_moves(schema: dict) -> set[str]:
+    return {v["properties"]["next"]["const"] for v in schema["$defs"].values() if "next" in v["properties"]}
+
+
+def test_enumerated_items_are_the_passages_whatever_their_labels():
+    assert passages(REVIEWS) == {"a": "a dull , long film .", "b": "warm and funny .", "c": "superb ."}
+    assert passages("Sort: (1) pears (2) figs") == {"a": "pears", "b": "figs"}
+    assert "{a}, {b}" in hint("Sort: (1) pears (2) figs") and "(1), (2)" in hint("Sort: (1) pears (2) figs")
+
+
+def test_quoted_passages_then_the_text_after_a_colon_then_none():
+    assert passages('Compare "the red one" with “the blue one”.') == {"a": "the red one", "b": "the blue one"}
+    sentence = "Shares of Nokia rose in Helsinki after Siemens cut its forecast ."
+    assert passages(f"List the named entities in: {sentence}") == {"a": sentence}
+    assert passages("Evaluate: -161 - 859 - -453.") == {}  # not a passage of words
+    assert passages("What is 614 * 624?") == {} and hint("What is 614 * 624?") == ""
+
+
+def test_references_insert_passages_and_a_list_written_in_one_string_is_split():
+    found = passages(REVIEWS)
+    assert resolve_refs({"texts": ["{a}", "{c}"]}, [], found) == {"texts": ["a dull , long film .", "superb ."]}
+    assert resolve_refs(["{a}', '{b}"], [], found) == ["a dull , long film .", "warm and funny ."]
+    assert resolve_refs(["{z} and {a}"], [], found) == ["{z} and a dull , long film ."]  # unknown labels stay
+
+
+def test_a_reference_can_name_a_part_of_a_json_result():
+    result = '{"counts": {"positive": 2, "negative": 1}, "names": ["Nokia", "Siemens"], "rows": [[1, 2]]}'
+    assert result_part(result, ".counts.positive") == "2"
+    assert result_part(result, ".names") == "Nokia, Siemens"  # a list of names reads as one
+    assert result_part(result, ".rows.0") == "1, 2"
+    assert result_part(result, ".counts.neutral") is None and result_part("383136", ".count") is None
+    done = Task(id=1, description="d", result=result, status=TaskStatus.done)
+    assert resolve_refs("{1.counts.positive} of 3; {1.nope}", [done]) == "2 of 3; {1.nope}"
+    assert renumber("add {1.count} to {2}", first=4) == "add {4.count} to {5}"
+
+
+def test_a_tool_gets_the_objectives_passages_and_the_answer_quotes_part_of_its_result(memory, tmp_path):
+    tool = CountTexts()
+    model = ScriptedModel([call("count_texts", texts=["{a}", "{b}", "{c}"]), finish("Counted {1.count}.")])
+    result = Agent(model=model, tools=[tool], memory=memory, run_dir=tmp_path / "runs").run(REVIEWS)
+    assert tool.seen == [["a dull , long film .", "warm and funny .", "superb ."]]
+    assert result.status is RunStatus.done and result.final_answer == "Counted 3."
+    assert "write {a}, {b}, {c} to insert exactly the objective's texts (a), (b), (c)" in \
+        model.calls[0].messages[-1]["content"]
+
+
+def test_an_answer_quoting_a_part_the_result_lacks_is_refused(memory, tmp_path):
+    model = ScriptedModel([call("count_texts", texts=["{a}"]), finish("{1.total} texts"), finish("{1.count} texts")])
+    result = Agent(model=model, tools=[CountTexts()], memory=memory, run_dir=tmp_path / "runs").run(REVIEWS)
+    assert result.final_answer == "1 texts" and model.pending == 0
+    assert "part of step 1's result that it does not have" in model.calls[2].messages[-1]["content"]
+
+
+def test_a_fact_kept_by_one_run_answers_the_next_at_once(memory, tmp_path):
+    keep = ScriptedModel([{"next": "remember", "fact": "Freya's locker number is 444."}])
+    kept = Agent(model=keep, memory=memory, run_dir=tmp_path / "runs").run("Remember: Freya's locker number is 444.")
+    assert kept.status is RunStatus.done and kept.usage.llm_calls == 1
+    assert kept.final_answer == "Noted: Freya's locker number is 444."
+    assert ("Freya's locker number is 444.", FACT) in [(text, meta["kind"]) for text, meta in memory.items.values()]
+
+    ask = ScriptedModel([finish("Freya's locker number is 444.")])
+    answered = Agent(model=ask, memory=memory, run_dir=tmp_path / "runs").run("What is Freya's locker number?")
+    assert answered.status is RunStatus.done and answered.final_answer == "Freya's locker number is 444."
+    assert "finish" in offered_moves(ask.calls[0].schema)  # a kept fact can answer before any step
+    assert "Freya's locker number is 444." in ask.calls[0].messages[-1]["content"]
+
+
+def test_without_a_kept_fact_the_first_decision_cannot_finish(memory, tmp_path):
+    memory.add("old:task-1", "calculator(expression=2 + 2)\n4", {"kind": "result", "run": "old"})
+    model = ScriptedModel([call("count_texts", texts=["{a}"]), finish("{1.count}")])
+    Agent(model=model, tools=[CountTexts()], memory=memory, run_dir=tmp_path / "runs").run(REVIEWS)
+    offered = offered_moves(model.calls[0].schema)
+    assert "finish" not in offered and {"remember", "count_texts"} <= offered
