@@ -6,6 +6,7 @@ from collections.abc import Callable
 from agent.actions import FinalAnswer, resolve_refs
 from agent.events import Event
 from agent.meter import Meter
+from agent.passages import passages
 from agent.records import Task, TaskStatus
 from agent.structured import ask_or_none
 from agent.templates import conversation, render
@@ -33,13 +34,13 @@ class Integrator:
         # no answer, or a degenerate one: the latest result is the most honest answer
         if reply is None or loops(reply.answer):
             return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
-        return settle_answer(reply.answer, tasks)
+        return settle_answer(reply.answer, tasks, objective)
 
 
-def settle_answer(answer: str, tasks: list[Task]) -> str:
-    """An answer with `{N}` references replaced by the exact results, and without the `<data>` markers the
-    prompts wrap material in (a model copying a quoted result copies them too)."""
-    return _DATA_MARK.sub("", str(resolve_refs(answer, tasks))).strip()
+def settle_answer(answer: str, tasks: list[Task], objective: str) -> str:
+    """An answer with `{N}` references replaced by the exact results and `{a}` by the objective's passages, and
+    without the `<data>` markers the prompts wrap material in (a model copying a quoted result copies them too)."""
+    return _DATA_MARK.sub("", str(resolve_refs(answer, tasks, passages(objective)))).strip()
 
 
 _DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)

@@ -91,7 +91,7 @@ def decide(ctx: Context) -> Phase:
         ctx.refused = (flaw, move.answer[:160])  # shown to the next decision, which would otherwise repeat it
         ctx.emit(Judged(done=False, reason=f"{flaw}: refused"))
     elif move.next == FINISH:
-        state.answer, state.stop = settle_answer(move.answer, board.tasks), RunStatus.done.value
+        state.answer, state.stop = settle_answer(move.answer, board.tasks, ctx.objective), RunStatus.done.value
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
         return ctx.advance(Phase.answer)
     elif move.next == SOLVE:

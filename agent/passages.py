@@ -3,8 +3,10 @@
 A small model copying three review sentences into a tool call runs them together or loops inside the string;
 writing `{a}`, `{b}`, `{c}` it cannot get them wrong. The passages are, in the first form that applies:
 items enumerated `(a) … (b) …` (or `(1) … (2) …`), then passages in double quotes, then a passage of at least
-six words after the objective's first colon ("List the named entities in: …"). They are labelled a, b, c …
-in order whatever the objective's own labels, and `{a}` in a tool argument becomes passage a exactly."""
+six words after the objective's first colon ("List the named entities in: …"), then arithmetic expressions
+(numbers with an operator between spaces: "-161 - 859 - -453", not a date like 2022-06-17). They are labelled
+a, b, c … in order whatever the objective's own labels, and `{a}` in a tool argument or an answer becomes
+passage a exactly."""
 
 import re
 from string import ascii_lowercase
@@ -14,6 +16,10 @@ _ENUMERATED = re.compile(r"(?:^|(?<=\s))\((?:[a-z]|\d{1,2})\)\s+")
 _QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
 _AFTER_COLON = re.compile(r":\s+(.+)$", re.DOTALL)
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_NUMBER = r"\(*\s*-?\d[\d,]*(?:\.\d+)?\s*\)*"
+_EXPRESSION = re.compile(rf"{_NUMBER}(?:\s*[-+*/×÷^]\s*{_NUMBER})+")
+_SPACED_OPERATOR = re.compile(r"\s[-+*/×÷^]\s")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calculator reads numbers
 _LABEL = re.compile(r"\{([a-z])\}")
 _LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
 
@@ -30,8 +36,9 @@ def hint(objective: str) -> str:
         return ""
     labels = ", ".join(f"{{{label}}}" for label in ascii_lowercase[:len(found)])
     named = {"item": "the objective's texts " + ", ".join(marker for marker, _ in found),
-             "quoted": "the objective's quoted texts, in order,", "colon": "the objective's text after the colon"}
-    return f"In arguments, write {labels} to insert exactly {named.get(found[0][0], named['item'])}."
+             "quoted": "the objective's quoted texts, in order,", "colon": "the objective's text after the colon",
+             "expression": "the objective's expression" + ("s, in order," if len(found) > 1 else "")}
+    return f"In arguments and answers, write {labels} to insert exactly {named.get(found[0][0], named['item'])}."
 
 
 def _found(objective: str) -> list[tuple[str, str]]:
@@ -45,7 +52,8 @@ def _found(objective: str) -> list[tuple[str, str]]:
     elif (after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6:
         found = [("colon", after.group(1).strip())]
     else:
-        found = []
+        found = [("expression", _THOUSANDS.sub("", _balanced(m.group(0).strip())))
+                 for m in _EXPRESSION.finditer(objective) if _SPACED_OPERATOR.search(m.group(0))]
     return [(marker, text) for marker, text in found if text]
 
 
@@ -64,3 +72,13 @@ def split_labels(items: list[object]) -> list[object]:
         else:
             split.append(item)
     return split
+
+
+def _balanced(expression: str) -> str:
+    """An expression without the parentheses it opens or closes unmatched (a match can end inside a sentence's
+    brackets)."""
+    while expression.count("(") > expression.count(")") and expression.startswith("("):
+        expression = expression[1:].lstrip()
+    while expression.count(")") > expression.count("(") and expression.endswith(")"):
+        expression = expression[:-1].rstrip()
+    return expression

@@ -50,8 +50,15 @@ def test_quoted_passages_then_the_text_after_a_colon_then_none():
     assert passages('Compare "the red one" with “the blue one”.') == {"a": "the red one", "b": "the blue one"}
     sentence = "Shares of Nokia rose in Helsinki after Siemens cut its forecast ."
     assert passages(f"List the named entities in: {sentence}") == {"a": sentence}
-    assert passages("Evaluate: -161 - 859 - -453.") == {}  # not a passage of words
-    assert passages("What is 614 * 624?") == {} and hint("What is 614 * 624?") == ""
+    assert passages("What is 17*23 in words?") == {} and hint("What is 17*23 in words?") == ""
+
+
+def test_arithmetic_expressions_are_passages_but_dates_are_not():
+    assert passages("Evaluate: -161 - 859 - -453. Answer with the number.") == {"a": "-161 - 859 - -453"}
+    assert passages("Solve ( 637 - -657 ) * 2.") == {"a": "( 637 - -657 ) * 2"}
+    assert passages("What is 1,250 + 3,975 / 5?") == {"a": "1250 + 3975 / 5"}  # as the calculator reads it
+    assert passages("How many days from 2023-02-01 to 07/12/2023?") == {}
+    assert "the objective's expression" in hint("What is 614 * 624?")
 
 
 def test_references_insert_passages_and_a_list_written_in_one_string_is_split():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -21,6 +21,12 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth")
 MAX_DATE_CHARS = 60
 T = TypeVar("T")
 MAX_DAYS = 3_000_000  # about the span of the calendar datetime can hold
+# The date spellings a model may write, in the schema only: decoding keeps a small model to a date and nothing
+# after it (it would run on into "June 2, 2022, end_date: None, days: 23 …"), while parse_date, for every other
+# caller, still reads any spelling with a day, a month and a year.
+DATE_PATTERN = (r"^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?"
+                r"((January|February|March|April|May|June|July|August|September|October|November|December) "
+                r"[0-9]{1,2}, [0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$")
 
 # What each operation reads; any other field is ignored.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -31,13 +37,16 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+DateText = Annotated[str, Field(max_length=MAX_DATE_CHARS, json_schema_extra={"pattern": DATE_PATTERN})]
+
+
 class DatesArguments(Arguments):
     operation: Operation = Field(description=(
         "weekday(date); add_days(date, days); days_between(date, end_date); count_weekday(date, end_date, "
         "weekday); business_days(date, end_date); nth_weekday(year, month, weekday, ordinal); "
         "shift_weekday(weekday, days); is_leap_year(year)"))
-    date: str | None = Field(None, max_length=MAX_DATE_CHARS, description="with its year, e.g. June 17, 2022")
-    end_date: str | None = Field(None, max_length=MAX_DATE_CHARS)
+    date: DateText | None = Field(None, description="with its year, e.g. June 17, 2022")
+    end_date: DateText | None = None
     days: int | None = Field(None, ge=-MAX_DAYS, le=MAX_DAYS, description="negative for before")
     weekday: Weekday | None = None
     ordinal: Ordinal | None = None
