@@ -181,9 +181,15 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
 
 def _flaw(answer: str, tasks: list[Task]) -> str | None:
     """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
-    result) or that has no result, or it is a degenerate loop of the same few words."""
+    result) or that has no result, or only an intermediate result that a later step went on from (the answer
+    stops short of that step's result), or it is a degenerate loop of the same few words."""
     by_id = {t.id: t for t in tasks}
-    for n in references(answer):
+    quoted = references(answer)
+    for n in quoted:
+        later = [t.id for t in tasks if t.status is TaskStatus.done and n in references(t.description)]
+        if later and not set(later) & set(quoted):
+            return f"the answer quotes step {n}, but step {later[-1]} went on from it: write {{{later[-1]}}}"
+    for n in quoted:
         task = by_id.get(n)
         if task is not None and task.status is TaskStatus.failed:
             return f"the answer quotes step {n}, which failed"

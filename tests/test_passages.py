@@ -116,3 +116,14 @@ def test_without_a_kept_fact_the_first_decision_cannot_finish(memory, tmp_path):
     Agent(model=model, tools=[CountTexts()], memory=memory, run_dir=tmp_path / "runs").run(REVIEWS)
     offered = offered_moves(model.calls[0].schema)
     assert "finish" not in offered and {"remember", "count_texts"} <= offered
+
+
+def test_an_answer_quoting_a_result_a_later_step_went_on_from_is_refused(memory, tmp_path):
+    from agent.tools.builtin import calculator
+
+    model = ScriptedModel([call("calculator", expression="859 + 444"), call("calculator", expression="{1} * 27"),
+                           finish("The final number is {1}."), finish("The final number is {2}.")])
+    result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run(
+        "Add 859 and 444, then multiply the sum by 27.")
+    assert result.final_answer == "The final number is 35181." and model.pending == 0
+    assert "step 2 went on from it: write {2}" in model.calls[3].messages[-1]["content"]
