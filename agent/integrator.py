@@ -44,10 +44,11 @@ def settle_answer(answer: str, tasks: list[Task], objective: str) -> str:
 
 
 _DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)
-_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,3}?)(?:\s+\1(?!\S)){5,}")  # 1-4 words, then 5 more times in a row
+_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 words, then 4 more times in a row
+_STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros
 
 
 def loops(answer: str) -> bool:
     """Whether `answer` is a degenerate loop of the same few words (small models' greedy failure mode; no
     answer to any objective is one phrase repeated over and over)."""
-    return _LOOP.search(answer) is not None
+    return _LOOP.search(answer) is not None or _STUTTER.search(answer) is not None

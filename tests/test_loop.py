@@ -72,7 +72,9 @@ def test_an_answer_quoting_a_step_without_result_is_refused_and_the_refusal_is_s
 
 @pytest.mark.parametrize("answer", ["14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14 * 14",
                                     "The entities are Lancashire, Lancashire, Lancashire, Lancashire, Lancashire, "
-                                    "Lancashire, Lancashire, Lancashire, Lancashire, Lancashire"])
+                                    "Lancashire, Lancashire, Lancashire, Lancashire, Lancashire",
+                                    "It was {1}, " + "Monday, third day of the week, " * 6,
+                                    "7 * 2 = {1} # 1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1"])
 def test_a_degenerate_repeating_answer_is_refused(memory, tmp_path, answer):
     model = ScriptedModel([call("calculator", expression="7 * 2"), finish(answer), finish("It is {1}.")])
     result = make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 7 * 2?")
@@ -86,6 +88,13 @@ def test_a_degenerate_closing_answer_gives_way_to_the_latest_result(memory, tmp_
     result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=2).run("What is 864 * 36?")
     assert result.status is RunStatus.max_cycles and model.pending == 0
     assert result.final_answer.endswith("the latest result was: 31104")
+
+
+@pytest.mark.parametrize("result", ["1.9333333333333333", "100000000000000000000", "1, 2, 3, 4, 5, 6, 7, 8"])
+def test_results_with_long_runs_are_not_taken_for_loops(result):
+    from agent.integrator import loops
+
+    assert not loops(f"The result is {result}.")
 
 
 def test_a_long_answer_that_does_not_loop_stands(memory, tmp_path):
