@@ -42,7 +42,7 @@ class Context:
     recalls: list[Recall]  # memories of other runs relevant to the objective, recalled once
     experiences: list[tuple[str, str]]  # similar past successes, as worked decide turns
     dropped: list[str]  # what the latest decision proposed that was refused as a repeat
-    refused: tuple[str, str] | None = None  # why the latest decision's answer was refused, and that answer
+    refused: tuple[str, str] | None = None  # why the latest decision was refused, and what it said
     stalled: bool = False  # the latest decision produced nothing (no valid reply)
 
     def save(self, changed: list[Task], status: str = "running", answer: str = "") -> None:
@@ -103,6 +103,10 @@ def decide(ctx: Context) -> Phase:
         steps = [renumber(step, first) for step in move.steps]
         drafts = [TaskDraft(description=step, depends_on=[i for i in references(step) if first <= i < first + n])
                   for n, step in enumerate(steps)]
+    elif missing := _unsettled(move.arguments.model_dump_json(), board.tasks):
+        ctx.refused = (f"the call quotes step {missing}, which has no result yet", describe_call(
+            move.next, move.arguments.model_dump()))  # it would run on the reference's own text
+        ctx.emit(Judged(done=False, reason=f"{ctx.refused[0]}: refused"))
     else:
         arguments = move.arguments.model_dump()
         drafts = [TaskDraft(description=describe_call(move.next, arguments), mode="tool", tool=move.next,
@@ -177,6 +181,12 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
     text, kind = (task.result, FACT) if task.mode == "remember" else (f"{task.description}\n{task.result}", "result")
     memory.add(f"{run_id}:task-{task.id}", text or "",
                {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
+
+
+def _unsettled(text: str, tasks: list[Task]) -> int | None:
+    """The first step `text` quotes that has no result (or does not exist), or None."""
+    settled = {t.id for t in tasks if t.result is not None}
+    return next((n for n in references(text) if n not in settled), None)
 
 
 def _flaw(answer: str, tasks: list[Task]) -> str | None:

@@ -127,3 +127,13 @@ def test_an_answer_quoting_a_result_a_later_step_went_on_from_is_refused(memory,
         "Add 859 and 444, then multiply the sum by 27.")
     assert result.final_answer == "The final number is 35181." and model.pending == 0
     assert "step 2 went on from it: write {2}" in model.calls[3].messages[-1]["content"]
+
+
+def test_a_call_quoting_a_step_that_has_no_result_is_refused_not_run(memory, tmp_path):
+    from agent.tools.builtin import calculator
+
+    model = ScriptedModel([call("calculator", expression="{1.count} * 14"), call("calculator", expression="2 * 14"),
+                           finish("{1}")])
+    result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run("Twice 14?")
+    assert result.final_answer == "28" and [t.description for t in result.tasks] == ["calculator(expression=2 * 14)"]
+    assert "refused (the call quotes step 1, which has no result yet)" in model.calls[1].messages[-1]["content"]

@@ -26,7 +26,8 @@ MAX_DAYS = 3_000_000  # about the span of the calendar datetime can hold
 # caller, still reads any spelling with a day, a month and a year.
 DATE_PATTERN = (r"^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?"
                 r"((January|February|March|April|May|June|July|August|September|October|November|December) "
-                r"[0-9]{1,2}, [0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$")
+                r"(0?[1-9]|[12][0-9]|3[01]), [0-9]{4}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})$")
 
 # What each operation reads; any other field is ignored.
 NEEDS: dict[str, tuple[str, ...]] = {
