@@ -79,10 +79,11 @@ def _examples() -> list[dict]:
 
 
 def worked_examples(tool_names: set[str], objective: str | None = None, k: int = 4,
-                    embed: Callable[[list[str]], Any] | None = None) -> list[tuple[str, str]]:
+                    embed: Callable[[list[str]], Any] | None = None, max_turns: int = 6) -> list[tuple[str, str]]:
     """Decide-step examples from prompts/examples.jsonl whose tools are all allowed, as (asked, replied) turns.
     With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
-    models follow the example closest to the question most)."""
+    models follow the example closest to the question most), and the farthest of those left out while they come
+    to more than `max_turns` turns (each turn is prompt the first call reads)."""
     from agent.memory.base import FACT, Recall
     from agent.records import Task, TaskStatus
 
@@ -101,6 +102,8 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
         vectors = embed([objective, *chosen])
         score = {o: sum(a * b for a, b in zip(vectors[0], v)) for o, v in zip(chosen, vectors[1:])}
         chosen = sorted(chosen, key=score.__getitem__)[-k:]
+        while len(chosen) > 1 and sum(len(units[o]) for o in chosen) > max_turns:
+            chosen = chosen[1:]
     return [turn for o in chosen for turn in units[o]]
 
 

@@ -137,3 +137,17 @@ def test_a_call_quoting_a_step_that_has_no_result_is_refused_not_run(memory, tmp
     result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run("Twice 14?")
     assert result.final_answer == "28" and [t.description for t in result.tasks] == ["calculator(expression=2 * 14)"]
     assert "refused (the call quotes step 1, which has no result yet)" in model.calls[1].messages[-1]["content"]
+
+
+def test_worked_examples_are_the_nearest_within_a_turn_budget():
+    from agent.templates import worked_examples
+
+    def embed(texts: list[str]) -> list[list[float]]:  # nearness by shared words with the first text
+        words = set(texts[0].lower().split())
+        return [[1.0]] + [[len(words & set(t.lower().split())) / 10] for t in texts[1:]]
+
+    objective = "Add 25 and 17, then multiply the sum by 3. What is the final number?"
+    turns = worked_examples({"calculator", "dates", "remember"}, objective, embed=embed, max_turns=6)
+    assert 0 < len(turns) <= 6
+    assert turns[-1][0].startswith(f"Objective: {objective}")  # the nearest example comes last, whole
+    assert len(worked_examples({"calculator"}, objective, embed=embed, max_turns=2)) == 3  # one unit at least
