@@ -7,6 +7,7 @@ and never executes an acknowledged task again. Budgets end the loop, and the clo
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from agent.actions import FINISH, NOTED, PLAN, REMEMBER, SOLVE, describe_call, references, renumber, unresolved_parts
 from agent.board import TaskBoard
@@ -87,9 +88,9 @@ def decide(ctx: Context) -> Phase:
     ctx.stalled = move is None
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again, once
-    elif move.next == FINISH and (flaw := _flaw(move.answer, board.tasks)):
-        ctx.refused = (flaw, move.answer[:160])  # shown to the next decision, which would otherwise repeat it
-        ctx.emit(Judged(done=False, reason=f"{flaw}: refused"))
+    elif refusal := _refusal(move, board.tasks):
+        ctx.refused = refusal  # shown to the next decision, which would otherwise repeat the move
+        ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused"))
     elif move.next == FINISH:
         state.answer, state.stop = settle_answer(move.answer, board.tasks, ctx.objective), RunStatus.done.value
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
@@ -103,10 +104,6 @@ def decide(ctx: Context) -> Phase:
         steps = [renumber(step, first) for step in move.steps]
         drafts = [TaskDraft(description=step, depends_on=[i for i in references(step) if first <= i < first + n])
                   for n, step in enumerate(steps)]
-    elif missing := _unsettled(move.arguments.model_dump_json(), board.tasks):
-        ctx.refused = (f"the call quotes step {missing}, which has no result yet", describe_call(
-            move.next, move.arguments.model_dump()))  # it would run on the reference's own text
-        ctx.emit(Judged(done=False, reason=f"{ctx.refused[0]}: refused"))
     else:
         arguments = move.arguments.model_dump()
         drafts = [TaskDraft(description=describe_call(move.next, arguments), mode="tool", tool=move.next,
@@ -183,10 +180,20 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
                {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
 
 
-def _unsettled(text: str, tasks: list[Task]) -> int | None:
-    """The first step `text` quotes that has no result (or does not exist), or None."""
+def _refusal(move: Any, tasks: list[Task]) -> tuple[str, str] | None:
+    """Why a decided move cannot stand, and what it said; None when it can. An answer is checked by `_flaw`; a
+    tool call that quotes a step with no result would run on the reference's own text."""
+    if move.next == FINISH:
+        flaw = _flaw(move.answer, tasks)
+        return None if flaw is None else (flaw, move.answer[:160])
+    if move.next in (SOLVE, REMEMBER, PLAN):
+        return None
     settled = {t.id for t in tasks if t.result is not None}
-    return next((n for n in references(text) if n not in settled), None)
+    missing = [n for n in references(move.arguments.model_dump_json()) if n not in settled]
+    if not missing:
+        return None
+    return f"the call quotes step {missing[0]}, which has no result yet", describe_call(
+        move.next, move.arguments.model_dump())
 
 
 def _flaw(answer: str, tasks: list[Task]) -> str | None:
