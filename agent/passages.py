@@ -29,16 +29,15 @@ def passages(objective: str) -> dict[str, str]:
     return dict(zip(ascii_lowercase, [text for _, text in _found(objective)][:MAX_PASSAGES]))
 
 
-def hint(objective: str) -> str:
-    """One line telling the model which labels insert which of the objective's passages ("" if none)."""
+def hint(objective: str) -> dict[str, object]:
+    """What prompts/passages.j2 needs to tell the model which labels insert which passages ({} if none): the
+    labels, the form the passages take, the objective's own item markers, and whether there are several."""
     found = _found(objective)[:MAX_PASSAGES]
     if not found:
-        return ""
-    labels = ", ".join(f"{{{label}}}" for label in ascii_lowercase[:len(found)])
-    named = {"item": "the objective's texts " + ", ".join(marker for marker, _ in found),
-             "quoted": "the objective's quoted texts, in order,", "colon": "the objective's text after the colon",
-             "expression": "the objective's expression" + ("s, in order," if len(found) > 1 else "")}
-    return f"In arguments and answers, write {labels} to insert exactly {named.get(found[0][0], named['item'])}."
+        return {}
+    form = found[0][0] if found[0][0] in ("quoted", "colon", "expression") else "item"
+    return {"labels": ", ".join(f"{{{label}}}" for label in ascii_lowercase[:len(found)]), "form": form,
+            "markers": ", ".join(marker for marker, _ in found), "many": len(found) > 1}
 
 
 def _found(objective: str) -> list[tuple[str, str]]:

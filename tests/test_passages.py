@@ -9,6 +9,7 @@ from agent.actions import renumber, resolve_refs, result_part
 from agent.memory.base import FACT
 from agent.passages import hint, passages
 from agent.records import Task, TaskStatus
+from agent.templates import render
 from agent.tools.base import Arguments, Tool
 
 from moves import call, finish
@@ -36,6 +37,11 @@ class CountTexts(Tool[TextsArguments]):
         return {"count": len(args.texts), "names": list(args.texts)}
 
 
+def told(objective: str) -> str:
+    """The line of the prompt that names the objective's passages."""
+    return render("passages", passages=hint(objective))
+
+
 def offered_moves(schema: dict) -> set[str]:
     return {v["properties"]["next"]["const"] for v in schema["$defs"].values() if "next" in v["properties"]}
 
@@ -43,14 +49,17 @@ def offered_moves(schema: dict) -> set[str]:
 def test_enumerated_items_are_the_passages_whatever_their_labels():
     assert passages(REVIEWS) == {"a": "a dull , long film .", "b": "warm and funny .", "c": "superb ."}
     assert passages("Sort: (1) pears (2) figs") == {"a": "pears", "b": "figs"}
-    assert "{a}, {b}" in hint("Sort: (1) pears (2) figs") and "(1), (2)" in hint("Sort: (1) pears (2) figs")
+    assert told("Sort: (1) pears (2) figs") == "In arguments and answers, write {a}, {b} to insert exactly the " \
+        "objective's texts (1), (2)."
 
 
 def test_quoted_passages_then_the_text_after_a_colon_then_none():
     assert passages('Compare "the red one" with “the blue one”.') == {"a": "the red one", "b": "the blue one"}
     sentence = "Shares of Nokia rose in Helsinki after Siemens cut its forecast ."
     assert passages(f"List the named entities in: {sentence}") == {"a": sentence}
-    assert passages("What is 17*23 in words?") == {} and hint("What is 17*23 in words?") == ""
+    assert told('Compare "the red one" with "the blue one".').endswith("the objective's quoted texts, in order.")
+    assert told(f"List the named entities in: {sentence}").endswith("the objective's text after the colon.")
+    assert passages("What is 17*23 in words?") == {} and told("What is 17*23 in words?") == ""
 
 
 def test_arithmetic_expressions_are_passages_but_dates_are_not():
@@ -58,7 +67,8 @@ def test_arithmetic_expressions_are_passages_but_dates_are_not():
     assert passages("Solve ( 637 - -657 ) * 2.") == {"a": "( 637 - -657 ) * 2"}
     assert passages("What is 1,250 + 3,975 / 5?") == {"a": "1250 + 3975 / 5"}  # as the calculator reads it
     assert passages("How many days from 2023-02-01 to 07/12/2023?") == {}
-    assert "the objective's expression" in hint("What is 614 * 624?")
+    assert told("What is 614 * 624?").endswith("write {a} to insert exactly the objective's expression.")
+    assert told("Is 2 + 3 more than 4 * 1?").endswith("the objective's expressions, in order.")
 
 
 def test_references_insert_passages_and_a_list_written_in_one_string_is_split():
