@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import REMEMBER
 from agent.board import TaskBoard
 from agent.config import Settings, build_settings
 from agent.errors import UsageError
@@ -229,8 +228,7 @@ class Agent:
                                 tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
                 planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
                                 max_steps=settings.max_tasks_per_cycle,
-                                examples=worked_examples({t.name for t in tools} | {REMEMBER}, record.objective,
-                                                         embed=embed)),
+                                examples=worked_examples({t.name for t in tools}, record.objective, embed=embed)),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
                 recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],

@@ -10,7 +10,7 @@ from agent.errors import ToolError
 from agent.events import Event, ToolCalled
 from agent.memory.base import Recall
 from agent.meter import Meter
-from agent.passages import hint, insert_passages, passages
+from agent.passages import hint, passages
 from agent.records import Task, TaskStatus
 from agent.structured import ask_or_none
 from agent.templates import conversation, render
@@ -53,7 +53,7 @@ class Executor:
             if task.mode == "choose" and self.Step is not None:
                 task = self._choose(objective, task, done)
             if task.mode == "remember":  # kept in memory by the loop once committed
-                fact = insert_passages(str((task.arguments or {}).get("fact", "")), found).strip()
+                fact = str(resolve_refs((task.arguments or {}).get("fact", ""), board, found)).strip()
                 settled[task.id] = task.model_copy(update={"status": TaskStatus.done, "result": fact})
             elif task.mode == "tool" and task.tool in self.tools:
                 arguments = resolve_refs(task.arguments, board, found)

@@ -25,7 +25,8 @@ _LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
 
 
 def passages(objective: str) -> dict[str, str]:
-    """Label -> passage, for the objective's enumerated items, quoted passages, or passage after a colon."""
+    """Label -> passage, for the objective's enumerated items, quoted passages, passage after a colon, or
+    arithmetic expressions."""
     return dict(zip(ascii_lowercase, [text for _, text in _found(objective)][:MAX_PASSAGES]))
 
 
@@ -41,7 +42,7 @@ def hint(objective: str) -> dict[str, object]:
 
 
 def _found(objective: str) -> list[tuple[str, str]]:
-    """(marker, passage) pairs: marker is the item's own label "(a)", or "quoted", or "colon"."""
+    """(marker, passage) pairs: marker is the item's own label "(a)", or "quoted", "colon" or "expression"."""
     markers = list(_ENUMERATED.finditer(objective))
     if len(markers) >= 2:
         ends = [m.start() for m in markers[1:]] + [len(objective)]

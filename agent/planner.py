@@ -7,7 +7,7 @@ gives to keep is remembered in one move, and a fact kept by an earlier run can a
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.actions import REMEMBER, decision_model
+from agent.actions import decision_model
 from agent.events import Event
 from agent.memory.base import FACT, Recall
 from agent.meter import Meter
@@ -23,7 +23,7 @@ class Planner:
                  emit: Callable[[Event], None], examples: list[tuple[str, str]] | None = None) -> None:
         self.meter, self.tools, self.system, self.retries, self.emit = meter, tools, system, retries, emit
         self.max_steps = max_steps
-        self.examples = worked_examples({t.name for t in tools} | {REMEMBER}) if examples is None else examples
+        self.examples = worked_examples({t.name for t in tools}) if examples is None else examples
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
                experiences: Sequence[tuple[str, str]] = (),

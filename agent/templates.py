@@ -84,12 +84,13 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
     With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
     models follow the example closest to the question most), and the farthest of those left out while they come
     to more than `max_turns` turns (each turn is prompt the first call reads)."""
+    from agent.actions import REMEMBER
     from agent.memory.base import FACT, Recall
     from agent.records import Task, TaskStatus
 
     units: dict[str, list[tuple[str, str]]] = {}  # an example's turns, grouped by its objective
     for example in _examples():
-        if not set(example["tools"]) <= tool_names:
+        if not set(example["tools"]) <= tool_names | {REMEMBER}:  # a move every run may make, not a tool
             continue
         tasks = [Task(id=i, description=t["description"], result=t["result"], status=TaskStatus.done)
                  for i, t in enumerate(example["tasks"], 1)]
