@@ -95,7 +95,8 @@ def main() -> None:
     parser.add_argument("--head", action="append", type=Path, default=[])
     parser.add_argument("--model", metavar="SPEC", help="the model measured (default: the configured one)")
     parser.add_argument("--shipped-adapter", action="store_true",
-                        help="(a) only: serve the adapter the preset ships with, as `agent run` does by default")
+                        help="serve the adapter the preset ships with, as `agent run` does by default: in (a), "
+                             "and to collect (b)'s runs when there is no teacher")
     args = parser.parse_args()
 
     dev = load_suite(args.dev)[:args.limit]
@@ -127,7 +128,8 @@ def main() -> None:
         train = interleaved([i for i in train if kind_of(i.id) + i.objective not in dev_ids])[:args.train_limit]
         tools = _tool_pool([*train, *dev], tuple(args.head), "cpu")
         base = load_configured_model(settings.model_copy(update={"backend": "transformers"}))
-        source = load_configured_model(settings, args.teacher) if args.teacher else None
+        source = load_configured_model(settings.model_copy(update={"default_adapter": args.shipped_adapter}),
+                                       args.teacher)  # the teacher, or the model itself, on the CPU engine
         with tempfile.TemporaryDirectory(prefix="bench-learn-") as scratch:
             t0 = time.perf_counter()
             try:
@@ -151,6 +153,14 @@ def main() -> None:
                       f"kept: {report.kept}; total {report.seconds} s")
                 for kind in b["by_kind"]:
                     print(f"    {kind}: {b['by_kind'][kind]} -> {a['by_kind'][kind]}")
+            if args.shipped_adapter:  # the bar a new adapter must clear to replace the shipped one
+                from agent.learning.learn import SuiteRunner
+
+                shipped = load_configured_model(settings.model_copy(update={"default_adapter": True}))
+                s = figures["shipped"] = SuiteRunner(settings, tools, Path(scratch) / "shipped").score(dev, shipped)
+                print(f"(b) the shipped adapter on the same dev suite: {s['passed']}/{s['n']}")
+                for kind, score in s["by_kind"].items():
+                    print(f"    {kind}: {score}")
     print(json.dumps(figures))
 
 

@@ -220,3 +220,33 @@ def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
     (out / META_FILE).write_text(json.dumps({**meta, "base_key": "0" * 16}))
     with pytest.raises(UsageError, match="was trained on smollm2-135m"):
         load_adapted(settings.model_copy(update={"adapter": out}))
+
+
+def test_collect_runs_greedily_first_then_samples_until_two_pass():
+    from contextlib import contextmanager
+
+    class Sampler(ScriptedModel):
+        supports_sampling = True
+
+        def __init__(self):
+            super().__init__(default="x")
+            self.mode, self.modes = "greedy", []
+
+        @contextmanager
+        def sampling(self, temperature, seed):
+            self.mode = (temperature, seed)
+            yield
+            self.mode = "greedy"
+
+    model = Sampler()
+
+    def run_item(item, recorder):
+        model.modes.append((item.id, model.mode))
+        return item.id == "arith-00" or len(model.modes) % 2 == 0, "answer"
+
+    trajectories = collect(suite(2), model, run_item, samples=4, temperature=0.7, seed=5)
+    assert model.modes == [("arith-00", "greedy"), ("arith-00", (0.7, 6)),  # two passes: the next item
+                           ("arith-01", "greedy"), ("arith-01", (0.7, 1006)), ("arith-01", (0.7, 1007)),
+                           ("arith-01", (0.7, 1008))]
+    assert [(t.item_id, t.sample, t.passed) for t in trajectories][2:] == [
+        ("arith-01", 0, False), ("arith-01", 1, True), ("arith-01", 2, False), ("arith-01", 3, True)]

@@ -206,3 +206,25 @@ def test_truncated_gguf_is_one_line_error(tmp_path):
         load_model(str(truncated), backend="onnxruntime-genai", cache_dir=tmp_path)
     assert "\n" not in str(caught.value)
     assert not (cache_root(tmp_path)).exists() or not list(cache_root(tmp_path).glob("cut-*"))
+
+
+@pytest.mark.slow
+def test_sampling_draws_valid_varied_replies_and_greedy_returns_after(model, monkeypatch):
+    """What `agent learn` collects with: sampled replies stay valid under the grammar, one seed gives one
+    reply, several seeds give several, and after the block decoding is greedy (and the same) again. Without
+    prefix reuse: a rewound cache may tip a greedy near-tie (KV computed one token at a time differs slightly)."""
+    monkeypatch.setattr(model, "reuse_prefix", False)
+    prompt = conversation(OBJECTIVES[0], SCHEMAS[0][1])
+    schema = bounded(Plan.model_json_schema())
+    greedy = model.generate(prompt, schema=schema, max_new_tokens=120).text
+    free = model.generate(prompt, max_new_tokens=12).text
+    drawn = []
+    for seed in (1, 2, 3, 1):
+        with model.sampling(1.0, seed):
+            reply = model.generate(prompt, schema=schema, max_new_tokens=120).text
+            text = model.generate(prompt, max_new_tokens=12).text
+        Plan.model_validate_json(reply)
+        drawn.append((reply, text))
+    assert drawn[0] == drawn[3] and len({d[0] for d in drawn}) >= 2 and len({d[1] for d in drawn}) >= 2
+    assert model.generate(prompt, schema=schema, max_new_tokens=120).text == greedy
+    assert model.generate(prompt, max_new_tokens=12).text == free

@@ -109,11 +109,12 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
 @click.option("--dev", type=click.Path(path_type=Path, dir_okay=False), metavar="SUITE",
               help="Held-out suite to compare base and adapter on (default: a stable quarter of SUITE).")
 @click.option("--model", metavar="SPEC", help="Base model to adapt (default: the configured model).")
-@click.option("--teacher", metavar="SPEC", help="Collect trajectories with this stronger model instead (distillation).")
+@click.option("--teacher", metavar="SPEC", help="Collect trajectories with this stronger model (distillation) "
+              "instead of the model itself as `agent run` serves it.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="Where a kept adapter goes (default: <run dir>/.adapters/<time>).")
 @click.option("--samples", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="Sampled runs per training objective (the transformers backend; others run once, greedy).")
+              help="Runs per training objective: greedy, then sampled, until two pass (backends that sample).")
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True,
               help="Sampling temperature of the collecting runs (0: greedy, once).")
 @click.option("--epochs", type=click.IntRange(1, 20), default=2, show_default=True, help="Training epochs.")
@@ -158,7 +159,10 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     # rejects openai: models too
     base_key = weights_key(base_directory(settings.model, settings.cache_dir), settings.cache_dir)
     base = load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
-    source = load_configured_model(settings.model_copy(update={"adapter": None}), teacher) if teacher else None
+    # the runs learnt from: the teacher's, or the model's own as `agent run` serves it (its shipped adapter
+    # included unless turned off), on the configured backend (the CPU engine samples there too)
+    served = load_settings(model=model, max_cycles=max_cycles, device=device)
+    source = load_configured_model(served.model_copy(update={"adapter": None}), teacher)
     note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
     data = {"suite": str(suite), "suite_sha256": hashlib.sha256(suite.read_bytes()).hexdigest(),
             "dev": str(dev) if dev else "held-out quarter of the suite"}

@@ -1,9 +1,8 @@
 """Trajectory collection: run the agent on training objectives with every model call recorded, and keep
 the calls of runs whose answers pass the item's check."""
 
-import random
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,51 +45,6 @@ class RecordingModel(ChatModel):
             self.calls[self._labelled - 1].rejected = True
 
 
-class _Sampled:
-    """The HF model with every generate() sampled at `temperature`; everything else passes through."""
-
-    def __init__(self, model: Any, temperature: float) -> None:
-        self._model, self._temperature = model, temperature
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._model(*args, **kwargs)
-
-    def generate(self, **options: Any) -> Any:
-        options.update(do_sample=True, temperature=self._temperature, top_p=0.95, top_k=None)
-        return self._model.generate(**options)
-
-
-def can_sample(model: ChatModel) -> bool:
-    """Only the transformers backend exposes its sampler; others are collected greedily, once."""
-    from agent.models.local import LocalModel
-
-    return isinstance(model, LocalModel)
-
-
-@contextmanager
-def sampling(model: ChatModel, temperature: float, seed: int) -> Iterator[None]:
-    """Within the block, `model` (a LocalModel) samples at `temperature`, seeded; greedy again afterwards."""
-    import torch
-
-    if temperature <= 0 or not can_sample(model):
-        yield
-        return
-    torch.manual_seed(seed)
-    random.seed(seed)
-    from agent.models.local import LocalModel
-
-    assert isinstance(model, LocalModel), "can_sample() checked it"
-    greedy = model.model
-    model.swap_weights(_Sampled(greedy, temperature))
-    try:
-        yield
-    finally:
-        model.swap_weights(greedy)
-
-
 @dataclass
 class Trajectory:
     item_id: str
@@ -103,21 +57,22 @@ class Trajectory:
 def collect(items: Sequence[Any], model: ChatModel, run_item: Callable[[Any, RecordingModel], tuple[bool, str]],
             *, samples: int, temperature: float, seed: int = 0,
             progress: Callable[[str], None] | None = None) -> list[Trajectory]:
-    """Run every item `samples` times (once when the model cannot sample or temperature is 0) with a recording
-    wrapper; `run_item(item, recorder) -> (passed, answer)` runs the agent and checks its answer."""
-    rounds = samples if temperature > 0 and can_sample(model) else 1
+    """Run every item up to `samples` times with a recording wrapper: greedily first, then sampled at
+    `temperature` (only once, greedily, when the model cannot sample or temperature is 0), until two runs of it
+    pass. `run_item(item, recorder) -> (passed, answer)` runs the agent and checks its answer."""
+    rounds = samples if temperature > 0 and getattr(model, "supports_sampling", False) else 1
     trajectories = []
     for index, item in enumerate(items):
         passes = 0
         for sample in range(rounds):
             recorder = RecordingModel(model)
-            with sampling(model, temperature if rounds > 1 else 0.0, seed=seed + 1000 * index + sample):
+            with model.sampling(temperature, seed + 1000 * index + sample) if sample else nullcontext():
                 passed, answer = run_item(item, recorder)
             trajectories.append(Trajectory(item.id, sample, passed, answer, recorder.calls))
             if progress is not None:
                 kept = sum(t.passed for t in trajectories)
-                progress(f"{item.id} sample {sample + 1}/{rounds}: {'pass' if passed else 'fail'} (kept {kept})")
+                progress(f"{item.id} run {sample + 1}/{rounds}: {'pass' if passed else 'fail'} (kept {kept})")
             passes += passed
             if passes >= 2:
-                break  # two passing samples of one objective are enough; spend the time on others
+                break  # two passing runs of one objective are enough; spend the time on others
     return trajectories

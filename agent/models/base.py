@@ -1,6 +1,7 @@
 """The ChatModel protocol: the only thing the rest of the agent knows about a language model."""
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
@@ -10,6 +11,8 @@ from agent.errors import UsageError
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
     content: str
+
+TOP_P = 0.95  # sampled replies (agent learn) draw from the likeliest tokens that hold this much probability
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,15 @@ class ChatModel(Protocol):
     `supports_schema`: decoding is constrained to the schema, so replies have its shape by construction.
     `supports_batch`: `generate_batch(conversations, **same keywords)` runs independent prompts in one pass.
     `supports_prefix_reuse`: the KV cache of a prompt prefix shared with an earlier call is not read again.
-    `supports_adapters`: `swap_weights(model)` serves other weights (a LoRA adapter) from then on."""
+    `supports_adapters`: `swap_weights(model)` serves other weights (a LoRA adapter) from then on.
+    `supports_sampling`: `with sampling(temperature, seed):` samples replies instead of decoding greedily."""
 
     name: str
     supports_schema: bool = False
     supports_batch: bool = False
     supports_prefix_reuse: bool = False
     supports_adapters: bool = False
+    supports_sampling: bool = False
 
     def generate(
         self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
@@ -60,3 +65,8 @@ class ChatModel(Protocol):
         """Called only when `supports_adapters`."""
         raise UsageError(f"the {self.name} backend cannot serve other weights (a LoRA adapter): "
                          "use a local model with --backend transformers")
+
+    def sampling(self, temperature: float, seed: int) -> AbstractContextManager[None]:
+        """Called only when `supports_sampling`: within the block every reply (structured ones still under
+        their grammar) is sampled at `temperature` from a generator seeded with `seed`; greedy after it."""
+        raise UsageError(f"the {self.name} backend decodes greedily only")

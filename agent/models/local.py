@@ -9,18 +9,21 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import ChatModel, Generation, Message
+from agent.models.base import TOP_P, ChatModel, Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.grammar import GrammarCache
 from agent.models.prefix import PrefixCache
 from agent.models.validate import check_source
+
+GREEDY: dict[str, Any] = {"do_sample": False, "top_p": None, "top_k": None, "temperature": None}
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -45,6 +48,7 @@ class LocalModel(ChatModel):
     supports_batch = True
     supports_prefix_reuse = True
     supports_adapters = True
+    supports_sampling = True
 
     def __init__(self, source: ModelSource, *, device: str = "auto", cache_dir: Path | None = None,
                  reuse_prefix: bool = True) -> None:
@@ -77,6 +81,7 @@ class LocalModel(ChatModel):
                                      model_key=str(directory.resolve()))
         self.tokenizer.padding_side = "left"
         self.reuse_prefix = reuse_prefix
+        self._decoding: dict[str, Any] = GREEDY
         self.prefixes = PrefixCache()
         self.load_seconds = time.perf_counter() - started  # reported: a run's budget starts after loading
 
@@ -126,7 +131,7 @@ class LocalModel(ChatModel):
 
     def _generate(self, input_ids: torch.Tensor, mask: torch.Tensor | None, schema: dict[str, Any] | None,
                   max_new_tokens: int, cache: Any, deadline: float | None = None) -> torch.Tensor:
-        options: dict[str, Any] = {"do_sample": False, "max_new_tokens": max_new_tokens}
+        options: dict[str, Any] = {**self._decoding, "max_new_tokens": max_new_tokens}
         if deadline is not None:  # checked after every new token: a budget bounds the call itself
             options["max_time"] = max(deadline - time.monotonic(), 0.001)
         if schema is not None:  # one grammar for the whole batch; each row gets its own matcher
@@ -139,8 +144,17 @@ class LocalModel(ChatModel):
         with torch.inference_mode():
             return self.model.generate(
                 input_ids=input_ids, attention_mask=mask, past_key_values=cache, eos_token_id=self.eos_ids,
-                pad_token_id=self.tokenizer.pad_token_id, top_p=None, top_k=None, temperature=None, **options,
+                pad_token_id=self.tokenizer.pad_token_id, **options,
             )
+
+    @contextmanager
+    def sampling(self, temperature: float, seed: int) -> Iterator[None]:
+        torch.manual_seed(seed)
+        self._decoding = {"do_sample": True, "temperature": temperature, "top_p": TOP_P, "top_k": None}
+        try:
+            yield
+        finally:
+            self._decoding = GREEDY
 
     # --- adapter hook (agent.learning): serve from other weights, e.g. the same model with a LoRA adapter ---
     def swap_weights(self, model: Any) -> None:

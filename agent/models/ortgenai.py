@@ -11,7 +11,8 @@ masking outside, every structured call shares one generator and rewinds to the p
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import llguidance as llg
 import numpy as np
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import ChatModel, Generation, Message
+from agent.models.base import TOP_P, ChatModel, Generation, Message
 from agent.models.catalog import ModelSource
 from agent.models.engine_build import discard, engine_dir
 from agent.models.prefix import MIN_PREFIX_TOKENS, common_prefix
@@ -63,6 +64,7 @@ class OrtGenAIModel(ChatModel):
     supports_schema = True
     supports_batch = True
     supports_prefix_reuse = True
+    supports_sampling = True
 
     def __init__(self, source: ModelSource, *, cache_dir: Path | None = None, context: int = 4096,
                  reuse_prefix: bool = True, show_progress: bool = True) -> None:
@@ -89,6 +91,7 @@ class OrtGenAIModel(ChatModel):
         self._grammar_tokenizer: Any = None  # made on the first structured call (a quarter of a second)
         self._matchers: OrderedDict[str, Any] = OrderedDict()  # compiled grammars, by schema
         self.prefilled_tokens = 0  # prompt tokens actually read; what prefix reuse saves shows here
+        self._sample: tuple[float, np.random.Generator, int] | None = None  # temperature, its generator, seed
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         text = self.tokenizer.apply_chat_template(json.dumps(list(messages)), add_generation_prompt=True)
@@ -129,6 +132,18 @@ class OrtGenAIModel(ChatModel):
         seconds = time.perf_counter() - start
         return [Generation(self._text(c), len(p), len(c), seconds) for c, p in zip(completions, prompts)]
 
+    @contextmanager
+    def sampling(self, temperature: float, seed: int) -> Iterator[None]:
+        """Structured replies are drawn here from the grammar's allowed tokens; free text by the engine, whose
+        generator takes its search options when made: the free-text slot starts afresh on entry and on exit."""
+        self._sample = (temperature, np.random.default_rng(seed), seed)
+        self._slots[False] = _Slot(False)
+        try:
+            yield
+        finally:
+            self._sample = None
+            self._slots[False] = _Slot(False)
+
     def _budget(self, prompt_tokens: int, max_new_tokens: int) -> int:
         room = self.context - prompt_tokens
         if room < 1:
@@ -140,6 +155,9 @@ class OrtGenAIModel(ChatModel):
         options: dict[str, Any] = {"max_length": self.context, "do_sample": False, "batch_size": batch_size}
         if not structured:
             options["repetition_penalty"] = REPETITION_PENALTY
+            if self._sample is not None:
+                temperature, _, seed = self._sample
+                options.update(do_sample=True, temperature=temperature, top_p=TOP_P, random_seed=seed)
         params.set_search_options(**options)
         return self._og.Generator(self.model, params)
 
@@ -174,12 +192,28 @@ class OrtGenAIModel(ChatModel):
                 mask = np.zeros((logits.size + 31) // 32, dtype=np.int32)
             matcher.unsafe_compute_mask_ptr(mask.ctypes.data, mask.nbytes)
             allowed = np.unpackbits(mask.view(np.uint8), bitorder="little")[:logits.size].view(bool)
-            token = int(np.argmax(np.where(allowed, logits, -np.inf)))
+            token = self._choose(np.where(allowed, logits, -np.inf))
             if token in self.eos_ids or not matcher.consume_token(token):
                 break
             tokens.append(token)
             generator.append_tokens(np.asarray([token], dtype=np.int32))
         return tokens
+
+    def _choose(self, scores: np.ndarray) -> int:
+        """The best allowed token, or under `sampling` one drawn from the smallest set of the likeliest allowed
+        tokens holding TOP_P of the probability at the temperature (looked for among the top 256 first)."""
+        if self._sample is None:
+            return int(np.argmax(scores))
+        temperature, rng, _ = self._sample
+        scaled = scores.astype(np.float64) / temperature
+        probs = np.exp(scaled - scaled.max())  # -inf (disallowed) becomes 0
+        probs /= probs.sum()
+        top = np.argpartition(probs, -256)[-256:] if probs.size > 256 else np.arange(probs.size)
+        if probs[top].sum() < TOP_P:
+            top = np.arange(probs.size)
+        order = top[np.argsort(probs[top])[::-1]]
+        keep = int(np.searchsorted(np.cumsum(probs[order]), TOP_P)) + 1
+        return int(rng.choice(order[:keep], p=probs[order[:keep]] / probs[order[:keep]].sum()))
 
     def _feed(self, slot: _Slot, ids: list[int]) -> None:
         """Append the prompt, rewinding to the prefix the cache already holds when that saves enough."""
