@@ -139,6 +139,29 @@ def renumber(text: str, first: int) -> str:
     return _REF.sub(lambda m: f"{{{first + int(m.group(1)) - 1}{m.group(2)}}}", text)
 
 
+def literal_numbers(move: Any, objective: str, steps: int) -> Any:
+    """`move` with `{N}` written around one of the objective's own numbers read as that number ("{859} * 27"
+    for "Add 859 and 444, then multiply the sum by 27"): an N beyond every step the run has, or could plan
+    next, names no result. A plan keeps its text (its `{N}` are its own steps)."""
+    def unwrap(text: str) -> str:
+        def literal(match: re.Match[str]) -> str:
+            n = match.group(1)
+            mentioned = re.search(rf"(?<![\d.]){n}(?!\d)", objective)
+            return n if not match.group(2) and int(n) > steps + 4 and mentioned else match.group(0)
+
+        return _REF.sub(literal, text)
+
+    if move.next == FINISH:
+        return move.model_copy(update={"answer": unwrap(move.answer)})
+    if move.next in RESERVED:
+        return move
+    arguments = {k: unwrap(v) if isinstance(v, str) else v for k, v in move.arguments.model_dump().items()}
+    try:
+        return move.model_copy(update={"arguments": type(move.arguments).model_validate(arguments)})
+    except ValueError:  # the unwrapped text breaks a constraint of the tool's: the move stays as written
+        return move
+
+
 def describe_call(tool: str, arguments: dict[str, Any]) -> str:
     """A task description for a decided tool call, e.g. `calculator(expression=614 * 624)`."""
     inner = ", ".join(f"{k}={v}" for k, v in arguments.items())

@@ -7,7 +7,7 @@ gives to keep is remembered in one move, and a fact kept by an earlier run can a
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.actions import decision_model
+from agent.actions import decision_model, literal_numbers
 from agent.events import Event
 from agent.memory.base import FACT, Recall
 from agent.meter import Meter
@@ -41,4 +41,4 @@ class Planner:
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit)
-        return None if decision is None else decision.root
+        return None if decision is None else literal_numbers(decision.root, objective, len(tasks))

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import Field
 
 from agent import Agent, RunStatus, ScriptedModel
-from agent.actions import renumber, resolve_refs, result_part
+from agent.actions import Finish, literal_numbers, renumber, resolve_refs, result_part
 from agent.memory.base import FACT
 from agent.passages import hint, passages
 from agent.records import Task, TaskStatus
@@ -147,6 +147,21 @@ def test_a_call_quoting_a_step_that_has_no_result_is_refused_not_run(memory, tmp
     result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run("Twice 14?")
     assert result.final_answer == "28" and [t.description for t in result.tasks] == ["calculator(expression=2 * 14)"]
     assert "refused (the call quotes step 1, which has no result yet)" in model.calls[1].messages[-1]["content"]
+
+
+def test_braces_around_one_of_the_objectives_numbers_read_as_that_number(memory, tmp_path):
+    from agent.tools.builtin import calculator
+
+    model = ScriptedModel([call("calculator", expression="{859} + {444}"), call("calculator", expression="{1} * {27}"),
+                           finish("It is {2}: {27} times the sum.")])
+    result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run(
+        "Add 859 and 444, then multiply the sum by 27.")
+    assert [t.description for t in result.tasks] == ["calculator(expression=859 + 444)",
+                                                     "calculator(expression={1} * 27)"]
+    assert result.final_answer == "It is 35181: 27 times the sum." and model.pending == 0
+    # a step the run could still have, a number the objective does not write, a part: left as written
+    move = literal_numbers(Finish(next="finish", answer="{5}, {35181}, {859.count}, {859}"), "Add 859 and 5.", 1)
+    assert move.answer == "{5}, {35181}, {859.count}, 859"
 
 
 def test_worked_examples_are_the_nearest_within_a_turn_budget():
