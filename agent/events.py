@@ -86,6 +86,7 @@ class Judged(Event):
     done: bool
     reason: str
     answer: str = ""
+    refused: bool = False  # the decision just made was refused (the next decision is told why)
 
 
 class RunFinished(Event):

@@ -90,7 +90,7 @@ def decide(ctx: Context) -> Phase:
         pass  # the model gave up on this decision: the next cycle asks again, once
     elif refusal := _refusal(move, board.tasks):
         ctx.refused = refusal  # shown to the next decision, which would otherwise repeat the move
-        ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused"))
+        ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused", refused=True))
     elif move.next == FINISH:
         state.answer, state.stop = settle_answer(move.answer, board.tasks, ctx.objective), RunStatus.done.value
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))

@@ -250,3 +250,20 @@ def test_collect_runs_greedily_first_then_samples_until_two_pass():
                            ("arith-01", (0.7, 1008))]
     assert [(t.item_id, t.sample, t.passed) for t in trajectories][2:] == [
         ("arith-01", 0, False), ("arith-01", 1, True), ("arith-01", 2, False), ("arith-01", 3, True)]
+
+
+def test_moves_the_loop_refused_or_dropped_are_never_training_targets(tmp_path, memory):
+    from agent import Agent
+    from agent.tools.builtin import calculator
+
+    from moves import call, finish
+
+    model = ScriptedModel([call("calculator", expression="859 + 444"), call("calculator", expression="859 + 444"),
+                           call("calculator", expression="{1} * 27"), finish("It is {1}."), finish("It is {2}.")])
+    recorder = RecordingModel(model)
+    result = Agent(model=recorder, tools=[calculator], memory=memory, run_dir=tmp_path).run(
+        "Add 859 and 444, then multiply the sum by 27.", on_event=recorder.observe)
+    assert result.final_answer == "It is 35181."
+    kept = [c.reply for c in recorder.calls if not c.rejected]  # the repeat and the refused answer are out
+    assert [json.loads(r) for r in kept] == [call("calculator", expression="859 + 444"),
+                                             call("calculator", expression="{1} * 27"), finish("It is {2}.")]

@@ -16,12 +16,14 @@ class RecordedCall:
     schema: dict[str, Any] | None
     reply: str
     purpose: str | None = None
-    rejected: bool = False  # the reply failed validation and was asked again: never a training target
+    rejected: bool = False  # the reply failed validation, or the loop refused or dropped the move it made:
+    # never a training target (a passing run may still hold such calls, e.g. a repeat of a call already made)
 
 
 class RecordingModel(ChatModel):
-    """Wraps a ChatModel and records every call: messages, schema, reply. Purposes and rejections arrive as
-    the run's events (`observe`), in call order."""
+    """Wraps a ChatModel and records every call: messages, schema, reply. Purposes and rejections (a reply
+    that failed validation, a decision refused, a move dropped as a repeat) arrive as the run's events
+    (`observe`), in call order."""
 
     def __init__(self, model: ChatModel) -> None:
         self.model = model
@@ -41,7 +43,9 @@ class RecordingModel(ChatModel):
         if event.kind == "model_called" and self._labelled < len(self.calls):
             self.calls[self._labelled].purpose = getattr(event, "purpose", None)
             self._labelled += 1
-        elif event.kind == "output_rejected" and self._labelled:
+        elif self._labelled and (event.kind == "output_rejected" or getattr(event, "refused", False)
+                                 or (event.kind == "tasks_added" and getattr(event, "dropped", None)
+                                     and not getattr(event, "tasks", None))):
             self.calls[self._labelled - 1].rejected = True
 
 
