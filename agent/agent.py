@@ -26,7 +26,7 @@ from agent.models.base import ChatModel
 from agent.planner import Planner
 from agent.records import RunRecord, RunResult, RunStatus, Task
 from agent.store import STATE_FILE, RunStore, is_stopped
-from agent.templates import EXAMPLE_TURNS, experience_turns, render, worked_examples
+from agent.templates import experience_turns, render, worked_examples
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
 from agent.trace import TraceWriter, read_events
@@ -218,8 +218,6 @@ class Agent:
             system = render("system", tools=tools, decide=True)  # for the calls that choose a move
             retries = settings.parse_retries
             embed = functools.partial(_embed, cache_dir=settings.cache_dir)
-            experiences = self._worked_examples(record.objective)  # within the turn budget of the examples:
-            budget = max(EXAMPLE_TURNS - len(experiences), 1)  # a past success displaces the farthest built-in one
             executor = Executor(meter, tools, system=system, plain=render("system", tools=[], decide=False),
                                 retries=retries, max_new_tokens=settings.max_new_tokens,
                                 approve=self.approve, emit=emit)
@@ -230,12 +228,11 @@ class Agent:
                                 tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
                 planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
                                 max_steps=settings.max_tasks_per_cycle,
-                                examples=worked_examples({t.name for t in tools}, record.objective, embed=embed,
-                                                         max_turns=budget)),
+                                examples=worked_examples({t.name for t in tools}, record.objective, embed=embed)),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
                 recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],
-                experiences=experiences)
+                experiences=self._worked_examples(record.objective))
             emit(RunStarted(run_id=record.run_id, objective=record.objective, model=self.model_name,
                             resumed=resumed))
             return run_loop(ctx)

@@ -71,9 +71,6 @@ def conversation(objective: str, prompt: str, system: str | None = None,
     return messages
 
 
-EXAMPLE_TURNS = 6  # worked turns before the objective: each is prompt the first call of a run reads
-
-
 @lru_cache(maxsize=1)
 def _examples() -> list[dict]:
     root = resources.files("agent.prompts")
@@ -82,8 +79,7 @@ def _examples() -> list[dict]:
 
 
 def worked_examples(tool_names: set[str], objective: str | None = None, k: int = 4,
-                    embed: Callable[[list[str]], Any] | None = None,
-                    max_turns: int = EXAMPLE_TURNS) -> list[tuple[str, str]]:
+                    embed: Callable[[list[str]], Any] | None = None, max_turns: int = 6) -> list[tuple[str, str]]:
     """Decide-step examples from prompts/examples.jsonl whose tools are all allowed, as (asked, replied) turns.
     With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
     models follow the example closest to the question most), and the farthest of those left out while they come

@@ -113,25 +113,3 @@ def test_keep_judged_keeps_every_run_the_model_judges_done(tmp_path, memory):
                     max_cycles=2).run("What is 18 * 24?")
     assert stopped.status is RunStatus.max_cycles  # never judged done: not kept
     assert [e.answer for _, e in ExperienceStore(experience_root(tmp_path)).list()] == ["17 * 23 = 391"]
-
-
-def test_past_successes_displace_the_farthest_worked_examples(tmp_path, memory):
-    from agent import Agent, ScriptedModel
-    from agent.templates import EXAMPLE_TURNS
-    from agent.tools.builtin import calculator
-
-    from moves import call, finish
-
-    def example_turns(model) -> list[str]:
-        return [m["content"] for m in model.calls[0].messages[1:-1] if m["role"] == "assistant"]
-
-    moves = [call("calculator", expression="17 * 23"), finish("17 * 23 = {1}")]
-    first = ScriptedModel(list(moves))
-    Agent(model=first, tools=[calculator], memory=memory, run_dir=tmp_path, keep_judged=True).run("What is 17 * 23?")
-    second = ScriptedModel([call("calculator", expression="18 * 24"), finish("18 * 24 = {1}")])
-    Agent(model=second, tools=[calculator], memory=memory, run_dir=tmp_path).run("What is 18 * 24?")
-    alone = ScriptedModel([call("calculator", expression="18 * 24"), finish("18 * 24 = {1}")])
-    Agent(model=alone, tools=[calculator], memory=memory, run_dir=tmp_path, experience=False).run("What is 18 * 24?")
-    shown, without = example_turns(second), example_turns(alone)
-    assert shown[-2:] == [json.dumps(m) for m in moves]  # the past success, nearest the question
-    assert len(shown) <= EXAMPLE_TURNS and shown[:-2] == without[len(without) - len(shown) + 2:]
