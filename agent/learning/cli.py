@@ -143,7 +143,8 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
 
-    settings = load_settings(model=model, max_cycles=max_cycles, device=device, default_adapter=False)
+    served = load_settings(model=model, max_cycles=max_cycles, device=device)  # as `agent run` would serve it
+    settings = served.model_copy(update={"default_adapter": False})  # the plain weights are what is adapted
     items = load_suite(suite)
     train_items, dev_items = (items, load_suite(dev)) if dev else split_suite(items, 0.25)
     train_items = train_items[:limit]
@@ -161,7 +162,6 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     base = load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
     # the runs learnt from: the teacher's, or the model's own as `agent run` serves it (its shipped adapter
     # included unless turned off), on the configured backend (the CPU engine samples there too)
-    served = load_settings(model=model, max_cycles=max_cycles, device=device)
     source = load_configured_model(served.model_copy(update={"adapter": None}), teacher)
     note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
     data = {"suite": str(suite), "suite_sha256": hashlib.sha256(suite.read_bytes()).hexdigest(),

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.events import Event
+from agent.events import Event, Judged, OutputRejected, TasksAdded
 from agent.models.base import ChatModel, Generation, Message
 
 
@@ -43,10 +43,14 @@ class RecordingModel(ChatModel):
         if event.kind == "model_called" and self._labelled < len(self.calls):
             self.calls[self._labelled].purpose = getattr(event, "purpose", None)
             self._labelled += 1
-        elif self._labelled and (event.kind == "output_rejected" or getattr(event, "refused", False)
-                                 or (event.kind == "tasks_added" and getattr(event, "dropped", None)
-                                     and not getattr(event, "tasks", None))):
+        elif self._labelled and _turned_down(event):
             self.calls[self._labelled - 1].rejected = True
+
+
+def _turned_down(event: Event) -> bool:
+    """The reply of the latest call failed validation, or the move it decided was refused or only dropped."""
+    return (isinstance(event, OutputRejected) or (isinstance(event, Judged) and event.refused)
+            or (isinstance(event, TasksAdded) and bool(event.dropped) and not event.tasks))
 
 
 @dataclass

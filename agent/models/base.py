@@ -12,6 +12,7 @@ class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
     content: str
 
+
 TOP_P = 0.95  # sampled replies (agent learn) draw from the likeliest tokens that hold this much probability
 
 
