@@ -100,7 +100,7 @@ class Executor:
         self.emit(ToolCalled(task_id=task.id, tool=tool.name, arguments=arguments, ok=ok, output=output))
         status = TaskStatus.done if ok else TaskStatus.failed
         return task.model_copy(update={"status": status, "result": output, "tool": tool.name,
-                                       "arguments": arguments})
+                                       "arguments": arguments, "written": task.arguments})
 
 
 def _call_key(tool: str, arguments: dict[str, Any]) -> str:

@@ -48,6 +48,28 @@ _LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 wo
 _STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros
 
 
+def restates(answer: str, objective: str) -> bool:
+    """Whether `answer` only says the objective back ("1. List the three uses of a paperclip." for "List three
+    uses of a paperclip"): the same words in the same order, or most of them in a row, and nothing else
+    (articles and the like aside). "1964 is a leap year." answers "Is 1964 a leap year?", so for a question
+    only an answer that asks it again counts ("What is 614 * 624")."""
+    said, asked = _sequence(answer), _sequence(objective)
+    if not said or len(said) < 0.6 * len(asked) or f" {' '.join(said)} " not in f" {' '.join(asked)} ":
+        return False
+    question = objective.rstrip().endswith("?")
+    return not question or said[0] == asked[0] in _INTERROGATIVES
+
+
+def _sequence(text: str) -> list[str]:
+    text = _LIST_MARK.sub(" ", text)
+    return [w for w in re.findall(r"[^\W_]+", text.casefold()) if w not in _FILLER]
+
+
+_LIST_MARK = re.compile(r"(?m)^\s*\d{1,2}[.)]\s+")  # "1. " opening a line: numbering, not content
+_FILLER = {"the", "a", "an", "is", "are", "of", "to", "answer", "objective", "task"}
+_INTERROGATIVES = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why"}
+
+
 def loops(answer: str) -> bool:
     """Whether `answer` is a degenerate loop of the same few words (small models' greedy failure mode; no
     answer to any objective is one phrase repeated over and over)."""

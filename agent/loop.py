@@ -14,7 +14,7 @@ from agent.board import TaskBoard
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
-from agent.integrator import Integrator, loops, settle_answer
+from agent.integrator import Integrator, loops, restates, settle_answer
 from agent.memory.base import FACT, Memory, Recall
 from agent.meter import Meter
 from agent.planner import Planner
@@ -88,7 +88,7 @@ def decide(ctx: Context) -> Phase:
     ctx.stalled = move is None
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again, once
-    elif refusal := _refusal(move, board.tasks):
+    elif refusal := _refusal(move, board.tasks, ctx.objective):
         ctx.refused = refusal  # shown to the next decision, which would otherwise repeat the move
         ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused", refused=True))
     elif move.next == FINISH:
@@ -180,26 +180,28 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
                {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
 
 
-def _refusal(move: Any, tasks: list[Task]) -> tuple[str, str] | None:
+def _refusal(move: Any, tasks: list[Task], objective: str) -> tuple[str, str] | None:
     """Why a decided move cannot stand, and what it said; None when it can. An answer is checked by `_flaw`; a
     tool call that quotes a step with no result would run on the reference's own text."""
     if move.next == FINISH:
-        flaw = _flaw(move.answer, tasks)
+        flaw = _flaw(move.answer, tasks, objective)
         return None if flaw is None else (flaw, move.answer[:160])
     if move.next in (SOLVE, REMEMBER, PLAN):
         return None
+    arguments = move.arguments.model_dump()
     settled = {t.id for t in tasks if t.result is not None}
-    missing = [n for n in references(move.arguments.model_dump_json()) if n not in settled]
-    if not missing:
-        return None
-    return f"the call quotes step {missing[0]}, which has no result yet", describe_call(
-        move.next, move.arguments.model_dump())
+    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in settled]:
+        return f"the call quotes step {missing[0]}, which has no result yet", describe_call(move.next, arguments)
+    if any(isinstance(v, str) and loops(v) for v in arguments.values()):  # "3 * 3 * 3 * 3 …" to the token limit
+        return "the call's arguments repeat themselves", describe_call(move.next, arguments)
+    return None
 
 
-def _flaw(answer: str, tasks: list[Task]) -> str | None:
+def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
     """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
     result) or that has no result, or only an intermediate result that a later step went on from (the answer
-    stops short of that step's result), or it is a degenerate loop of the same few words."""
+    stops short of that step's result), it is a degenerate loop of the same few words, it only restates the
+    objective (a small model's echo) or it asks the user a question: none of these answers anything."""
     by_id = {t.id: t for t in tasks}
     quoted = references(answer)
     for n in quoted:
@@ -214,4 +216,8 @@ def _flaw(answer: str, tasks: list[Task]) -> str | None:
             return f"the answer quotes step {n}, which has no result"
     if missing := unresolved_parts(answer, tasks):
         return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
-    return "the answer repeats itself" if loops(answer) else None
+    if loops(answer):
+        return "the answer repeats itself"
+    if restates(answer, objective):
+        return "the answer only restates the objective"
+    return "the answer asks a question instead of answering" if answer.rstrip().endswith("?") else None

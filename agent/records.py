@@ -33,7 +33,8 @@ class Task(BaseModel):
     status: TaskStatus = TaskStatus.pending
     result: str | None = None
     tool: str | None = None
-    arguments: dict[str, Any] | None = None
+    arguments: dict[str, Any] | None = None  # a tool call's arguments; once it ran, as they ran (references filled)
+    written: dict[str, Any] | None = None  # a call that ran: its arguments as the model wrote them ({a}, {1})
     mode: Literal["choose", "tool", "solve", "remember"] = "choose"
     depends_on: list[int] = Field(default_factory=list)
     cycle: int | None = None

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from agent.models.base import Message
-from agent.passages import hint
+from agent.passages import hint, passages
 
 
 @lru_cache(maxsize=1)
@@ -115,8 +115,9 @@ def _asked(objective: str, tasks: list[Any], recalls: Sequence[Any] = ()) -> str
 
 
 def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[tuple[str, str]]:
-    """A past success replayed as decide-step turns: its first move, then its answer with the tool results
-    written back as `{N}` references. Only runs whose steps were all tool calls, or one step in words, replay."""
+    """A past success replayed as decide-step turns: its first move, then its answer with the tool results and
+    the objective's passages written back as `{N}` and `{a}` references. Only runs whose steps were all tool
+    calls, or one step in words, replay."""
     from agent.records import Task, TaskStatus
 
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
@@ -131,6 +132,8 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[
         for task in tasks:
             if task.result and len(task.result) <= 40 and task.result in answer:
                 answer = answer.replace(task.result, "{" + str(task.id) + "}")
+        for label, text in sorted(passages(objective).items(), key=lambda p: -len(p[1])):
+            answer = answer.replace(text, "{" + label + "}")
         finish = {"next": "finish", "answer": answer[:400]}
         turns.append((_asked(objective, tasks), json.dumps(finish)))
     return turns

@@ -113,3 +113,22 @@ def test_keep_judged_keeps_every_run_the_model_judges_done(tmp_path, memory):
                     max_cycles=2).run("What is 18 * 24?")
     assert stopped.status is RunStatus.max_cycles  # never judged done: not kept
     assert [e.answer for _, e in ExperienceStore(experience_root(tmp_path)).list()] == ["17 * 23 = 391"]
+
+
+def test_a_replayed_experience_shows_references_as_written_not_the_texts_they_stood_for(tmp_path, memory):
+    from agent import Agent, ScriptedModel
+    from agent.templates import experience_turns
+    from agent.tools.builtin import calculator
+
+    from moves import call, finish
+
+    objective = "Evaluate: -161 - 859 - -453"
+    model = ScriptedModel([call("calculator", expression="{a}"), finish("{a} = {1}")])
+    run = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path).run(objective)
+    assert run.final_answer == "-161 - 859 - -453 = -567"
+    assert run.tasks[0].arguments == {"expression": "-161 - 859 - -453"}  # what ran, for the user and feedback
+    experience = experience_from_result(run)
+    assert experience.steps[0].arguments == {"expression": "{a}"}  # what the model wrote
+    first, last = experience_turns(experience.objective, experience.steps, experience.answer)
+    assert json.loads(first[1]) == call("calculator", expression="{a}")
+    assert json.loads(last[1]) == finish("{a} = {1}")  # a later objective copies the pattern, not -161 - 859

@@ -313,3 +313,41 @@ def test_every_free_string_is_bounded_and_a_cut_off_reply_is_not_asked_again(mem
     assert result.final_answer == "4" and result.usage.llm_calls == 3  # the cut-off reply was not re-asked
     calls = [c.schema for c in model.calls]
     assert all("maxLength" in json.dumps(s) for s in calls)
+
+
+def test_a_tool_call_whose_arguments_run_away_is_refused_before_it_runs(memory, tmp_path):
+    runaway = "3 * " * 40 + "3"
+    model = ScriptedModel([call("calculator", expression=runaway), SOLVE, "Hold papers; reset a phone; a bookmark."])
+    seen = []
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("List three uses of a paperclip",
+                                                                       on_event=seen.append)
+    assert [t.mode for t in result.tasks] == ["solve"]  # the runaway call never ran
+    assert result.final_answer == "Hold papers; reset a phone; a bookmark." and model.pending == 0
+    assert [e.reason for e in seen if e.kind == "judged" and not e.done] == [
+        "the call's arguments repeat themselves: refused"]
+
+
+@pytest.mark.parametrize("echo, reason", [
+    ("1. List the three uses of a paperclip.", "the answer only restates the objective"),
+    ("I'm ready to help. What is your next question?", "the answer asks a question instead of answering")])
+def test_an_answer_that_echoes_the_objective_or_asks_back_is_refused(memory, tmp_path, echo, reason):
+    model = ScriptedModel([call("calculator", expression="2 + 1"), finish(echo), finish("Clip papers, {1} ways.")])
+    seen = []
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("List three uses of a paperclip",
+                                                                       on_event=seen.append)
+    assert result.final_answer == "Clip papers, 3 ways." and model.pending == 0
+    assert [e.reason for e in seen if e.kind == "judged" and not e.done] == [f"{reason}: refused"]
+
+
+@pytest.mark.parametrize("answer, objective, echoes", [
+    ("1. List the three uses of a paperclip.", "List three uses of a paperclip", True),
+    ("List Three Uses of a Paperclip", "List three uses of a paperclip", True),
+    ("What is 614 * 624", "What is 614 * 624?", True),
+    ("1964 is a leap year.", "Is 1964 a leap year?", False),  # a yes/no question is answered in its own words
+    ("614 * 624 = 383136.", "What is 614 * 624?", False),
+    ("Nokia, Helsinki, Siemens", "List the named entities in: Shares of Nokia rose in Helsinki after Siemens", False),
+    ("Three uses of a paperclip: hold papers, reset a phone.", "List three uses of a paperclip", False)])
+def test_restates_tells_an_echo_from_an_answer(answer, objective, echoes):
+    from agent.integrator import restates
+
+    assert restates(answer, objective) is echoes

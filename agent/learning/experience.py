@@ -48,8 +48,10 @@ class Experience(BaseModel):
 
 
 def experience_from_result(result: RunResult) -> Experience:
-    """The done tasks of `result`, in order, with their tool calls and results, and its final answer."""
-    steps = [Step(description=t.description, tool=t.tool, arguments=getattr(t, "arguments", None), result=t.result)
+    """The done tasks of `result`, in order, with their tool calls as the model wrote them (`{a}`, `{1}`: a
+    replay shows how to refer, never another objective's texts or numbers to copy), their results, and the
+    final answer."""
+    steps = [Step(description=t.description, tool=t.tool, arguments=t.written or t.arguments, result=t.result)
              for t in result.tasks if t.status == TaskStatus.done]
     return Experience(objective=result.objective, steps=steps, answer=result.final_answer,
                       success=result.status == RunStatus.done)
