@@ -176,3 +176,28 @@ def test_worked_examples_are_the_nearest_within_a_turn_budget():
     assert 0 < len(turns) <= 6
     assert turns[-1][0].startswith(f"Objective: {objective}")  # the nearest example comes last, whole
     assert len(worked_examples({"calculator"}, objective, embed=embed, max_turns=2)) == 3  # one unit at least
+
+
+def test_every_worked_example_is_a_valid_move_and_its_calculator_results_are_the_calculators():
+    import re
+
+    from agent.actions import decision_model, resolve_refs
+    from agent.passages import passages
+    from agent.records import Task, TaskStatus
+    from agent.templates import _examples
+    from agent.tools.builtin import calculator, dates
+
+    Decision = decision_model([calculator, dates], plan=True, finish=True, remember=True)
+    checked = 0
+    for example in _examples():
+        if not set(example["tools"]) <= {"calculator", "dates", "remember"}:
+            continue
+        Decision.model_validate(example["reply"])  # the grammar could have produced it
+        done: list[Task] = []
+        for n, step in enumerate(example["tasks"], 1):
+            if (call := re.fullmatch(r"calculator\(expression=(.+)\)", step["description"])) is not None:
+                expression = resolve_refs(call.group(1), done, passages(example["objective"]))
+                assert calculator(expression=expression) == step["result"], example["objective"]
+                checked += 1
+            done.append(Task(id=n, description=step["description"], result=step["result"], status=TaskStatus.done))
+    assert checked >= 5
