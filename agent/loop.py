@@ -5,6 +5,7 @@ committed (acknowledged) before its events and its memory writes, so a resumed r
 and never executes an acknowledged task again. Budgets end the loop, and the closing answer is still written."""
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -197,11 +198,15 @@ def _refusal(move: Any, tasks: list[Task], objective: str) -> tuple[str, str] | 
     return None
 
 
+_PLACEHOLDER = re.compile(r"\{[\w.]{1,24}\}")
+
+
 def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
     """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
     result) or that has no result, or only an intermediate result that a later step went on from (the answer
-    stops short of that step's result), it is a degenerate loop of the same few words, it only restates the
-    objective (a small model's echo) or it asks the user a question: none of these answers anything."""
+    stops short of that step's result), it keeps a placeholder that names nothing ("{N}"), it is a degenerate
+    loop of the same few words, it only restates the objective (a small model's echo) or it asks the user a
+    question: none of these answers anything."""
     by_id = {t.id: t for t in tasks}
     quoted = references(answer)
     for n in quoted:
@@ -216,6 +221,8 @@ def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
             return f"the answer quotes step {n}, which has no result"
     if missing := unresolved_parts(answer, tasks):
         return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
+    if placeholder := _PLACEHOLDER.search(settle_answer(answer, tasks, objective)):  # "a total of {N} points"
+        return f"the answer writes {placeholder.group(0)}, which names no step and no text of the objective"
     if loops(answer):
         return "the answer repeats itself"
     if restates(answer, objective):

@@ -351,3 +351,14 @@ def test_restates_tells_an_echo_from_an_answer(answer, objective, echoes):
     from agent.integrator import restates
 
     assert restates(answer, objective) is echoes
+
+
+@pytest.mark.parametrize("placeholder", ["{N}", "{x}", "{1.total}"])
+def test_an_answer_keeping_a_placeholder_that_names_nothing_is_refused(memory, tmp_path, placeholder):
+    model = ScriptedModel([call("calculator", expression="456 / 2 + 13"), finish(f"They had {placeholder} points."),
+                           finish("They had {1} points.")])
+    seen = []
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("How many points did they score?",
+                                                                       on_event=seen.append)
+    assert result.final_answer == "They had 241 points." and model.pending == 0
+    assert len([e for e in seen if e.kind == "judged" and not e.done]) == 1
