@@ -32,9 +32,10 @@ class Integrator:
             reply = ask_or_none(self.meter, conversation(objective, render("final", tasks=done[-RECENT:]), self.system),
                                 FinalAnswer, purpose="final", retries=self.retries, emit=self.emit)
         # no answer, or a degenerate one: the latest result is the most honest answer
-        if reply is None or loops(reply.answer):
+        if reply is None or loops(reply.answer) or leftover_placeholder(
+                settled := settle_answer(reply.answer, tasks, objective)):
             return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
-        return settle_answer(reply.answer, tasks, objective)
+        return settled
 
 
 def settle_answer(answer: str, tasks: list[Task], objective: str) -> str:
@@ -46,6 +47,15 @@ def settle_answer(answer: str, tasks: list[Task], objective: str) -> str:
 _DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)
 _LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 words, then 4 more times in a row
 _STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros
+
+
+def leftover_placeholder(answer: str) -> str | None:
+    """A `{N}`-like placeholder left in a settled answer (it named no step and no passage), or None."""
+    found = _PLACEHOLDER.search(answer)
+    return None if found is None else found.group(0)
+
+
+_PLACEHOLDER = re.compile(r"\{[\w.]{1,24}\}")
 
 
 def restates(answer: str, objective: str) -> bool:

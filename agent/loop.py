@@ -5,7 +5,6 @@ committed (acknowledged) before its events and its memory writes, so a resumed r
 and never executes an acknowledged task again. Budgets end the loop, and the closing answer is still written."""
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from agent.board import TaskBoard
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
-from agent.integrator import Integrator, loops, restates, settle_answer
+from agent.integrator import Integrator, leftover_placeholder, loops, restates, settle_answer
 from agent.memory.base import FACT, Memory, Recall
 from agent.meter import Meter
 from agent.planner import Planner
@@ -198,9 +197,6 @@ def _refusal(move: Any, tasks: list[Task], objective: str) -> tuple[str, str] | 
     return None
 
 
-_PLACEHOLDER = re.compile(r"\{[\w.]{1,24}\}")
-
-
 def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
     """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
     result) or that has no result, or only an intermediate result that a later step went on from (the answer
@@ -221,8 +217,8 @@ def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
             return f"the answer quotes step {n}, which has no result"
     if missing := unresolved_parts(answer, tasks):
         return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
-    if placeholder := _PLACEHOLDER.search(settle_answer(answer, tasks, objective)):  # "a total of {N} points"
-        return f"the answer writes {placeholder.group(0)}, which names no step and no text of the objective"
+    if placeholder := leftover_placeholder(settle_answer(answer, tasks, objective)):  # "a total of {N} points"
+        return f"the answer writes {placeholder}, which names no step and no text of the objective"
     if loops(answer):
         return "the answer repeats itself"
     if restates(answer, objective):

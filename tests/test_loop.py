@@ -362,3 +362,11 @@ def test_an_answer_keeping_a_placeholder_that_names_nothing_is_refused(memory, t
                                                                        on_event=seen.append)
     assert result.final_answer == "They had 241 points." and model.pending == 0
     assert len([e for e in seen if e.kind == "judged" and not e.done]) == 1
+
+
+def test_a_closing_answer_keeping_a_placeholder_gives_way_to_the_latest_result(memory, tmp_path):
+    model = ScriptedModel([call("calculator", expression="456 / 2 + 13"), finish("A total of {N} points."),
+                           json.dumps({"answer": "A total of {N}."})])
+    result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=1).run("How many points in all?")
+    assert result.status is RunStatus.max_cycles and model.pending == 0
+    assert result.final_answer.endswith("the latest result was: 241")
