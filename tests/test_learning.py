@@ -267,3 +267,14 @@ def test_moves_the_loop_refused_or_dropped_are_never_training_targets(tmp_path, 
     kept = [c.reply for c in recorder.calls if not c.rejected]  # the repeat and the refused answer are out
     assert [json.loads(r) for r in kept] == [call("calculator", expression="859 + 444"),
                                              call("calculator", expression="{1} * 27"), finish("It is {2}.")]
+
+
+def test_the_weights_key_ignores_the_transformers_version_a_config_was_saved_with(tmp_path):
+    config = {"model_type": "llama", "vocab_size": 49152, "transformers_version": "5.23.0"}
+    for name, version, vocab in (("old", "5.23.0", 49152), ("new", "5.24.0", 49152), ("other", "5.24.0", 100)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({**config, "transformers_version": version,
+                                                                   "vocab_size": vocab}, indent=1))
+        (tmp_path / name / "model.safetensors").write_bytes(b"weights")
+    keys = {name: weights_key(tmp_path / name, tmp_path / "cache") for name in ("old", "new", "other")}
+    assert keys["old"] == keys["new"] != keys["other"]  # a newer release saved the same weights: same key

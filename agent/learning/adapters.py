@@ -48,8 +48,22 @@ def weights_key(directory: Path, cache_dir: Path | None = None) -> str:
                    if p.suffix in (".safetensors", ".bin") or p.name == "config.json")
     digest = hashlib.blake2b(digest_size=8)
     for path in files:
-        digest.update(f"{path.name}:{file_hash(path, cache_root(cache_dir))}".encode())
+        content = _config_digest(path) if path.name == "config.json" else file_hash(path, cache_root(cache_dir))
+        digest.update(f"{path.name}:{content}".encode())
     return digest.hexdigest()
+
+
+def _config_digest(path: Path) -> str:
+    """The config's digest without what only says which program wrote it: transformers stamps its own version
+    into every config it saves, so the same weights, dequantized by a newer release, must keep their key."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not a readable JSON config ({exc}); remove the directory to rebuild it") \
+            from None
+    config.pop("transformers_version", None)
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(canonical, digest_size=12).hexdigest()
 
 
 def _shipped(name: str) -> Path:
