@@ -9,7 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.actions import FINISH, NOTED, PLAN, REMEMBER, SOLVE, describe_call, references, renumber, unresolved_parts
+from agent.actions import (
+    FINISH,
+    NOTED,
+    PLAN,
+    REMEMBER,
+    RESERVED,
+    SOLVE,
+    describe_call,
+    references,
+    renumber,
+    unresolved_parts,
+)
 from agent.board import TaskBoard
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
@@ -88,6 +99,10 @@ def decide(ctx: Context) -> Phase:
     ctx.stalled = move is None
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again, once
+    elif _runs_away(move):  # "3 * 3 * 3 …" to the token limit: no call was meant, so the step is done in words
+        ctx.emit(Judged(done=False, reason="the call's arguments repeat themselves: worked out in words instead",
+                        refused=True))
+        drafts = [TaskDraft(description=ctx.objective, mode="solve")]
     elif refusal := _refusal(move, board.tasks, ctx.objective):
         ctx.refused = refusal  # shown to the next decision, which would otherwise repeat the move
         ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused", refused=True))
@@ -188,13 +203,17 @@ def _refusal(move: Any, tasks: list[Task], objective: str) -> tuple[str, str] | 
         return None if flaw is None else (flaw, move.answer[:160])
     if move.next in (SOLVE, REMEMBER, PLAN):
         return None
-    arguments = move.arguments.model_dump()
     settled = {t.id for t in tasks if t.result is not None}
     if missing := [n for n in references(move.arguments.model_dump_json()) if n not in settled]:
-        return f"the call quotes step {missing[0]}, which has no result yet", describe_call(move.next, arguments)
-    if any(isinstance(v, str) and loops(v) for v in arguments.values()):  # "3 * 3 * 3 * 3 …" to the token limit
-        return "the call's arguments repeat themselves", describe_call(move.next, arguments)
+        return f"the call quotes step {missing[0]}, which has no result yet", describe_call(
+            move.next, move.arguments.model_dump())
     return None
+
+
+def _runs_away(move: Any) -> bool:
+    """Whether a tool call's text arguments are a degenerate loop (a greedy model that had nothing to pass)."""
+    return move.next not in RESERVED and any(isinstance(v, str) and loops(v)
+                                             for v in move.arguments.model_dump().values())
 
 
 def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:

@@ -315,16 +315,17 @@ def test_every_free_string_is_bounded_and_a_cut_off_reply_is_not_asked_again(mem
     assert all("maxLength" in json.dumps(s) for s in calls)
 
 
-def test_a_tool_call_whose_arguments_run_away_is_refused_before_it_runs(memory, tmp_path):
+def test_a_tool_call_whose_arguments_run_away_never_runs_and_the_objective_is_worked_out_in_words(memory,
+                                                                                                     tmp_path):
     runaway = "3 * " * 40 + "3"
-    model = ScriptedModel([call("calculator", expression=runaway), SOLVE, "Hold papers; reset a phone; a bookmark."])
+    model = ScriptedModel([call("calculator", expression=runaway), "Hold papers; reset a phone; a bookmark."])
     seen = []
     result = make_agent(model, memory, tmp_path, tools=[calculator]).run("List three uses of a paperclip",
                                                                        on_event=seen.append)
     assert [t.mode for t in result.tasks] == ["solve"]  # the runaway call never ran
     assert result.final_answer == "Hold papers; reset a phone; a bookmark." and model.pending == 0
     assert [e.reason for e in seen if e.kind == "judged" and not e.done] == [
-        "the call's arguments repeat themselves: refused"]
+        "the call's arguments repeat themselves: worked out in words instead"]
 
 
 @pytest.mark.parametrize("echo, reason", [
