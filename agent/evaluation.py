@@ -307,11 +307,19 @@ def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemRes
                       parse_failures=tally.rejected, answer=result.final_answer[:MAX_ANSWER_CHARS])
 
 
-def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], progress: bool = True) -> SuiteReport:
-    """Run the items one by one, in order (items sharing a memory key depend on it)."""
+def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], progress: bool = True,
+              on_item: Callable[[ItemResult], None] = lambda result: None) -> SuiteReport:
+    """Run the items one by one, in order (items sharing a memory key depend on it); each item's result goes to
+    `on_item` as soon as it is known, so a run cut short still leaves what it measured."""
     results: list[ItemResult] = []
+
+    def run(item: EvalItem) -> ItemResult:
+        result = run_item(item, make_agent)
+        on_item(result)
+        return result
+
     if not progress:
-        return SuiteReport.of([run_item(item, make_agent) for item in items])
+        return SuiteReport.of([run(item) for item in items])
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -326,7 +334,7 @@ def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], pr
         task = bar.add_task("eval", total=len(items))
         for item in items:
             bar.update(task, description=f"{item.id} · passed {sum(r.success for r in results)}")
-            results.append(run_item(item, make_agent))
+            results.append(run(item))
             bar.advance(task)
     return SuiteReport.of(results)
 

@@ -5,8 +5,11 @@
 
 (a) this agent (agent.Agent through the evaluation harness, each item with its own tools and shared memories);
 (b) the same loaded model with no agent: the objective as one user message, one reply, the same check;
-(c) smolagents' ToolCallingAgent on the same weights with the same tools (needs `pip install 'agent[peer]'`;
-    --model must then be a preset, a GGUF file or a transformers directory, which it reads directly).
+(c) smolagents' ToolCallingAgent with the same tools (needs `pip install 'agent[peer]'`), by default on the very
+    model (a) and (b) use, through a smolagents Model over it (the same weights, engine and greedy decoding);
+    `--peer-backend transformers` gives it smolagents' own TransformersModel instead (fp32 on a CPU: several times
+    slower; --model must then be a preset, a GGUF file or a transformers directory).
+--log FILE appends every item's result as a JSON line the moment it is known, so a long run cut short keeps them.
 Prints success per kind for each, totals, median model calls and median seconds over the single-step kinds,
 parse failures (rejected structured replies) and parse-failure answers (a final answer that is leaked JSON,
 markup or a validation error). Heads: --ner-head / --sentiment-head, or small ones trained once into
@@ -20,6 +23,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -30,6 +34,9 @@ from agent.config import Settings, load_settings
 from agent.eval_cli import _tool_pool, item_tools, select_items
 from agent.evaluation import EvalItem, ItemResult, SharedMemories, SuiteReport, load_suite, passes, run_suite
 from agent.models.base import ChatModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from peer_smolagents import engine_model, run_smolagents, transformers_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SINGLE_STEP_KINDS = ("arithmetic", "products", "legs", "calendar", "entities", "sentiment")
@@ -55,7 +62,18 @@ def ensure_head(kind: str, given: Path | None, settings: Settings) -> Path:
     return out
 
 
-def run_bare(items: list[EvalItem], model: ChatModel) -> SuiteReport:
+def logger(path: Path | None, runner: str) -> Callable[[ItemResult], None]:
+    """Appends each item's result, with the runner's name, to `path` as one JSON line (nothing without a path)."""
+    def log(result: ItemResult) -> None:
+        if path is not None:
+            with path.open("a") as out:
+                out.write(json.dumps({"runner": runner, **result.model_dump(mode="json")}) + "\n")
+
+    return log
+
+
+def run_bare(items: list[EvalItem], model: ChatModel,
+             on_item: Callable[[ItemResult], None] = lambda result: None) -> SuiteReport:
     """The model alone: the objective as one user message, one reply, checked like the agent's answer."""
     results = []
     for item in items:
@@ -65,6 +83,7 @@ def run_bare(items: list[EvalItem], model: ChatModel) -> SuiteReport:
                                   status="done", llm_calls=1, tokens=reply.prompt_tokens + reply.completion_tokens,
                                   seconds=round(time.perf_counter() - start, 3), parse_failures=0,
                                   answer=reply.text[:300]))
+        on_item(results[-1])
     return SuiteReport.of(results)
 
 
@@ -117,6 +136,10 @@ def main() -> None:
     parser.add_argument("--ner-head", type=Path, metavar="DIR", help="a trained NER head (else one is trained)")
     parser.add_argument("--sentiment-head", type=Path, metavar="DIR", help="a trained sentiment head (likewise)")
     parser.add_argument("--max-steps", type=int, default=4, help="smolagents' step budget per item")
+    parser.add_argument("--peer-backend", choices=("engine", "transformers"), default="engine",
+                        help="smolagents on the same loaded model as ours (default) or on its own TransformersModel")
+    parser.add_argument("--log", type=Path, metavar="FILE",
+                        help="append each item's result to FILE (JSON lines) as soon as it is known")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--items", action="store_true", help="also print every item's answer")
     parser.add_argument("--json", action="store_true", help="print the three reports as JSON")
@@ -151,10 +174,13 @@ def main() -> None:
             return Agent(model=model, tools=item_tools(item, tools), memory=memories(item.memory),
                          settings=settings.model_copy(update={"run_dir": run_dir}))
 
-        reports["agent (ours)"] = run_suite(items, make_agent)
-    reports["model alone"] = run_bare(items, model)
+        reports["agent (ours)"] = run_suite(items, make_agent, on_item=logger(args.log, "agent (ours)"))
+    reports["model alone"] = run_bare(items, model, logger(args.log, "model alone"))
     if not args.skip_peer:
-        reports["smolagents"] = run_peer(items, settings, tools, args.max_steps)
+        peer = engine_model(model) if args.peer_backend == "engine" else \
+            transformers_model(smolagents_model_dir(settings.model, settings), settings.device)
+        reports["smolagents"] = run_smolagents(items, peer, args.max_steps, lambda item: item_tools(item, tools),
+                                               logger(args.log, "smolagents"))
 
     if args.json:
         print(json.dumps({name: r.model_dump(mode="json") for name, r in reports.items()}, indent=2))
@@ -166,14 +192,6 @@ def main() -> None:
         console.print(f"[bold]{name}[/bold]: {'every item' if args.items else 'failed items'}")
         for r in shown:
             console.print(f"  {r.id}: {(r.error or ' '.join(r.answer.split()))[:110]}", highlight=False)
-
-
-def run_peer(items: list[EvalItem], settings: Settings, tools: dict, max_steps: int) -> SuiteReport:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from peer_smolagents import run_smolagents
-
-    model_dir = smolagents_model_dir(settings.model, settings)
-    return run_smolagents(items, model_dir, settings.device, max_steps, lambda item: item_tools(item, tools))
 
 
 if __name__ == "__main__":

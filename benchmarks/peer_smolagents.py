@@ -25,6 +25,7 @@ from rich.table import Table
 from agent import Agent
 from agent.config import load_settings
 from agent.evaluation import EvalItem, ItemResult, SuiteReport, load_suite, passes, run_suite
+from agent.models.base import ChatModel
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel, _materialize, pick_device
 from agent.tools.base import Tool as AgentTool
@@ -81,44 +82,82 @@ def as_smolagents_tool(ours: AgentTool):
     return Wrapped()
 
 
-def run_smolagents(items: list[EvalItem], model_dir: Path, device: str, max_steps: int,
-                   tools_for: Callable[[EvalItem], list[AgentTool]] = lambda item: [calculator]) -> SuiteReport:
-    """Each item through smolagents' ToolCallingAgent with the item's tools, wrapped; parse failures are the
-    steps smolagents records as AgentParsingError."""
+def transformers_model(model_dir: Path, device: str):
+    """smolagents' own TransformersModel on the weights in `model_dir` (fp32 on a CPU, bf16 on a GPU)."""
     import torch
-    from smolagents import ToolCallingAgent, TransformersModel
-
-    class CountingModel(TransformersModel):
-        calls = 0
-
-        def generate(self, *args, **kwargs):
-            CountingModel.calls += 1
-            return super().generate(*args, **kwargs)
+    from smolagents import TransformersModel
 
     torch_device = pick_device(device)
-    model = CountingModel(model_id=str(model_dir), device_map=str(torch_device), max_new_tokens=MAX_NEW_TOKENS,
-                          model_kwargs={"dtype": torch.bfloat16 if torch_device.type == "cuda" else torch.float32},
-                          do_sample=False)
+    return TransformersModel(model_id=str(model_dir), device_map=str(torch_device), max_new_tokens=MAX_NEW_TOKENS,
+                             model_kwargs={"dtype": torch.bfloat16 if torch_device.type == "cuda" else torch.float32},
+                             do_sample=False)
+
+
+def engine_model(model: ChatModel):
+    """A smolagents Model over one of this agent's ChatModels (the CPU engine, say): the same weights and the same
+    greedy decoding as this agent gets, several times faster on a CPU than TransformersModel. smolagents'
+    messages are flattened to text, its tool roles mapped to user/assistant as for any chat model, and its stop
+    sequences cut the reply as TransformersModel cuts it. The tools reach the model through smolagents' own
+    system prompt, which lists them; they are not also rendered by the chat template."""
+    from smolagents import ChatMessage, MessageRole, Model, TokenUsage
+    from smolagents.models import remove_content_after_stop_sequences
+
+    class OnEngine(Model):
+        def __init__(self) -> None:
+            super().__init__(flatten_messages_as_text=True, model_id=model.name)
+
+        def generate(self, messages, stop_sequences=None, response_format=None, tools_to_call_from=None, **kwargs):
+            prepared = self._prepare_completion_kwargs(messages=messages, stop_sequences=stop_sequences,
+                                                       tools_to_call_from=tools_to_call_from, tool_choice=None)
+            chat = [{"role": str(getattr(m["role"], "value", m["role"])), "content": m["content"]}
+                    for m in prepared["messages"]]
+            reply = model.generate(chat, max_new_tokens=MAX_NEW_TOKENS)
+            text = remove_content_after_stop_sequences(reply.text, stop_sequences) if stop_sequences else reply.text
+            return ChatMessage(role=MessageRole.ASSISTANT, content=text,
+                               token_usage=TokenUsage(input_tokens=reply.prompt_tokens,
+                                                      output_tokens=reply.completion_tokens))
+
+    return OnEngine()
+
+
+def run_smolagents(items: list[EvalItem], peer_model, max_steps: int,
+                   tools_for: Callable[[EvalItem], list[AgentTool]] = lambda item: [calculator],
+                   on_item: Callable[[ItemResult], None] = lambda result: None) -> SuiteReport:
+    """Each item through smolagents' ToolCallingAgent on `peer_model` (transformers_model or engine_model) with
+    the item's tools, wrapped; parse failures are the steps smolagents records as AgentParsingError. Each
+    item's result goes to `on_item` as soon as it is known."""
+    from smolagents import ToolCallingAgent
+
+    calls = 0
+    generate = peer_model.generate
+
+    def counted(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return generate(*args, **kwargs)
+
+    peer_model.generate = counted
     results = []
     for item in items:
-        agent = ToolCallingAgent(tools=[as_smolagents_tool(t) for t in tools_for(item)], model=model,
+        agent = ToolCallingAgent(tools=[as_smolagents_tool(t) for t in tools_for(item)], model=peer_model,
                                  max_steps=max_steps, verbosity_level=-1)
-        before, start = CountingModel.calls, time.perf_counter()
+        before, start = calls, time.perf_counter()
         try:
             run = agent.run(item.objective, return_full_result=True)
         except Exception as exc:  # a peer's failure on one item is a data point, not the end of the benchmark
-            results.append(ItemResult(id=item.id, kind=item.kind, success=False, status=None,
-                                      llm_calls=CountingModel.calls - before, tokens=0,
-                                      seconds=round(time.perf_counter() - start, 3), parse_failures=0,
-                                      answer="", error=f"{type(exc).__name__}: {exc}"[:300]))
-            continue
-        answer = "" if run.output is None else str(run.output)
-        # smolagents records an unparsable tool call as a step's AgentParsingError: our parse failures' peer
-        errors = sum(1 for step in run.steps if (step.get("error") or {}).get("type") == "AgentParsingError")
-        results.append(ItemResult(
-            id=item.id, kind=item.kind, success=passes(item.check, answer), status=run.state,
-            llm_calls=CountingModel.calls - before, tokens=run.token_usage.total_tokens if run.token_usage else 0,
-            seconds=round(time.perf_counter() - start, 3), parse_failures=errors, answer=answer[:300]))
+            result = ItemResult(id=item.id, kind=item.kind, success=False, status=None, llm_calls=calls - before,
+                                tokens=0, seconds=round(time.perf_counter() - start, 3), parse_failures=0,
+                                answer="", error=f"{type(exc).__name__}: {exc}"[:300])
+        else:
+            answer = "" if run.output is None else str(run.output)
+            # smolagents records an unparsable tool call as a step's AgentParsingError: our parse failures' peer
+            errors = sum(1 for step in run.steps if (step.get("error") or {}).get("type") == "AgentParsingError")
+            result = ItemResult(
+                id=item.id, kind=item.kind, success=passes(item.check, answer), status=run.state,
+                llm_calls=calls - before, tokens=run.token_usage.total_tokens if run.token_usage else 0,
+                seconds=round(time.perf_counter() - start, 3), parse_failures=errors, answer=answer[:300])
+        results.append(result)
+        on_item(result)
     return SuiteReport.of(results)
 
 
@@ -148,7 +187,7 @@ def main() -> None:
     model_dir = args.model_dir or default_model_dir()
     print(f"{len(items)} items from {args.suite.name}; model {model_dir}", file=sys.stderr)
     reports = {"agent (ours)": run_ours(items, model_dir, args.device, args.max_cycles),
-               "smolagents": run_smolagents(items, model_dir, args.device, args.max_steps)}
+               "smolagents": run_smolagents(items, transformers_model(model_dir, args.device), args.max_steps)}
     if args.json:
         print(json.dumps({name: r.model_dump(mode="json") for name, r in reports.items()}, indent=2))
         return
