@@ -58,6 +58,28 @@ def leftover_placeholder(answer: str) -> str | None:
 _PLACEHOLDER = re.compile(r"\{[\w.]{1,24}\}")
 
 
+def unused_numbers(objective: str, tasks: list[Task]) -> list[str]:
+    """The numbers an objective that chains its steps ("…, then multiply the sum by 27") states but no step
+    that ran has used, in the order written; [] for an objective that chains nothing. An answer given while
+    one is left stops short of a step the objective asks for ("42 * 63 = 2646." for "Compute 42 * 63. Then
+    subtract 607 from that result."). The objective's passages are set aside: a review's words chain nothing."""
+    text = objective
+    for passage in passages(objective).values():
+        text = text.replace(passage, " ")
+    if not _CHAINED.search(text):
+        return []
+    used = {_number(n) for t in tasks if t.status is TaskStatus.done for n in _NUMERAL.findall(t.description)}
+    return [n for n in dict.fromkeys(_NUMERAL.findall(text)) if _number(n) not in used]
+
+
+def _number(numeral: str) -> float:
+    return float(numeral.replace(",", ""))
+
+
+_CHAINED = re.compile(r"\bthen\b", re.IGNORECASE)
+_NUMERAL = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
+
+
 def restates(answer: str, objective: str) -> bool:
     """Whether `answer` only says the objective back ("1. List the three uses of a paperclip." for "List three
     uses of a paperclip"): the same words in the same order, or most of them in a row, and nothing else

@@ -22,16 +22,17 @@ from agent.actions import (
     unresolved_parts,
 )
 from agent.board import TaskBoard
-from agent.errors import BudgetExhausted
+from agent.errors import BudgetExhausted, ToolError
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
-from agent.integrator import Integrator, leftover_placeholder, loops, restates, settle_answer
+from agent.integrator import Integrator, leftover_placeholder, loops, restates, settle_answer, unused_numbers
 from agent.memory.base import FACT, Memory, Recall
 from agent.meter import Meter
 from agent.planner import Planner
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RESULT_FILE, RunStore
+from agent.tools.base import Tool
 
 
 @dataclass
@@ -91,7 +92,7 @@ def decide(ctx: Context) -> Phase:
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
     move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences, ctx.refused)
     drafts: list[TaskDraft] = []
-    ctx.refused = None
+    previous, ctx.refused = ctx.refused, None
     if move is None and ctx.stalled:  # twice in a row with nothing changed between: a greedy model would go on
         state.stop = RunStatus.no_tasks.value  # failing the same way, so the answer is written from what exists
         ctx.emit(Judged(done=False, reason="no valid decision twice in a row: the run stops here"))
@@ -103,7 +104,7 @@ def decide(ctx: Context) -> Phase:
         ctx.emit(Judged(done=False, reason="the call's arguments repeat themselves: worked out in words instead",
                         refused=True))
         drafts = [TaskDraft(description=ctx.objective, mode="solve")]
-    elif refusal := _refusal(move, board.tasks, ctx.objective):
+    elif refusal := _refusal(move, board.tasks, ctx.objective, ctx.planner.tools, previous):
         ctx.refused = refusal  # shown to the next decision, which would otherwise repeat the move
         ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused", refused=True))
     elif move.next == FINISH:
@@ -195,19 +196,35 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
                {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
 
 
-def _refusal(move: Any, tasks: list[Task], objective: str) -> tuple[str, str] | None:
+def _refusal(move: Any, tasks: list[Task], objective: str, tools: list[Tool],
+             previous: tuple[str, str] | None = None) -> tuple[str, str] | None:
     """Why a decided move cannot stand, and what it said; None when it can. An answer is checked by `_flaw`; a
-    tool call that quotes a step with no result would run on the reference's own text."""
+    tool call that quotes a step with no result would run on the reference's own text. Two checks refuse only
+    once, since the model may know what the text does not say: made again right after, the move stands. An
+    answer while a chained objective ("…, then …") still has a number no step has used; a call whose arguments
+    state what neither the objective nor a result does (the tool's `ungrounded`)."""
     if move.next == FINISH:
+        said = move.answer[:160]
         flaw = _flaw(move.answer, tasks, objective)
-        return None if flaw is None else (flaw, move.answer[:160])
+        if flaw is None and (previous is None or previous[1] != said) and (left := unused_numbers(objective, tasks)):
+            flaw = f"the objective chains another step: no step has used {left[0]} yet"  # refused once, as below
+        return None if flaw is None else (flaw, said)
     if move.next in (SOLVE, REMEMBER, PLAN):
         return None
-    settled = {t.id for t in tasks if t.result is not None}
-    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in settled]:
-        return f"the call quotes step {missing[0]}, which has no result yet", describe_call(
-            move.next, move.arguments.model_dump())
-    return None
+    arguments = move.arguments.model_dump()
+    said = describe_call(move.next, arguments)
+    settled = [t for t in tasks if t.result is not None]
+    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in {t.id for t in settled}]:
+        return f"the call quotes step {missing[0]}, which has no result yet", said
+    tool = next((t for t in tools if t.name == move.next), None)
+    if tool is None or (previous is not None and previous[1] == said):
+        return None
+    try:
+        args = tool.parse(arguments)
+    except ToolError:
+        return None  # the executor reports why the call cannot run
+    given = "\n".join([objective, *(str(t.result) for t in settled)])
+    return None if (reason := tool.ungrounded(args, given)) is None else (reason, said)
 
 
 def _runs_away(move: Any) -> bool:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from agent import ToolError
 from agent.evaluation import first_label, last_number
 from agent.templates import signature
-from agent.tools.dates import NEEDS, WEEKDAYS, dates, nth_weekday, parse_date
+from agent.tools.dates import NEEDS, WEEKDAYS, dates, nth_weekday, parse_date, stated_dates
 from agent.tools.registry import available_tools, select_tools
 
 DAYS = st.dates(min_value=dt.date(1800, 1, 1), max_value=dt.date(2200, 12, 31))
@@ -115,3 +115,36 @@ def test_registered_as_a_builtin_with_described_parameters():
     for operation, fields in NEEDS.items():
         assert f"{operation}({', '.join(fields)})" in shown
     assert shown.count("add_days") == 1 and len(shown) < 700
+
+
+def test_stated_dates_reads_every_spelling_the_schema_allows_and_no_impossible_one():
+    text = ("Between Monday, June 20, 2022 and 2022-08-08, or 07/12/2022; not February 30, 2022, "
+            "not 2022-13-01 nor 12022-01-01, and June 20, 2022 only once.")
+    assert stated_dates(text) == [dt.date(2022, 6, 20), dt.date(2022, 8, 8), dt.date(2022, 7, 12)]
+
+
+@pytest.mark.parametrize(("raw", "given", "reason"), [
+    ({"operation": "weekday", "date": "1969-07-22"}, "Is the year 1964 a leap year?",
+     "date 1969-07-22 is not a date the objective or a result states (no date)"),
+    ({"operation": "business_days", "date": "June 20, 2022", "end_date": "2022-08-20"},
+     "From Monday, June 20, 2022 to Monday, August 8, 2022?",
+     "end_date 2022-08-20 is not a date the objective or a result states (2022-06-20, 2022-08-08)"),
+    ({"operation": "is_leap_year", "year": 2023}, "Is 1964 a leap year?",
+     "year 2023 is not a year the objective or a result states (1964)"),
+    ({"operation": "nth_weekday", "year": 2022, "month": 5, "weekday": "Wednesday", "ordinal": "second"},
+     "The second Wednesday of December 2022?", "month 5 is not a month the objective or a result names (December)"),
+])
+def test_a_date_year_or_month_the_text_does_not_state_is_ungrounded(raw, given, reason):
+    assert dates.ungrounded(dates.parse(raw), given) == reason
+
+
+@pytest.mark.parametrize(("raw", "given"), [
+    ({"operation": "add_days", "date": "October 6, 2022", "days": -47}, "If today is Thursday, October 6, 2022?"),
+    ({"operation": "weekday", "date": "2022-11-22"}, "Ship on June 1, 2022.\n2022-11-22, a Tuesday"),  # a result
+    ({"operation": "nth_weekday", "year": 2022, "month": 12, "weekday": "Wednesday", "ordinal": "second"},
+     "The second Wednesday of December 2022?"),
+    ({"operation": "shift_weekday", "weekday": "Friday", "days": 3}, "Three days after a Friday?"),  # no date read
+    ({"operation": "weekday", "date": "July 4, 2022", "end_date": "1999-01-01"}, "July 4, 2022?"),  # not read
+])
+def test_arguments_the_text_states_are_grounded(raw, given):
+    assert dates.ungrounded(dates.parse(raw), given) is None

@@ -9,6 +9,7 @@ import pytest
 from agent import Agent, RunStatus, ScriptedModel, TaskStatus
 from agent.events import ModelCalled, RunFinished
 from agent.tools.builtin import calculator
+from agent.tools.dates import dates
 from agent.trace import read_events, read_trace
 
 from moves import SOLVE, call, finish, plan
@@ -371,3 +372,50 @@ def test_a_closing_answer_keeping_a_placeholder_gives_way_to_the_latest_result(m
     result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=1).run("How many points in all?")
     assert result.status is RunStatus.max_cycles and model.pending == 0
     assert result.final_answer.endswith("the latest result was: 241")
+
+
+def test_a_call_stating_a_date_the_objective_does_not_is_refused_once_and_runs_if_made_again(memory, tmp_path):
+    objective = "Is the year 1964 a leap year?"
+    made_up = call("dates", operation="weekday", date="1969-07-22")
+    model = ScriptedModel([made_up, call("dates", operation="is_leap_year", year=1964), finish("{1}.")])
+    result = make_agent(model, memory, tmp_path, tools=[dates]).run(objective)
+    assert result.final_answer == "yes, 1964 is a leap year." and len(result.tasks) == 1
+    shown = model.calls[1].messages[-1]["content"]
+    assert "date 1969-07-22 is not a date the objective or a result states (no date)" in shown
+
+    insisting = ScriptedModel([made_up, made_up, finish("{1}.")])
+    result = make_agent(insisting, memory, tmp_path, tools=[dates]).run(objective)
+    assert [t.result for t in result.tasks] == ["Tuesday (1969-07-22)"]  # the model may know what the text omits
+
+
+def test_an_answer_before_a_chained_objective_used_all_its_numbers_is_refused_once(memory, tmp_path):
+    objective = "Compute 42 * 63. Then subtract 607 from that result. What number do you get?"
+    model = ScriptedModel([call("calculator", expression="42 * 63"), finish("42 * 63 = {1}."),
+                           call("calculator", expression="{1} - 607"), finish("The number is {2}.")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run(objective)
+    assert result.final_answer == "The number is 2039."
+    assert "the objective chains another step: no step has used 607 yet" in model.calls[2].messages[-1]["content"]
+
+    insisting = ScriptedModel([call("calculator", expression="42 * 63"), finish("{1}."), finish("{1}.")])
+    assert make_agent(insisting, memory, tmp_path, tools=[calculator]).run(objective).final_answer == "2646."
+
+    at_once = ScriptedModel([call("calculator", expression="42 * 63 - 607"), finish("{1}.")])
+    result = make_agent(at_once, memory, tmp_path, tools=[calculator]).run(objective)
+    assert result.final_answer == "2039." and result.usage.llm_calls == 2
+
+
+@pytest.mark.parametrize(("objective", "unused"), [
+    ("How many hours are there from November 21, 2020 to March 4, 2021? Count the days, then multiply by 24.",
+     ["24"]),
+    ("A parcel leaves on October 29, 2023. It spends 11 days at sea and then 1,250 days on the road.", ["1,250"]),
+    ("What is 48 * 12 + 7?", []),  # nothing chained
+    ("Count the entities, then multiply the count by 5: Then came 3 men from Rome to Paris in the spring .", ["5"]),
+])
+def test_unused_numbers_of_a_chained_objective(objective, unused):
+    from agent.integrator import unused_numbers
+    from agent.records import Task
+
+    ran = [Task(id=1, description="dates(date=November 21, 2020, end_date=March 4, 2021, days=11, when=October 29, "
+                                  "2023)", result="x", status=TaskStatus.done),
+           Task(id=2, description="calculator(expression=1,250 * 24)", result="x", status=TaskStatus.failed)]
+    assert unused_numbers(objective, ran) == unused

@@ -44,6 +44,13 @@ class Tool(ABC, Generic[A]):
     def run(self, args: A) -> Any:
         """Do the work; the return value is turned into text for memory and the model."""
 
+    def ungrounded(self, args: A, given: str) -> str | None:
+        """Why `args` state something that must come from `given` (the objective and the results so far) but
+        is not there, or None. A tool whose arguments are facts of the objective (a date, a year) says so here:
+        a small model copies them from a worked example or makes them up, and the loop refuses such a call once,
+        showing this reason."""
+        return None
+
     def parse(self, raw: dict[str, Any]) -> A:
         try:
             return self.Arguments.model_validate(raw)

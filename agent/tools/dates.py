@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, field_validator
@@ -28,6 +29,10 @@ DATE_PATTERN = (r"^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), 
                 r"((January|February|March|April|May|June|July|August|September|October|November|December) "
                 r"(0?[1-9]|[12][0-9]|3[01]), [0-9]{4}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
                 r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})$")
+
+# The same spellings inside a text (weekday names are left out: "Friday, June 17, 2022" states June 17, 2022).
+STATED_DATE = re.compile(DATE_PATTERN.removeprefix("^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?")
+                         .removesuffix("$").join((r"(?<![\w/-])", r"(?![\w/-])")))
 
 # What each operation reads; any other field is ignored.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -81,6 +86,17 @@ def parse_date(text: str) -> dt.date:
     return first.date()
 
 
+def stated_dates(text: str) -> list[dt.date]:
+    """The dates `text` writes out (with day, month and year), in order of first appearance."""
+    found: dict[dt.date, None] = {}
+    for match in STATED_DATE.finditer(text):
+        try:
+            found.setdefault(parse_date(match.group(0)))
+        except ToolError:  # "February 30, 2022" has the shape of a date but is none
+            continue
+    return list(found)
+
+
 def _inclusive_days(start: dt.date, end: dt.date) -> list[dt.date]:
     low, high = min(start, end), max(start, end)
     return [low + dt.timedelta(days=n) for n in range((high - low).days + 1)]
@@ -122,6 +138,31 @@ class Dates(Tool[DatesArguments]):
             return getattr(self, f"_{args.operation}")(args)
         except OverflowError:
             raise ToolError("dates: the result falls outside years 1-9999") from None
+
+    def ungrounded(self, args: DatesArguments, given: str) -> str | None:
+        """A date or a year the operation reads must be one that `given` states (a result's ISO date counts)."""
+        stated = stated_dates(given)
+        for field in ("date", "end_date"):
+            value = getattr(args, field)
+            if field not in NEEDS[args.operation] or value is None:
+                continue
+            try:
+                day = parse_date(value)
+            except ToolError:
+                return None  # the call itself says why it cannot run
+            if day not in stated:
+                known = ", ".join(d.isoformat() for d in stated) or "no date"
+                return f"{field} {day.isoformat()} is not a date the objective or a result states ({known})"
+        years = {int(y) for y in re.findall(r"(?<!\d)\d{4}(?!\d)", given)} | {d.year for d in stated}
+        if "year" in NEEDS[args.operation] and args.year is not None and args.year not in years:
+            known = ", ".join(map(str, sorted(years))) or "no year"
+            return f"year {args.year} is not a year the objective or a result states ({known})"
+        months = {n for n, name in enumerate(calendar.month_name) if name and re.search(rf"\b{name}\b", given)}
+        if "month" in NEEDS[args.operation] and args.month is not None and args.month not in months | {
+                d.month for d in stated}:
+            named = ", ".join(calendar.month_name[m] for m in sorted(months)) or "no month"
+            return f"month {args.month} is not a month the objective or a result names ({named})"
+        return None
 
     def _weekday(self, args: DatesArguments) -> str:
         day = parse_date(_given(args.date))
