@@ -80,6 +80,31 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
     return RootModel[union]  # type: ignore[valid-type]  # a union built at run time from the allowed tools
 
 
+def grounded(schema: dict[str, Any], settled: list[int]) -> dict[str, Any]:
+    """A decision's JSON schema where a free string of a tool call or an answer can write `{N}` only for a step
+    N that has a result: the grammar then cannot produce a reference to a step that does not exist yet (a
+    greedy small model copies "{1} * 27" from a worked example into its first call, and is refused each time
+    it writes it again). Other braces (`{a}` passages, code) stay free; plan steps name their own steps and
+    remembered facts quote nothing, so they are left as they are."""
+    ids = "|".join(str(n) for n in sorted(set(settled)))
+    pattern = rf"^(?:[^{{]|\{{[^0-9]|\{{(?:{ids})[.}}])*$" if ids else r"^(?:[^{]|\{[^0-9])*$"
+
+    def walk(node: Any, key: str = "") -> Any:
+        if isinstance(node, list):
+            return [walk(item, key) for item in node]
+        if not isinstance(node, dict) or key in _UNGROUNDED:
+            return node
+        node = {k: walk(v, k) for k, v in node.items()}
+        if node.get("type") == "string" and not {"pattern", "enum", "const"} & node.keys():
+            node["pattern"] = pattern
+        return node
+
+    return walk(schema)
+
+
+_UNGROUNDED = {"steps", "fact", "next"}  # fields whose strings a reference to a settled step does not bound
+
+
 def resolve_refs(value: Any, tasks: list[Task], passages: dict[str, str] | None = None) -> Any:
     """`value` with every `{N}` naming a settled task replaced by that task's exact result (`{N.key}`: the part
     of the result at that key), and every `{x}` naming one of the objective's `passages` by that passage

@@ -7,13 +7,13 @@ gives to keep is remembered in one move, and a fact kept by an earlier run can a
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.actions import decision_model, literal_numbers
+from agent.actions import decision_model, grounded, literal_numbers
 from agent.events import Event
 from agent.memory.base import FACT, Recall
 from agent.meter import Meter
 from agent.passages import hint
-from agent.records import Task
-from agent.structured import ask_or_none
+from agent.records import Task, TaskStatus
+from agent.structured import ask_or_none, bounded
 from agent.templates import conversation, render, worked_examples
 from agent.tools.base import Tool
 
@@ -39,6 +39,7 @@ class Planner:
         prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused,
                         passages=hint(objective))
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
+        schema = grounded(bounded(Decision.model_json_schema()), [t.id for t in settled if t.status is TaskStatus.done])
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
-                               emit=self.emit)
+                               emit=self.emit, schema=schema)
         return None if decision is None else literal_numbers(decision.root, objective, len(tasks))

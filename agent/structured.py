@@ -41,10 +41,12 @@ def bounded(schema: Any, max_chars: int = MAX_FIELD_CHARS) -> Any:
 
 
 def ask(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purpose: str, retries: int,
-        emit: Callable[[Event], None], task_id: int | None = None, max_new_tokens: int = 512) -> T:
+        emit: Callable[[Event], None], task_id: int | None = None, max_new_tokens: int = 512,
+        schema: dict[str, Any] | None = None) -> T:
     """Ask for an `output_type`; raise ModelOutputError after 1 + `retries` invalid replies. A reply cut off at
-    the token limit is not asked again: a greedy model would only write the same again."""
-    schema = bounded(output_type.model_json_schema())
+    the token limit is not asked again: a greedy model would only write the same again. `schema` narrows the
+    decoding grammar beyond `output_type`'s own schema (which the reply is still validated against)."""
+    schema = bounded(output_type.model_json_schema() if schema is None else schema)
     history = list(messages)
     error = ""
     for attempt in range(1, retries + 2):
@@ -66,11 +68,12 @@ def ask(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purp
 
 
 def ask_or_none(meter: Meter, messages: Sequence[Message], output_type: type[T], *, purpose: str, retries: int,
-                emit: Callable[[Event], None], task_id: int | None = None, max_new_tokens: int = 512) -> T | None:
+                emit: Callable[[Event], None], task_id: int | None = None, max_new_tokens: int = 512,
+                schema: dict[str, Any] | None = None) -> T | None:
     """`ask`, but a step that gives up is recorded as StepFailed and returns None: the loop goes on."""
     try:
         return ask(meter, messages, output_type, purpose=purpose, retries=retries, emit=emit, task_id=task_id,
-                   max_new_tokens=max_new_tokens)
+                   max_new_tokens=max_new_tokens, schema=schema)
     except ModelOutputError as exc:
         emit(StepFailed(purpose=purpose, error=str(exc)))
         return None

@@ -23,6 +23,8 @@ from agent.tools.calculator import (
     [
         ("1 + 2 * 3", 7),
         ("(1 + 2) * 3", 9),
+        ("[1 + 2] * 3", 9),
+        ("{(714 + 844) * 28}", 43624),
         ("-3 + 5", 2),
         ("--3", 3),
         ("+4", 4),
@@ -113,10 +115,10 @@ def test_correct_results(expression: str, expected: float) -> None:
         ("True + 1", "only numbers"),
         ("None", "only numbers"),
         ("lambda: 1", "Lambda"),
-        ("[x for x in (1, 2)]", "ListComp"),
-        ("{1: 2}", "Dict"),
+        ("[x for x in (1, 2)]", "GeneratorExp"),  # brackets group as parentheses do
+        ("{1: 2}", "invalid syntax"),
         ("(1, 2)", "Tuple"),
-        ("[1, 2][0]", "Subscript"),
+        ("[1, 2][0]", "only calls to"),
         ("1 < 2", "Compare"),
         ("1 and 2", "BoolOp"),
         ("1 if 1 else 2", "IfExp"),

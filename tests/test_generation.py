@@ -78,3 +78,17 @@ def test_compiled_grammars_are_reused_from_disk(model, tmp_path):
     assert len(list(tmp_path.glob("*.json"))) == 1
     second = GrammarCache(model.tokenizer, model.model.config.vocab_size, model.eos_ids, directory=tmp_path)
     assert second._load(json.dumps(schema, sort_keys=True)) is not None
+
+
+def test_a_compiler_that_ignores_a_length_beside_a_pattern_keeps_the_length_over_an_unbounded_pattern():
+    from agent.models.base import length_over_pattern
+
+    schema = {"properties": {
+        "expression": {"type": "string", "pattern": "^(?:[^{]|\\{[^0-9])*$", "maxLength": 300},
+        "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "maxLength": 60},
+        "free": {"type": "string", "pattern": "^a+$"}}}
+    kept = length_over_pattern(schema)["properties"]
+    assert kept["expression"] == {"type": "string", "maxLength": 300}  # else it could run to the token limit
+    assert kept["date"] == schema["properties"]["date"]  # a bounded pattern is its own bound
+    assert kept["free"] == schema["properties"]["free"]  # nothing to keep in its place
+    assert "pattern" in schema["properties"]["expression"]  # the caller's schema is left as it was

@@ -419,3 +419,28 @@ def test_unused_numbers_of_a_chained_objective(objective, unused):
                                   "2023)", result="x", status=TaskStatus.done),
            Task(id=2, description="calculator(expression=1,250 * 24)", result="x", status=TaskStatus.failed)]
     assert unused_numbers(objective, ran) == unused
+
+
+def test_the_decide_grammar_lets_a_call_or_answer_quote_only_steps_that_have_results(memory, tmp_path):
+    import re
+
+    model = ScriptedModel([call("calculator", expression="859 + 444"), call("calculator", expression="{1} * 27"),
+                           finish("{2}")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run(
+        "Add 859 and 444, then multiply the sum by 27.")
+    assert result.final_answer == "35181"
+
+    def pattern(schema, variant, field):
+        node = schema["$defs"][variant]["properties"][field]
+        return re.compile(node["pattern"]), node["maxLength"]  # still bounded: a pattern keeps its length cap
+
+    first, second, third = (call.schema for call in model.calls)
+    expression, cap = pattern(first, "calculator_arguments", "expression")
+    assert cap > 0 and expression.fullmatch("859 + 444") and expression.fullmatch("{a} * 27")
+    assert not expression.fullmatch("{1} * 27")  # no step has a result yet
+    expression, _ = pattern(second, "calculator_arguments", "expression")
+    assert expression.fullmatch("{1} * 27") and expression.fullmatch("{1.count} * 2")
+    assert not expression.fullmatch("{2} * 27") and not expression.fullmatch("{12}")
+    answer, _ = pattern(third, "Finish", "answer")
+    assert answer.fullmatch("The final number is {2}.") and not answer.fullmatch("{3}")
+    assert "pattern" not in first["$defs"]["PlanSteps"]["properties"]["steps"]["items"]  # its {N} are its own

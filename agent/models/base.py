@@ -71,3 +71,19 @@ class ChatModel(Protocol):
         """Called only when `supports_sampling`: within the block every reply (structured ones still under
         their grammar) is sampled at `temperature` from a generator seeded with `seed`; greedy after it."""
         raise UsageError(f"the {self.name} backend decodes greedily only")
+
+
+def length_over_pattern(schema: Any) -> Any:
+    """`schema` for a grammar compiler that ignores a string's maxLength beside a pattern (xgrammar, llama.cpp):
+    where the pattern itself is unbounded (`*` or `+`), the pattern goes and the length cap stays, so no string
+    can run to the token limit. Bounded patterns (a date) keep their shape. The reply is still validated
+    against the full schema's model afterwards."""
+    if isinstance(schema, list):
+        return [length_over_pattern(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: length_over_pattern(value) for key, value in schema.items()}
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and "maxLength" in schema and ("*" in pattern or "+" in pattern):
+        del schema["pattern"]
+    return schema

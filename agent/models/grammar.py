@@ -11,6 +11,8 @@ import torch
 import xgrammar as xgr
 from transformers import LogitsProcessor
 
+from agent.models.base import length_over_pattern
+
 _XGRAMMAR_VERSION = importlib.metadata.version("xgrammar")  # a cached grammar is only valid for its version
 
 
@@ -28,7 +30,7 @@ class GrammarCache:
         self.model_key = model_key
 
     def compiled(self, schema: dict[str, Any]) -> xgr.CompiledGrammar:
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps(length_over_pattern(schema), sort_keys=True)
         if key not in self._compiled:
             self._compiled[key] = self._load(key) or self._compile(key)
         return self._compiled[key]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import ChatModel, Generation, Message
+from agent.models.base import ChatModel, Generation, Message, length_over_pattern
 from agent.models.catalog import ModelSource
 from agent.models.validate import check_source
 
@@ -79,7 +79,7 @@ class LlamaCppModel(ChatModel):
         return process
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps(length_over_pattern(schema), sort_keys=True)
         if key not in self._grammars:
             self._grammars[key] = self._grammar_from_schema(key, verbose=False)
         return self._grammars[key]

@@ -12,7 +12,7 @@ __all__ = ["calculator", "dates"]
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression exactly, e.g. "(12.5 * 4) / 3" or "2^10" or "sqrt(2)".
 
-    Numbers, + - * / // % ** (or ^), parentheses, abs round min max sqrt log exp sin cos tan floor ceil,
+    Numbers, + - * / // % ** (or ^), parentheses (or brackets), abs round min max sqrt log exp sin cos tan floor ceil,
     pi and e. Nothing else is evaluated.
     """
     try:

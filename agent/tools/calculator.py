@@ -67,7 +67,9 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int]] = {
 }
 
 # Spellings models commonly use for operators Python writes differently.
-_REPLACEMENTS = {"^": "**", "×": "*", "÷": "/", "−": "-"}
+# brackets and braces group as parentheses do ("{(714 + 844) * 28}", "[2 + 3] * 4"): written by hand and by
+# small models, and never anything else in arithmetic
+_REPLACEMENTS = {"^": "**", "×": "*", "÷": "/", "−": "-", "[": "(", "]": ")", "{": "(", "}": ")"}
 
 
 def _check(value: object) -> Number:
