@@ -9,7 +9,8 @@
     model (a) and (b) use, through a smolagents Model over it (the same weights, engine and greedy decoding);
     `--peer-backend transformers` gives it smolagents' own TransformersModel instead (fp32 on a CPU: several times
     slower; --model must then be a preset, a GGUF file or a transformers directory).
---log FILE appends every item's result as a JSON line the moment it is known, so a long run cut short keeps them.
+--log FILE appends every item's result as a JSON line the moment it is known, so a long run cut short keeps them;
+--from-log FILE prints the tables from such a file without running anything.
 Prints success per kind for each, totals, median model calls and median seconds over the single-step kinds,
 parse failures (rejected structured replies) and parse-failure answers (a final answer that is leaked JSON,
 markup or a validation error). Heads: --ner-head / --sentiment-head, or small ones trained once into
@@ -143,7 +144,11 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--items", action="store_true", help="also print every item's answer")
     parser.add_argument("--json", action="store_true", help="print the three reports as JSON")
+    parser.add_argument("--from-log", type=Path, metavar="FILE",
+                        help="run nothing: print the tables of the items a --log FILE holds (a run cut short)")
     args = parser.parse_args()
+    if args.from_log is not None:
+        return show(read_log(args.from_log), str(args.from_log), args.items, args.json)
 
     # as `agent eval`: no memory server and no cross-run store; items sharing a memory key share one store
     settings = load_settings(model=args.model, device=args.device).model_copy(
@@ -182,14 +187,28 @@ def main() -> None:
         reports["smolagents"] = run_smolagents(items, peer, args.max_steps, lambda item: item_tools(item, tools),
                                                logger(args.log, "smolagents"))
 
-    if args.json:
+    show(reports, settings.model, args.items, args.json)
+
+
+def read_log(path: Path) -> dict[str, SuiteReport]:
+    """The reports a --log file holds, one per runner, in the order the runners first appear."""
+    rows: dict[str, list[ItemResult]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.setdefault(row.pop("runner"), []).append(ItemResult.model_validate(row))
+    return {runner: SuiteReport.of(items) for runner, items in rows.items()}
+
+
+def show(reports: dict[str, SuiteReport], model_name: str, every_item: bool, as_json: bool) -> None:
+    if as_json:
         print(json.dumps({name: r.model_dump(mode="json") for name, r in reports.items()}, indent=2))
         return
     console = Console(width=140)
-    console.print(per_kind_table(reports, settings.model))
+    console.print(per_kind_table(reports, model_name))
     for name, report in reports.items():
-        shown = report.items if args.items else [r for r in report.items if not r.success]
-        console.print(f"[bold]{name}[/bold]: {'every item' if args.items else 'failed items'}")
+        shown = report.items if every_item else [r for r in report.items if not r.success]
+        console.print(f"[bold]{name}[/bold]: {'every item' if every_item else 'failed items'}")
         for r in shown:
             console.print(f"  {r.id}: {(r.error or ' '.join(r.answer.split()))[:110]}", highlight=False)
 
