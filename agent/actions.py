@@ -87,8 +87,7 @@ def grounded(schema: dict[str, Any], settled: list[int]) -> dict[str, Any]:
     it writes it again). Other braces (`{a}` passages, code) stay free; plan steps name their own steps and
     remembered facts quote nothing, so they are left as they are."""
     ids = "|".join(str(n) for n in sorted(set(settled)))
-    free = r"[^{]|\{[^0-9-]|\{-[^0-9]"  # not "{7}", nor "{-1}": a step number, or a number in braces
-    pattern = rf"^(?:{free}|\{{(?:{ids})[.}}])*$" if ids else rf"^(?:{free})*$"
+    pattern = rf"^(?:[^{{]|\{{[^0-9]|\{{(?:{ids})[.}}])*$" if ids else r"^(?:[^{]|\{[^0-9])*$"
 
     def walk(node: Any, key: str = "") -> Any:
         if isinstance(node, list):
