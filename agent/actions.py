@@ -24,6 +24,7 @@ MAX_ANSWER_CHARS = 400
 MAX_STEP_CHARS = 120
 MAX_FACT_CHARS = 240
 NOTED = "Noted: {fact}"  # the answer of a run that kept a fact
+_NEGATIVE = re.compile(r"\{\s*(-\d+(?:\.\d+)?)\s*\}")
 _REF = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}
 
 
@@ -167,14 +168,15 @@ def renumber(text: str, first: int) -> str:
 def literal_numbers(move: Any, objective: str, steps: int) -> Any:
     """`move` with `{N}` written around one of the objective's own numbers read as that number ("{859} * 27"
     for "Add 859 and 444, then multiply the sum by 27"): an N beyond every step the run has, or could plan
-    next, names no result. A plan keeps its text (its `{N}` are its own steps)."""
+    next, names no result. A negative number in braces ("{-1}", for "answer with -1 if …") names nothing
+    either, and is read as the number. A plan keeps its text (its `{N}` are its own steps)."""
     def unwrap(text: str) -> str:
         def literal(match: re.Match[str]) -> str:
             n = match.group(1)
             mentioned = re.search(rf"(?<![\d.]){n}(?!\d)", objective)
             return n if not match.group(2) and int(n) > steps + 4 and mentioned else match.group(0)
 
-        return _REF.sub(literal, text)
+        return _NEGATIVE.sub(r"\1", _REF.sub(literal, text))
 
     if move.next == FINISH:
         return move.model_copy(update={"answer": unwrap(move.answer)})
