@@ -203,21 +203,22 @@ def _refusal(move: Any, tasks: list[Task], objective: str, tools: list[Tool],
     once, since the model may know what the text does not say: made again right after, the move stands. An
     answer while a chained objective ("…, then …") still has a number no step has used; a call whose arguments
     state what neither the objective nor a result does (the tool's `ungrounded`)."""
-    if move.next == FINISH:
-        said = move.answer[:160]
-        flaw = _flaw(move.answer, tasks, objective)
-        if flaw is None and (previous is None or previous[1] != said) and (left := unused_numbers(objective, tasks)):
-            flaw = f"the objective chains another step: no step has used {left[0]} yet"  # refused once, as below
-        return None if flaw is None else (flaw, said)
     if move.next in (SOLVE, REMEMBER, PLAN):
         return None
-    arguments = move.arguments.model_dump()
-    said = describe_call(move.next, arguments)
+    arguments = {} if move.next == FINISH else move.arguments.model_dump()
+    said = move.answer[:160] if move.next == FINISH else describe_call(move.next, arguments)
+    insists = previous is not None and previous[1] == said  # the same move right after its refusal
+    if move.next == FINISH:
+        flaw = _flaw(move.answer, tasks, objective)
+        if flaw is None and not insists and (left := unused_numbers(objective, tasks)):
+            flaw = f"the objective chains another step: no step has used {left[0]} yet"
+        return None if flaw is None else (flaw, said)
     settled = [t for t in tasks if t.result is not None]
-    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in {t.id for t in settled}]:
+    ids = {t.id for t in settled}
+    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in ids]:
         return f"the call quotes step {missing[0]}, which has no result yet", said
     tool = next((t for t in tools if t.name == move.next), None)
-    if tool is None or (previous is not None and previous[1] == said):
+    if tool is None or insists:
         return None
     try:
         args = tool.parse(arguments)

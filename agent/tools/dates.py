@@ -157,9 +157,9 @@ class Dates(Tool[DatesArguments]):
         if "year" in NEEDS[args.operation] and args.year is not None and args.year not in years:
             known = ", ".join(map(str, sorted(years))) or "no year"
             return f"year {args.year} is not a year the objective or a result states ({known})"
-        months = {n for n, name in enumerate(calendar.month_name) if name and re.search(rf"\b{name}\b", given)}
-        if "month" in NEEDS[args.operation] and args.month is not None and args.month not in months | {
-                d.month for d in stated}:
+        months = {n for n, name in enumerate(calendar.month_name) if name and re.search(rf"\b{name}\b", given)} | {
+            d.month for d in stated}
+        if "month" in NEEDS[args.operation] and args.month is not None and args.month not in months:
             named = ", ".join(calendar.month_name[m] for m in sorted(months)) or "no month"
             return f"month {args.month} is not a month the objective or a result names ({named})"
         return None
