@@ -24,6 +24,7 @@ from agent.eval_cli import DEFAULT_TOOLS, _tool_pool
 from agent.evaluation import SharedMemories, load_suite, passes
 from agent.learning.experience import ExperienceStore, experience_from_result
 from agent.learning.learn import kind_of, success_by_kind
+from agent.learning.trajectories import TrajectoryLog
 
 SUITES = Path(__file__).resolve().parent.parent / "examples" / "suites"
 
@@ -94,6 +95,10 @@ def main() -> None:
     parser.add_argument("--skip", choices=["experience", "learn"], action="append", default=[])
     parser.add_argument("--head", action="append", type=Path, default=[])
     parser.add_argument("--model", metavar="SPEC", help="the model measured (default: the configured one)")
+    parser.add_argument("--trajectories", type=Path, metavar="FILE",
+                        help="keep (b)'s collected runs here and reuse them; every passing run in it is trained on")
+    parser.add_argument("--kinds", help="comma-separated kinds of training objectives collected (default: all)")
+    parser.add_argument("--collect-only", action="store_true", help="(b) collects into --trajectories and stops")
     parser.add_argument("--shipped-adapter", action="store_true",
                         help="serve the adapter the preset ships with, as `agent run` does by default: in (a), "
                              "and to collect (b)'s runs when there is no teacher")
@@ -125,20 +130,36 @@ def main() -> None:
 
         train = load_suite(args.train)
         dev_ids = {kind_of(i.id) + i.objective for i in dev}
-        train = interleaved([i for i in train if kind_of(i.id) + i.objective not in dev_ids])[:args.train_limit]
+        kinds = set(args.kinds.split(",")) if args.kinds else None
+        train = interleaved([i for i in train if kind_of(i.id) + i.objective not in dev_ids
+                             and (kinds is None or (i.kind or kind_of(i.id)) in kinds)])[:args.train_limit]
         tools = _tool_pool([*train, *dev], tuple(args.head), "cpu")
+        log = TrajectoryLog(args.trajectories) if args.trajectories else None
         base = load_configured_model(settings.model_copy(update={"backend": "transformers"}))
         source = load_configured_model(settings.model_copy(update={"default_adapter": args.shipped_adapter}),
                                        args.teacher)  # the teacher, or the model itself, on the CPU engine
         with tempfile.TemporaryDirectory(prefix="bench-learn-") as scratch:
             t0 = time.perf_counter()
+            if args.collect_only:
+                if log is None:
+                    parser.error("--collect-only needs --trajectories FILE")
+                from agent.learning.learn import SuiteRunner
+                from agent.learning.trajectories import collect
+
+                runs = collect(train, source, SuiteRunner(settings, tools, Path(scratch)), samples=args.samples,
+                               temperature=0.8, log=log, progress=lambda line: print("   ", line, file=sys.stderr))
+                figures["collected"] = {"model": source.name, "objectives": len(train), "runs": len(runs),
+                                        "passed": sum(t.passed for t in runs), "in_file": len(log.runs),
+                                        "seconds": round(time.perf_counter() - t0, 1)}
+                print(json.dumps(figures))
+                return
             try:
                 report = learn(train, dev, base, settings, tools, args.out or Path(scratch) / "adapter",
                                base_key=weights_key(base_directory(settings.model, settings.cache_dir),
                                                     settings.cache_dir),
                                source=source, samples=args.samples, evaluate=engine_scorer(settings),
                                lora=LoraSettings(epochs=args.epochs, lr=args.lr, max_examples=args.max_examples),
-                               data={"teacher": args.teacher},
+                               data={"teacher": args.teacher}, log=log,
                                progress=lambda line: print("   ", line, file=sys.stderr))
             except UsageError as exc:
                 print(f"(b) agent learn on {len(train)} objectives: {exc}")

@@ -278,3 +278,77 @@ def test_the_weights_key_ignores_the_transformers_version_a_config_was_saved_wit
         (tmp_path / name / "model.safetensors").write_bytes(b"weights")
     keys = {name: weights_key(tmp_path / name, tmp_path / "cache") for name in ("old", "new", "other")}
     assert keys["old"] == keys["new"] != keys["other"]  # a newer release saved the same weights: same key
+
+
+def test_collected_runs_are_logged_and_a_rerun_collects_only_what_is_missing(tmp_path):
+    from agent.learning.trajectories import TrajectoryLog
+
+    ran = []
+
+    def run_item(item, recorder):
+        recorder.generate([{"role": "user", "content": item.objective}])
+        ran.append(item.id)
+        return item.id != "arith-01", f"answer to {item.id}"
+
+    path = tmp_path / "runs.jsonl"
+    first = collect(suite(2), ScriptedModel(default="reply"), run_item, samples=1, temperature=0,
+                    log=TrajectoryLog(path))
+    assert ran == ["arith-00", "arith-01"] and len(path.read_text().splitlines()) == 2
+    again = TrajectoryLog(path)  # a new process: read back from the file
+    second = collect(suite(3), ScriptedModel(default="reply"), run_item, samples=1, temperature=0, log=again)
+    assert ran == ["arith-00", "arith-01", "arith-02"]  # only the new objective ran
+    assert [(t.item_id, t.passed, t.objective, t.model) for t in second[:2]] == [
+        (t.item_id, t.passed, t.objective, t.model) for t in first]
+    assert second[0].calls[0].messages == [{"role": "user", "content": "What is 0 + 0?"}]
+    assert second[0].calls[0].reply == "reply" and second[0].model == "scripted"
+    other = collect(suite(1), ScriptedModel(default="other", name="teacher"), run_item, samples=1,
+                    temperature=0, log=again)  # another model's runs are its own
+    assert ran[-1] == "arith-00" and other[0].model == "teacher" and len(again.runs) == 4
+
+
+def test_a_run_cut_off_while_logged_is_collected_again_and_a_corrupt_log_is_one_line(tmp_path):
+    from agent.learning.trajectories import TrajectoryLog
+
+    def run_item(item, recorder):
+        recorder.generate([{"role": "user", "content": item.objective}])
+        return True, "ok"
+
+    path = tmp_path / "runs.jsonl"
+    collect(suite(2), ScriptedModel(default="r"), run_item, samples=1, temperature=0, log=TrajectoryLog(path))
+    lines = path.read_text().splitlines()
+    path.write_text(lines[0] + "\n" + lines[1][:40])  # the second run's line was cut off mid-write
+    log = TrajectoryLog(path)
+    assert [t.item_id for t in log.runs] == ["arith-00"]
+    path.write_text("{not json\n" + lines[0] + "\n")
+    with pytest.raises(UsageError, match="line 1 is not a collected run"):
+        TrajectoryLog(path)
+
+
+def test_learn_trains_on_every_passing_logged_run_but_never_a_held_out_objective(tmp_path, monkeypatch):
+    from agent.config import build_settings
+    from agent.learning import learn as learn_module
+    from agent.learning.trajectories import Trajectory, TrajectoryLog
+    from agent.tools.registry import select_tools
+
+    log = TrajectoryLog(tmp_path / "runs.jsonl")
+    dev = suite(1)  # "What is 0 + 0?"
+    for objective, model in (("What is 0 + 0?", "teacher"), ("Name a colour.", "teacher")):
+        log.add(Trajectory("x", 0, True, "a", [RecordedCall([{"role": "user", "content": objective}], None, "a")],
+                           objective, model))
+    trained_on = []
+
+    def fake_examples(calls, tokenizer, max_length):
+        trained_on.extend(c.messages[0]["content"] for c in calls)
+        raise UsageError("stop here")  # what is trained on is what this test checks
+
+    monkeypatch.setattr(learn_module, "to_examples", fake_examples)
+    model = ScriptedModel(default="I do not know.")
+    model.tokenizer = None  # never used: examples are the fake's
+    with pytest.raises(UsageError, match="stop here"):
+        learn(parse_suite([json.dumps({"id": "w-00", "objective": "What is 5 + 5?",
+                                       "check": {"type": "number", "value": 10}})]), dev, model,
+              build_settings({"run_dir": tmp_path / "runs", "max_cycles": 1}),
+              {t.name: t for t in select_tools(["calculator", "dates"])}, tmp_path / "adapter", base_key="k",
+              samples=1, log=log)
+    assert trained_on == ["Name a colour."]  # the teacher's run of a held-out objective is left out
+    assert [t.objective for t in log.runs][-1] == "What is 5 + 5?"  # the model's own failed run was logged

@@ -113,6 +113,9 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
               "instead of the model itself as `agent run` serves it.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="Where a kept adapter goes (default: <run dir>/.adapters/<time>).")
+@click.option("--trajectories", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Keep the collected runs in FILE (JSON lines) and reuse them: a rerun collects only what is "
+                   "missing, and passing runs already there (e.g. a teacher's) are trained on too.")
 @click.option("--samples", type=click.IntRange(1, 16), default=4, show_default=True,
               help="Runs per training objective: greedy, then sampled, until two pass (backends that sample).")
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True,
@@ -127,9 +130,10 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
               help="A trained head directory served as a tool (as in agent eval); repeatable.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None, out: Path | None, samples: int,
-          temperature: float, epochs: int, rank: int, lr: float, max_cycles: int | None, limit: int | None,
-          heads: tuple[Path, ...], device: str | None, as_json: bool) -> None:
+def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None, out: Path | None,
+          trajectories: Path | None, samples: int, temperature: float, epochs: int, rank: int, lr: float,
+          max_cycles: int | None, limit: int | None, heads: tuple[Path, ...], device: str | None,
+          as_json: bool) -> None:
     """Improve the model itself: run it on SUITE's objectives (sampled several times), keep the runs whose
     answers pass the checks, train a LoRA adapter on their model calls, and keep the adapter only when it
     beats the base model on held-out objectives. Use it with `agent run --adapter DIR`."""
@@ -142,6 +146,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     from agent.learning.learn import NotBetter, engine_scorer, split_suite
     from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
+    from agent.learning.trajectories import TrajectoryLog
 
     served = load_settings(model=model, max_cycles=max_cycles, device=device)  # as `agent run` would serve it
     settings = served.model_copy(update={"default_adapter": False})  # the plain weights are what is adapted
@@ -152,6 +157,9 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     if out.exists():
         raise UsageError(f"--out {out} already exists; adapters are never overwritten, pass a new directory")
     check_writable(out.parent)
+    log = TrajectoryLog(trajectories) if trajectories else None  # a bad file is refused before any loading
+    if trajectories:
+        check_writable(trajectories.parent)
     tools = _tool_pool([*train_items, *dev_items], heads, settings.device)
     if teacher:
         from agent.models import check_model
@@ -168,7 +176,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
             "dev": str(dev) if dev else "held-out quarter of the suite"}
     report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
                        samples=samples, temperature=temperature, lora=LoraSettings(rank=rank, alpha=2 * rank,
-                       lr=lr, epochs=epochs), data=data, evaluate=engine_scorer(settings), progress=note)
+                       lr=lr, epochs=epochs), data=data, evaluate=engine_scorer(settings), log=log, progress=note)
     figures = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
     if as_json:
         click.echo(json.dumps(figures, indent=2))

@@ -5,7 +5,7 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +15,7 @@ from typing import Any
 from agent.errors import AgentError, UsageError
 from agent.learning.adapters import META_FILE, AdapterMeta
 from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
-from agent.learning.trajectories import RecordingModel, Trajectory, collect
+from agent.learning.trajectories import RecordingModel, Trajectory, TrajectoryLog, collect
 
 
 class NotBetter(AgentError):
@@ -100,11 +100,13 @@ class SuiteRunner:
 def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, settings: Any, tools: dict[str, Any],
           out: Path, *, base_key: str, source: Any = None, samples: int = 4, temperature: float = 0.8,
           lora: LoraSettings = LoraSettings(), data: dict[str, Any] | None = None,
-          evaluate: Callable[[Path | None], Any] | None = None,
+          evaluate: Callable[[Path | None], Any] | None = None, log: TrajectoryLog | None = None,
           progress: Callable[[str], None] = lambda line: None) -> LearnReport:
     """The whole loop on `base` (a LocalModel; `source`, e.g. a teacher, collects instead when given). The
     adapter lands in `out` only when it beats the base model on `dev_items`. `evaluate(adapter_dir or None)`
-    gives the model to score with (e.g. the CPU engine on merged weights); by default `base` itself scores."""
+    gives the model to score with (e.g. the CPU engine on merged weights); by default `base` itself scores.
+    With a `log`, collection resumes from it, and every passing run in it (any model's, any suite's) is
+    trained on, except runs of a held-out objective."""
     started = time.perf_counter()
     source = source or base
     meta = AdapterMeta(base_model=settings.model, base_key=base_key,
@@ -113,8 +115,11 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
     with tempfile.TemporaryDirectory(prefix="agent-learn-", ignore_cleanup_errors=True) as scratch:
         runner = SuiteRunner(settings, tools, Path(scratch))
         progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
-        trajectories = collect(train_items, source, runner, samples=samples,
-                               temperature=temperature, seed=lora.seed, progress=progress)
+        trajectories = collect(train_items, source, runner, samples=samples, temperature=temperature,
+                               seed=lora.seed, log=log, progress=progress)
+        if log is not None:
+            held_out = {item.objective for item in dev_items}
+            trajectories = [t for t in log.runs if t.objective not in held_out]
         kept = [t for t in trajectories if t.passed]
         if not kept:
             raise UsageError(f"no run passed its check on {len(train_items)} training objectives "
@@ -130,7 +135,7 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
         training = train_lora(peft_model, examples, lora, base.tokenizer.pad_token_id, progress)
         meta.data = {**(data or {}), "collected_with": source.name, "train_items": len(train_items),
                      "dev_items": len(dev_items), "trajectories": len(trajectories), "kept_runs": len(kept),
-                     "examples": len(examples)}
+                     "examples": len(examples), "kept_runs_by_model": dict(Counter(t.model for t in kept))}
         staged = _stage(peft_model, out.parent, meta)
         try:
             if evaluate is None:

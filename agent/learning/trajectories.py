@@ -1,9 +1,12 @@
 """Trajectory collection: run the agent on training objectives with every model call recorded, and keep
 the calls of runs whose answers pass the item's check."""
 
+import json
+import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agent.events import Event, Judged, OutputRejected, TasksAdded
@@ -60,27 +63,73 @@ class Trajectory:
     passed: bool
     answer: str
     calls: list[RecordedCall] = field(default_factory=list)
+    objective: str = ""
+    model: str = ""  # the name of the model that made the calls (a teacher's, or the learner's own)
+
+
+class TrajectoryLog:
+    """Collected runs as JSON lines, one per run, appended as each run ends: collection is the slow part of
+    learning, so a rerun (after a crash, or with more objectives) reuses what is there, and runs of several
+    models (a teacher's beside the learner's own) add up to one training set."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.runs: list[Trajectory] = []
+        if path.is_file():
+            from agent.errors import UsageError
+
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{path}: cannot read the collected runs ({exc})") from None
+            for number, line in enumerate(lines, 1):
+                try:
+                    raw = json.loads(line)
+                    calls = [RecordedCall(**c) for c in raw.pop("calls")]
+                    self.runs.append(Trajectory(**raw, calls=calls))
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    if number == len(lines):  # a run cut off while it was written: collected again
+                        break
+                    raise UsageError(f"{path}: line {number} is not a collected run ({exc})") from None
+
+    def of(self, model: str, item: Any) -> list[Trajectory]:
+        """The runs `model` made of this item (same id and objective), in sample order."""
+        return [t for t in self.runs if t.model == model and t.item_id == item.id and t.objective == item.objective]
+
+    def add(self, trajectory: Trajectory) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(asdict(trajectory), ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self.runs.append(trajectory)
 
 
 def collect(items: Sequence[Any], model: ChatModel, run_item: Callable[[Any, RecordingModel], tuple[bool, str]],
-            *, samples: int, temperature: float, seed: int = 0,
+            *, samples: int, temperature: float, seed: int = 0, log: TrajectoryLog | None = None,
             progress: Callable[[str], None] | None = None) -> list[Trajectory]:
     """Run every item up to `samples` times with a recording wrapper: greedily first, then sampled at
     `temperature` (only once, greedily, when the model cannot sample or temperature is 0), until two runs of it
-    pass. `run_item(item, recorder) -> (passed, answer)` runs the agent and checks its answer."""
+    pass. `run_item(item, recorder) -> (passed, answer)` runs the agent and checks its answer. With a `log`,
+    runs this model already made of an item are taken from it (and count), new ones are appended to it."""
     rounds = samples if temperature > 0 and getattr(model, "supports_sampling", False) else 1
     trajectories = []
     for index, item in enumerate(items):
-        passes = 0
-        for sample in range(rounds):
+        done = log.of(model.name, item) if log is not None else []
+        trajectories.extend(done)
+        passes = sum(t.passed for t in done)
+        for sample in range(len(done), rounds):
+            if passes >= 2:
+                break  # two passing runs of one objective are enough; spend the time on others
             recorder = RecordingModel(model)
             with model.sampling(temperature, seed + 1000 * index + sample) if sample else nullcontext():
                 passed, answer = run_item(item, recorder)
-            trajectories.append(Trajectory(item.id, sample, passed, answer, recorder.calls))
+            trajectory = Trajectory(item.id, sample, passed, answer, recorder.calls, item.objective, model.name)
+            trajectories.append(trajectory)
+            if log is not None:
+                log.add(trajectory)
             if progress is not None:
                 kept = sum(t.passed for t in trajectories)
                 progress(f"{item.id} run {sample + 1}/{rounds}: {'pass' if passed else 'fail'} (kept {kept})")
             passes += passed
-            if passes >= 2:
-                break  # two passing runs of one objective are enough; spend the time on others
     return trajectories
