@@ -64,8 +64,8 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
     offered only where they make sense."""
     variants: list[type[BaseModel]] = [
         create_model(f"Call_{t.name}", __base__=Strict, next=(Literal[t.name], ...),  # type: ignore[arg-type]
-                     arguments=(t.Arguments, ...))  # (a literal of the tool's name, known at run time only)
-        for t in tools
+                     arguments=(t.call_arguments or t.Arguments, ...))
+        for t in tools  # (a literal of the tool's name, known at run time only)
     ]
     variants.append(Solve)
     if plan and max_steps >= 2:

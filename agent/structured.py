@@ -29,12 +29,16 @@ def parse_reply(text: str, output_type: type[T]) -> T:
 
 def bounded(schema: Any, max_chars: int = MAX_FIELD_CHARS) -> Any:
     """`schema` with a maxLength on every free string that has none (tool arguments included): under a grammar
-    no reply can then loop inside a string until the token limit cuts the JSON short."""
+    no reply can then loop inside a string until the token limit cuts the JSON short. A discriminated oneOf
+    becomes an anyOf."""
     if isinstance(schema, list):
         return [bounded(item, max_chars) for item in schema]
     if not isinstance(schema, dict):
         return schema
     schema = {key: bounded(value, max_chars) for key, value in schema.items()}
+    if "oneOf" in schema and "discriminator" in schema:  # its variants exclude each other by the discriminator's
+        schema["anyOf"] = schema.pop("oneOf")  # value: anyOf means the same, and grammar compilers take it
+        del schema["discriminator"]
     if schema.get("type") == "string" and not {"maxLength", "enum", "const", "pattern"} & schema.keys():
         schema["maxLength"] = max_chars
     return schema

@@ -1,6 +1,7 @@
 """The dates tool: each operation against python's datetime/calendar, date parsing, refusals, registration."""
 
 import datetime as dt
+import json
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from agent import ToolError
 from agent.evaluation import first_label, last_number
 from agent.templates import signature
-from agent.tools.dates import NEEDS, WEEKDAYS, dates, nth_weekday, parse_date, stated_dates
+from agent.tools.dates import NEEDS, WEEKDAYS, DatesArguments, dates, nth_weekday, parse_date, stated_dates
 from agent.tools.registry import available_tools, select_tools
 
 DAYS = st.dates(min_value=dt.date(1800, 1, 1), max_value=dt.date(2200, 12, 31))
@@ -148,3 +149,32 @@ def test_a_date_year_or_month_the_text_does_not_state_is_ungrounded(raw, given, 
 ])
 def test_arguments_the_text_states_are_grounded(raw, given):
     assert dates.ungrounded(dates.parse(raw), given) is None
+
+
+def test_the_decide_grammar_requires_every_field_an_operation_reads_and_no_other():
+    import jsonschema
+
+    from agent.actions import decision_model
+    from agent.structured import bounded
+
+    schema = bounded(decision_model([dates], plan=False, finish=True).model_json_schema())
+    assert "oneOf" not in json.dumps(schema)  # a discriminated union reaches the grammar compiler as anyOf
+
+    def allowed(arguments):
+        try:
+            jsonschema.validate({"next": "dates", "arguments": arguments}, schema)
+        except jsonschema.ValidationError:
+            return False
+        return True
+
+    assert allowed({"operation": "nth_weekday", "year": 2022, "month": 3, "weekday": "Friday", "ordinal": "third"})
+    assert not allowed({"operation": "nth_weekday", "year": 2022})  # the fields it reads cannot be left out
+    assert not allowed({"operation": "weekday", "date": "June 17, 2022", "days": 3})  # nor others written
+    assert allowed({"operation": "weekday", "date": "June 17, 2022"})
+    for operation, fields in NEEDS.items():  # every operation has its shape
+        assert not allowed({"operation": operation}) or not fields
+    move = decision_model([dates], plan=False, finish=True).model_validate(
+        {"next": "dates", "arguments": {"operation": "nth_weekday", "year": 2022, "month": 3, "weekday": "friday",
+                                        "ordinal": "Third"}}).root
+    assert dates.parse(move.arguments.model_dump()) == DatesArguments(
+        operation="nth_weekday", year=2022, month=3, weekday="Friday", ordinal="third")  # read as the tool reads

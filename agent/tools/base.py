@@ -1,10 +1,12 @@
 """Tools: a typed function under @tool, or a Tool subclass for stateful ones with a lazy setup()."""
 
+import functools
 import inspect
+import operator
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -29,6 +31,10 @@ class Tool(ABC, Generic[A]):
     Arguments: type[A] = Arguments  # type: ignore[assignment]
     risky: bool = False
     timeout_seconds: float = 60.0
+    # for decoding only: the type of one call's arguments where it is narrower than Arguments, e.g. a union
+    # discriminated by an operation of one model per operation (see `shape`), each requiring the fields that
+    # operation reads, so the grammar cannot leave one out. What it accepts must validate as Arguments too.
+    call_arguments: Any = None
 
     def __init__(self) -> None:
         self._ready = False
@@ -72,6 +78,21 @@ class Tool(ABC, Generic[A]):
             "risky": self.risky,
             "parameters": self.Arguments.model_json_schema(),
         }
+
+
+def shape(arguments: type[BaseModel], name: str, fixed: dict[str, str], required: Sequence[str],
+          base: type[BaseModel] = Arguments) -> type[BaseModel]:
+    """A model of some of `arguments`' fields, and no others, on `base` (which may hold their validators): each
+    of `fixed` holds only its one value, each of `required` must be given (None is no longer allowed), with
+    its constraints and description."""
+    fields: dict[str, Any] = {key: (Literal[value], ...) for key, value in fixed.items()}
+    for key in required:
+        info = arguments.model_fields[key]
+        kinds = [k for k in get_args(info.annotation) if k is not type(None)] or [info.annotation]
+        kind = kinds[0] if len(kinds) == 1 else functools.reduce(operator.or_, kinds)
+        fields[key] = (Annotated[kind, *info.metadata] if info.metadata else kind,
+                       Field(..., description=info.description))
+    return create_model(name, __base__=base, **fields)
 
 
 class FunctionTool(Tool[BaseModel]):

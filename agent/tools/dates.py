@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
+import operator
 import re
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, field_validator
 
 from agent.errors import ToolError
-from agent.tools.base import Arguments, Tool
+from agent.tools.base import Arguments, Tool, shape
 
 Operation = Literal["weekday", "add_days", "days_between", "count_weekday", "business_days", "nth_weekday",
                     "shift_weekday", "is_leap_year"]
@@ -46,7 +48,20 @@ NEEDS: dict[str, tuple[str, ...]] = {
 DateText = Annotated[str, Field(max_length=MAX_DATE_CHARS, json_schema_extra={"pattern": DATE_PATTERN})]
 
 
-class DatesArguments(Arguments):
+class _DatesFields(Arguments):
+    """What every model of the dates arguments shares (the full one and each operation's shape): readings."""
+
+    @field_validator("weekday", "ordinal", mode="before", check_fields=False)
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # models write "friday" or "Third": the grammar allows only the listed spellings, other callers may not
+        if isinstance(value, str):
+            value = value.strip()
+            return value.capitalize() if value.capitalize() in WEEKDAYS else value.lower()
+        return value
+
+
+class DatesArguments(_DatesFields):
     operation: Operation = Field(description=(
         "weekday(date); add_days(date, days); days_between(date, end_date); count_weekday(date, end_date, "
         "weekday); business_days(date, end_date); nth_weekday(year, month, weekday, ordinal); "
@@ -59,14 +74,12 @@ class DatesArguments(Arguments):
     month: int | None = Field(None, ge=1, le=12, description="1 = January")
     year: int | None = Field(None, ge=1, le=9999)
 
-    @field_validator("weekday", "ordinal", mode="before")
-    @classmethod
-    def _any_case(cls, value: object) -> object:
-        # models write "friday" or "Third": the grammar allows only the listed spellings, other callers may not
-        if isinstance(value, str):
-            value = value.strip()
-            return value.capitalize() if value.capitalize() in WEEKDAYS else value.lower()
-        return value
+
+# What the grammar allows: an operation and exactly the fields it reads, all of them (a small model otherwise
+# calls nth_weekday with the year alone and reads the error back).
+DatesCall: Any = Annotated[functools.reduce(operator.or_, [
+    shape(DatesArguments, operation, {"operation": operation}, fields, base=_DatesFields)
+    for operation, fields in NEEDS.items()]), Field(discriminator="operation")]
 
 
 def parse_date(text: str) -> dt.date:
@@ -129,6 +142,7 @@ class Dates(Tool[DatesArguments]):
     description = ("Exact calendar arithmetic (both ends included when counting weekdays or business days). "
                    "Pick `operation` and fill the fields it names.")
     Arguments = DatesArguments
+    call_arguments = DatesCall
 
     def run(self, args: DatesArguments) -> str:
         missing = [field for field in NEEDS[args.operation] if getattr(args, field) is None]
