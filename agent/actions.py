@@ -9,6 +9,7 @@ import functools
 import json
 import operator
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, create_model
@@ -81,14 +82,19 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
     return RootModel[union]  # type: ignore[valid-type]  # a union built at run time from the allowed tools
 
 
-def grounded(schema: dict[str, Any], settled: list[int]) -> dict[str, Any]:
+def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] = ()) -> dict[str, Any]:
     """A decision's JSON schema where a free string of a tool call or an answer can write `{N}` only for a step
-    N that has a result: the grammar then cannot produce a reference to a step that does not exist yet (a
-    greedy small model copies "{1} * 27" from a worked example into its first call, and is refused each time
-    it writes it again). Other braces (`{a}` passages, code) stay free; plan steps name their own steps and
-    remembered facts quote nothing, so they are left as they are."""
+    N that has a result, and `{a}` only for a passage the objective hands over (`labels`): the grammar then
+    cannot produce a placeholder that names nothing (a greedy small model copies "{1} * 27" from a worked
+    example into its first call, or answers "14 hinges cost {a} dollars." with no passage at all, and is
+    refused each time it writes it again). Plan steps name their own steps and remembered facts quote
+    nothing, so they are left as they are."""
     ids = "|".join(str(n) for n in sorted(set(settled)))
-    pattern = rf"^(?:[^{{]|\{{[^0-9]|\{{(?:{ids})[.}}])*$" if ids else r"^(?:[^{]|\{[^0-9])*$"
+    steps = rf"\{{(?:{ids})[.}}]|" if ids else ""  # {1} or {1.count}
+    passages = rf"\{{(?:{'|'.join(map(re.escape, labels))})\}}|" if labels else ""  # {a}
+    # any other brace only before a negative number ("{-1}", a bracket to the calculator): a model that wants
+    # a placeholder finds every other opening ("{x}", "{ fact }", "{ 事实 }", "{ }", "{ ()}")
+    pattern = rf"^(?:[^{{]|{steps}{passages}\{{ *-[0-9])*$"
 
     def walk(node: Any, key: str = "") -> Any:
         if isinstance(node, list):

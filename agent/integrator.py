@@ -55,7 +55,7 @@ def leftover_placeholder(answer: str) -> str | None:
     return None if found is None else found.group(0)
 
 
-_PLACEHOLDER = re.compile(r"\{[\w.]{1,24}\}")
+_PLACEHOLDER = re.compile(r"\{\s*[\w.]{0,24}\s*\}")
 
 
 def unused_numbers(objective: str, tasks: list[Task]) -> list[str]:

@@ -11,7 +11,7 @@ from agent.actions import decision_model, grounded, literal_numbers
 from agent.events import Event
 from agent.memory.base import FACT, Recall
 from agent.meter import Meter
-from agent.passages import hint
+from agent.passages import hint, passages
 from agent.records import Task, TaskStatus
 from agent.structured import ask_or_none, bounded
 from agent.templates import conversation, render, worked_examples
@@ -39,7 +39,8 @@ class Planner:
         prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused,
                         passages=hint(objective))
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
-        schema = grounded(bounded(Decision.model_json_schema()), [t.id for t in settled if t.status is TaskStatus.done])
+        schema = grounded(bounded(Decision.model_json_schema()), [t.id for t in settled if t.status is TaskStatus.done],
+                          list(passages(objective)))
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit, schema=schema)
         return None if decision is None else literal_numbers(decision.root, objective, len(tasks))

@@ -436,11 +436,28 @@ def test_the_decide_grammar_lets_a_call_or_answer_quote_only_steps_that_have_res
 
     first, second, third = (call.schema for call in model.calls)
     expression, cap = pattern(first, "calculator_arguments", "expression")
-    assert cap > 0 and expression.fullmatch("859 + 444") and expression.fullmatch("{a} * 27")
+    assert cap > 0 and expression.fullmatch("859 + 444") and expression.fullmatch("{-1} * 27")
     assert not expression.fullmatch("{1} * 27")  # no step has a result yet
+    assert not expression.fullmatch("{a} * 27")  # and the objective hands over no passage
     expression, _ = pattern(second, "calculator_arguments", "expression")
     assert expression.fullmatch("{1} * 27") and expression.fullmatch("{1.count} * 2")
     assert not expression.fullmatch("{2} * 27") and not expression.fullmatch("{12}")
     answer, _ = pattern(third, "Finish", "answer")
     assert answer.fullmatch("The final number is {2}.") and not answer.fullmatch("{3}")
     assert "pattern" not in first["$defs"]["PlanSteps"]["properties"]["steps"]["items"]  # its {N} are its own
+
+
+def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objective_hands_one_over(memory, tmp_path):
+    import re
+
+    from agent.tools.builtin import calculator
+
+    for objective, labels in (("How many dollars do 14 hinges cost?", ""),
+                              ('Count the words of "the cat sat" and "on the mat".', "ab")):
+        model = ScriptedModel([call("calculator", expression="14 * 63"), finish("It is {1}.")])
+        make_agent(model, memory, tmp_path, tools=[calculator]).run(objective)
+        node = model.calls[-1].schema["$defs"]["Finish"]["properties"]["answer"]
+        allowed = re.compile(node["pattern"]).fullmatch
+        assert allowed("14 hinges cost {1} dollars.") and allowed("{-1}") and not allowed("{2}")
+        assert [label for label in "abc" if allowed(f"{{{label}}}")] == list(labels)
+        assert not any(map(allowed, ("It costs {x}.", "It is { fact }.", "It is {  事实 }.", "{ }", "{ ()}")))
