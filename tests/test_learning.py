@@ -352,3 +352,19 @@ def test_learn_trains_on_every_passing_logged_run_but_never_a_held_out_objective
               samples=1, log=log)
     assert trained_on == ["Name a colour."]  # the teacher's run of a held-out objective is left out
     assert [t.objective for t in log.runs][-1] == "What is 5 + 5?"  # the model's own failed run was logged
+
+
+def test_learn_with_an_unreadable_trajectory_file_is_one_line_and_keeps_nothing(monkeypatch, capsys, tmp_path):
+    from cli_calls import cli
+
+    suite_file = tmp_path / "suite.jsonl"
+    suite_file.write_text("\n".join(json.dumps({"id": f"arith-{i}", "objective": f"What is {i} + 1?",
+                                                "check": {"type": "number", "value": i + 1}}) for i in range(8)))
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text('{"item_id": 1}\n{"item_id": 2}\n')  # not collected runs
+    out = tmp_path / "adapter"
+    monkeypatch.setenv("AGENT_RUN_DIR", str(tmp_path / "rd"))
+    code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), "--trajectories", str(runs), "--out", str(out))
+    assert code == 2 and "line 1 is not a collected run" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    assert runs.read_text() == '{"item_id": 1}\n{"item_id": 2}\n'  # left as it was
