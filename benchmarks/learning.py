@@ -23,7 +23,7 @@ from agent.config import load_settings
 from agent.eval_cli import DEFAULT_TOOLS, _tool_pool
 from agent.evaluation import SharedMemories, load_suite, passes
 from agent.learning.experience import ExperienceStore, experience_from_result
-from agent.learning.learn import kind_of, success_by_kind
+from agent.learning.learn import item_kind, kind_of, success_by_kind
 from agent.learning.trajectories import TrajectoryLog
 
 SUITES = Path(__file__).resolve().parent.parent / "examples" / "suites"
@@ -39,7 +39,7 @@ def interleaved(items: list) -> list:
     question), so any prefix of the list holds every kind."""
     by_kind: dict[str, list] = {}
     for item in items:
-        by_kind.setdefault(item.kind or kind_of(item.id), []).append(item)
+        by_kind.setdefault(item_kind(item), []).append(item)
     queues = list(by_kind.values())
     return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
@@ -132,17 +132,16 @@ def main() -> None:
         dev_ids = {kind_of(i.id) + i.objective for i in dev}
         kinds = set(args.kinds.split(",")) if args.kinds else None
         train = interleaved([i for i in train if kind_of(i.id) + i.objective not in dev_ids
-                             and (kinds is None or (i.kind or kind_of(i.id)) in kinds)])[:args.train_limit]
+                             and (kinds is None or item_kind(i) in kinds)])[:args.train_limit]
         tools = _tool_pool([*train, *dev], tuple(args.head), "cpu")
         log = TrajectoryLog(args.trajectories) if args.trajectories else None
-        base = load_configured_model(settings.model_copy(update={"backend": "transformers"}))
+        if args.collect_only and log is None:
+            parser.error("--collect-only needs --trajectories FILE")
         source = load_configured_model(settings.model_copy(update={"default_adapter": args.shipped_adapter}),
                                        args.teacher)  # the teacher, or the model itself, on the CPU engine
         with tempfile.TemporaryDirectory(prefix="bench-learn-") as scratch:
             t0 = time.perf_counter()
-            if args.collect_only:
-                if log is None:
-                    parser.error("--collect-only needs --trajectories FILE")
+            if args.collect_only and log is not None:
                 from agent.learning.learn import SuiteRunner
                 from agent.learning.trajectories import collect
 
@@ -153,6 +152,7 @@ def main() -> None:
                                         "seconds": round(time.perf_counter() - t0, 1)}
                 print(json.dumps(figures))
                 return
+            base = load_configured_model(settings.model_copy(update={"backend": "transformers"}))  # trains
             try:
                 report = learn(train, dev, base, settings, tools, args.out or Path(scratch) / "adapter",
                                base_key=weights_key(base_directory(settings.model, settings.cache_dir),

@@ -44,6 +44,11 @@ def kind_of(item_id: str) -> str:
     return head if head and tail.isdigit() else item_id
 
 
+def item_kind(item: Any) -> str:
+    """A suite item's kind: its own kind field, else the one its id names."""
+    return getattr(item, "kind", None) or kind_of(item.id)
+
+
 def split_suite(items: Sequence[Any], dev_fraction: float) -> tuple[list[Any], list[Any]]:
     """A stable split by a digest of each id: the same item always lands on the same side."""
     def score(item: Any) -> float:
@@ -60,7 +65,7 @@ def split_suite(items: Sequence[Any], dev_fraction: float) -> tuple[list[Any], l
 def success_by_kind(items: Sequence[Any], passed: Sequence[bool]) -> dict[str, Any]:
     kinds: dict[str, list[bool]] = defaultdict(list)
     for item, ok in zip(items, passed):
-        kinds[getattr(item, "kind", None) or kind_of(item.id)].append(ok)  # a suite's own kind field wins
+        kinds[item_kind(item)].append(ok)
     return {"passed": sum(passed), "n": len(passed), "success_rate": round(sum(passed) / max(1, len(passed)), 4),
             "by_kind": {k: {"passed": sum(v), "n": len(v)} for k, v in sorted(kinds.items())}}
 

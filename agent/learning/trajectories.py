@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.errors import UsageError
 from agent.events import Event, Judged, OutputRejected, TasksAdded
 from agent.models.base import ChatModel, Generation, Message
 
@@ -76,8 +77,6 @@ class TrajectoryLog:
         self.path = path
         self.runs: list[Trajectory] = []
         if path.is_file():
-            from agent.errors import UsageError
-
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except (OSError, UnicodeDecodeError) as exc:
