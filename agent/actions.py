@@ -92,9 +92,9 @@ def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] =
     ids = "|".join(str(n) for n in sorted(set(settled)))
     steps = rf"\{{(?:{ids})[.}}]|" if ids else ""  # {1} or {1.count}
     passages = rf"\{{(?:{'|'.join(map(re.escape, labels))})\}}|" if labels else ""  # {a}
-    # any other brace only before a negative number ("{-1}", a bracket to the calculator): a model that wants
-    # a placeholder finds every other opening ("{x}", "{ fact }", "{ 事实 }", "{ }", "{ ()}")
-    pattern = rf"^(?:[^{{]|{steps}{passages}\{{ *-[0-9])*$"
+    # any other brace only around a negative number ("{-1}", read as the number): a model that wants a
+    # placeholder finds every other opening ("{x}", "{ fact }", "{ 事实 }", "{ }", "{ ()}", "{ -13 * 50%")
+    pattern = rf"^(?:[^{{]|{steps}{passages}\{{ *-[0-9]+(?:\.[0-9]+)? *\}})*$"
 
     def walk(node: Any, key: str = "") -> Any:
         if isinstance(node, list):

@@ -461,3 +461,5 @@ def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objecti
         assert allowed("14 hinges cost {1} dollars.") and allowed("{-1}") and not allowed("{2}")
         assert [label for label in "abc" if allowed(f"{{{label}}}")] == list(labels)
         assert not any(map(allowed, ("It costs {x}.", "It is { fact }.", "It is {  事实 }.", "{ }", "{ ()}")))
+        # a brace around a negative number must close right after it ("{  -13 * 50% = 43.6%" leaked as an answer)
+        assert allowed("{ -2.5 } or {-13}") and not allowed("{  -13 * 50% = 43.6%") and not allowed("{-13")
