@@ -175,14 +175,21 @@ def literal_numbers(move: Any, objective: str, steps: int) -> Any:
     """`move` with `{N}` written around one of the objective's own numbers read as that number ("{859} * 27"
     for "Add 859 and 444, then multiply the sum by 27"): an N beyond every step the run has, or could plan
     next, names no result. A negative number in braces ("{-1}", for "answer with -1 if …") names nothing
-    either, and is read as the number. A plan keeps its text (its `{N}` are its own steps)."""
+    either, and is read as the number when the objective writes it; otherwise it stands in for a number the
+    model did not have ("14 hinges cost {-1}") and stays a placeholder. A plan keeps its text (its `{N}` are
+    its own steps)."""
+    def mentioned(n: str) -> bool:
+        return re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", objective) is not None
+
     def unwrap(text: str) -> str:
         def literal(match: re.Match[str]) -> str:
             n = match.group(1)
-            mentioned = re.search(rf"(?<![\d.]){n}(?!\d)", objective)
-            return n if not match.group(2) and int(n) > steps + 4 and mentioned else match.group(0)
+            return n if not match.group(2) and int(n) > steps + 4 and mentioned(n) else match.group(0)
 
-        return _NEGATIVE.sub(r"\1", _REF.sub(literal, text))
+        def negative(match: re.Match[str]) -> str:
+            return match.group(1) if mentioned(match.group(1)) else match.group(0)
+
+        return _NEGATIVE.sub(negative, _REF.sub(literal, text))
 
     if move.next == FINISH:
         return move.model_copy(update={"answer": unwrap(move.answer)})

@@ -49,13 +49,20 @@ _LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 wo
 _STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros
 
 
+def computes_inside(placeholder: str) -> bool:
+    """Whether a placeholder writes arithmetic inside its braces ("{1.counts.positive * 14}")."""
+    return _ARITHMETIC.search(placeholder) is not None
+
+
 def leftover_placeholder(answer: str) -> str | None:
     """A `{N}`-like placeholder left in a settled answer (it named no step and no passage), or None."""
     found = _PLACEHOLDER.search(answer)
     return None if found is None else found.group(0)
 
 
-_PLACEHOLDER = re.compile(r"\{\s*[\w.]{0,24}\s*\}")
+# "{N}", "{x}", "{-1}", and arithmetic written inside the braces ("{1.counts.positive * 14}"), which nothing computes
+_PLACEHOLDER = re.compile(r"\{\s*-?[\w.]{0,24}(?:\s*[-+*/×]\s*-?[\w.]{1,24})*\s*\}")
+_ARITHMETIC = re.compile(r"[\w.]\s*[-+*/×]\s*-?[\w.]")
 
 
 def unused_numbers(objective: str, tasks: list[Task]) -> list[str]:

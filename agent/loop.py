@@ -25,7 +25,15 @@ from agent.board import TaskBoard
 from agent.errors import BudgetExhausted, ToolError
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executor import Executor
-from agent.integrator import Integrator, leftover_placeholder, loops, restates, settle_answer, unused_numbers
+from agent.integrator import (
+    Integrator,
+    computes_inside,
+    leftover_placeholder,
+    loops,
+    restates,
+    settle_answer,
+    unused_numbers,
+)
 from agent.memory.base import FACT, Memory, Recall
 from agent.meter import Meter
 from agent.planner import Planner
@@ -255,6 +263,8 @@ def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
     if missing := unresolved_parts(answer, tasks):
         return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
     if placeholder := leftover_placeholder(settle_answer(answer, tasks, objective)):  # "a total of {N} points"
+        if computes_inside(placeholder):
+            return f"the answer writes {placeholder}, but braces only quote a result: compute it with a tool first"
         return f"the answer writes {placeholder}, which names no step and no text of the objective"
     if loops(answer):
         return "the answer repeats itself"

@@ -355,7 +355,7 @@ def test_restates_tells_an_echo_from_an_answer(answer, objective, echoes):
     assert restates(answer, objective) is echoes
 
 
-@pytest.mark.parametrize("placeholder", ["{N}", "{x}", "{1.total}"])
+@pytest.mark.parametrize("placeholder", ["{N}", "{x}", "{1.total}", "{-1}", "{1.total * 14}", "{ 1 + 2 }"])
 def test_an_answer_keeping_a_placeholder_that_names_nothing_is_refused(memory, tmp_path, placeholder):
     model = ScriptedModel([call("calculator", expression="456 / 2 + 13"), finish(f"They had {placeholder} points."),
                            finish("They had {1} points.")])
@@ -363,7 +363,10 @@ def test_an_answer_keeping_a_placeholder_that_names_nothing_is_refused(memory, t
     result = make_agent(model, memory, tmp_path, tools=[calculator]).run("How many points did they score?",
                                                                        on_event=seen.append)
     assert result.final_answer == "They had 241 points." and model.pending == 0
-    assert len([e for e in seen if e.kind == "judged" and not e.done]) == 1
+    refused = [e.reason for e in seen if e.kind == "judged" and not e.done]
+    assert len(refused) == 1
+    # arithmetic inside the braces is computed by nothing: the refusal says where it belongs
+    assert ("compute it with a tool" in refused[0]) is any(op in placeholder for op in "*+")
 
 
 def test_a_closing_answer_keeping_a_placeholder_gives_way_to_the_latest_result(memory, tmp_path):

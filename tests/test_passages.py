@@ -162,9 +162,11 @@ def test_braces_around_one_of_the_objectives_numbers_read_as_that_number(memory,
     # a step the run could still have, a number the objective does not write, a part: left as written
     move = literal_numbers(Finish(next="finish", answer="{5}, {35181}, {859.count}, {859}"), "Add 859 and 5.", 1)
     assert move.answer == "{5}, {35181}, {859.count}, 859"
-    # a negative number in braces names no step, whether or not the objective writes it
-    move = literal_numbers(Finish(next="finish", answer="{-1}, { -2.5 }, {-x}"), "Answer with -1 if none.", 0)
-    assert move.answer == "-1, -2.5, {-x}"
+    # a negative number in braces names no step: the objective's own is read as the number, another stays a
+    # placeholder ("14 hinges cost {-1}" stood in for a price the model did not have)
+    move = literal_numbers(Finish(next="finish", answer="{-1}, { -2.5 }, {-x}, {-14}"),
+                           "Answer with -1 if none, or -2.5 if 14 are missing.", 0)
+    assert move.answer == "-1, -2.5, {-x}, {-14}"
 
 
 def test_worked_examples_are_the_nearest_within_a_turn_budget():
