@@ -61,8 +61,9 @@ def leftover_placeholder(answer: str) -> str | None:
 
 
 # "{N}", "{x}", "{-1}", and arithmetic written inside the braces ("{1.counts.positive * 14}"), which nothing computes
-_PLACEHOLDER = re.compile(r"\{\s*-?[\w.]{0,24}(?:\s*[-+*/×]\s*-?[\w.]{1,24})*\s*\}")
-_ARITHMETIC = re.compile(r"[\w.]\s*[-+*/×]\s*-?[\w.]")
+_OPERATION = r"\s*[-+*/×]\s*-?[\w.]{1,24}"  # " * 14"
+_PLACEHOLDER = re.compile(rf"\{{\s*-?[\w.]{{0,24}}(?:{_OPERATION})*\s*\}}")
+_ARITHMETIC = re.compile(rf"[\w.]{_OPERATION}")
 
 
 def unused_numbers(objective: str, tasks: list[Task]) -> list[str]:
