@@ -3,7 +3,7 @@
 import re
 from collections.abc import Callable
 
-from agent.actions import FinalAnswer, resolve_refs
+from agent.actions import FinalAnswer, references, resolve_refs
 from agent.events import Event
 from agent.meter import Meter
 from agent.passages import passages
@@ -78,6 +78,21 @@ def unused_numbers(objective: str, tasks: list[Task]) -> list[str]:
         return []
     used = {_number(n) for t in tasks if t.status is TaskStatus.done for n in _NUMERAL.findall(t.description)}
     return [n for n in dict.fromkeys(_NUMERAL.findall(text)) if _number(n) not in used]
+
+
+def retyped_from(answer: str, tasks: list[Task], objective: str) -> tuple[int, int] | None:
+    """(N, M) when the answer quotes step N's result but a later step M went on from it by retyping one of its
+    numbers rather than quoting it ("80 * 24" after step N found "80 days"): a number of N's result that the
+    objective does not state. The answer then stops short of M's result; None when it quotes M too."""
+    quoted = references(answer)
+    stated = {_number(n) for n in _NUMERAL.findall(objective)}
+    for task in (t for t in tasks if t.id in quoted and t.result):
+        found = {_number(n) for n in _NUMERAL.findall(task.result or "")} - stated
+        later = [t.id for t in tasks if t.id > task.id and t.status is TaskStatus.done
+                 and found & {_number(n) for n in _NUMERAL.findall(t.description)}]
+        if later and not set(later) & set(quoted):
+            return task.id, later[-1]
+    return None
 
 
 def _number(numeral: str) -> float:

@@ -31,6 +31,7 @@ from agent.integrator import (
     leftover_placeholder,
     loops,
     restates,
+    retyped_from,
     settle_answer,
     unused_numbers,
 )
@@ -207,10 +208,11 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
 def _refusal(move: Any, tasks: list[Task], objective: str, tools: list[Tool],
              previous: tuple[str, str] | None = None) -> tuple[str, str] | None:
     """Why a decided move cannot stand, and what it said; None when it can. An answer is checked by `_flaw`; a
-    tool call that quotes a step with no result would run on the reference's own text. Two checks refuse only
+    tool call that quotes a step with no result would run on the reference's own text. Three checks refuse only
     once, since the model may know what the text does not say: made again right after, the move stands. An
-    answer while a chained objective ("…, then …") still has a number no step has used; a call whose arguments
-    state what neither the objective nor a result does (the tool's `ungrounded`)."""
+    answer while a chained objective ("…, then …") still has a number no step has used; an answer that quotes a
+    result a later step went on from by retyping its number; a call whose arguments state what neither the
+    objective nor a result does (the tool's `ungrounded`)."""
     if move.next in (SOLVE, REMEMBER, PLAN):
         return None
     arguments = {} if move.next == FINISH else move.arguments.model_dump()
@@ -220,6 +222,8 @@ def _refusal(move: Any, tasks: list[Task], objective: str, tools: list[Tool],
         flaw = _flaw(move.answer, tasks, objective)
         if flaw is None and not insists and (left := unused_numbers(objective, tasks)):
             flaw = f"the objective chains another step: no step has used {left[0]} yet"
+        if flaw is None and not insists and (link := retyped_from(move.answer, tasks, objective)):
+            flaw = f"the answer quotes step {link[0]}, but step {link[1]} went on from its result: write {{{link[1]}}}"
         return None if flaw is None else (flaw, said)
     settled = [t for t in tasks if t.result is not None]
     ids = {t.id for t in settled}

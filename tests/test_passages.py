@@ -139,6 +139,26 @@ def test_an_answer_quoting_a_result_a_later_step_went_on_from_is_refused(memory,
     assert "step 2 went on from it: write {2}" in model.calls[3].messages[-1]["content"]
 
 
+def test_an_answer_quoting_a_result_a_later_step_retyped_is_refused_once(memory, tmp_path):
+    from agent.tools.builtin import calculator, dates
+
+    objective = "How many hours are there between July 12, 2021 and September 30, 2021?"
+    days = call("dates", operation="days_between", date="2021-07-12", end_date="2021-09-30")
+    short = finish("It is {1}.")
+    model = ScriptedModel([days, call("calculator", expression="80 * 24"), short, finish("It is {2} hours.")])
+    result = Agent(model=model, tools=[calculator, dates], memory=memory, run_dir=tmp_path / "runs").run(objective)
+    assert result.final_answer == "It is 1920 hours." and model.pending == 0
+    assert "step 2 went on from its result: write {2}" in model.calls[3].messages[-1]["content"]
+
+    insisting = ScriptedModel([days, call("calculator", expression="80 * 24"), short, short])
+    result = Agent(model=insisting, tools=[calculator, dates], memory=memory, run_dir=tmp_path / "r2").run(objective)
+    assert result.final_answer.startswith("It is 2021-07-12 to 2021-09-30: 80 days")  # made again, it stands
+
+    unrelated = ScriptedModel([days, call("calculator", expression="12 * 24"), short])
+    result = Agent(model=unrelated, tools=[calculator, dates], memory=memory, run_dir=tmp_path / "r3").run(objective)
+    assert unrelated.pending == 0  # 12 is the objective's own number: nothing went on from step 1
+
+
 def test_a_call_quoting_a_step_that_has_no_result_is_refused_not_run(memory, tmp_path):
     from agent.tools.builtin import calculator
 
