@@ -1,7 +1,8 @@
 """Objectives achieved, per kind: this agent, the same model answering directly, and smolagents, in one run.
 
     python benchmarks/outcomes.py [--suite examples/suites/dev.jsonl] [--model SPEC] [--limit N] [--kinds K,K]
-        [--skip-peer] [--ner-head DIR] [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
+        [--ids ID,ID] [--skip-peer] [--skip-alone] [--no-experience] [--runs DIR] [--ner-head DIR]
+        [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
 
 (a) this agent (agent.Agent through the evaluation harness, each item with its own tools and shared memories);
 (b) the same loaded model with no agent: the objective as one user message, one reply, the same check;
@@ -10,7 +11,10 @@
     `--peer-backend transformers` gives it smolagents' own TransformersModel instead (fp32 on a CPU: several times
     slower; --model must then be a preset, a GGUF file or a transformers directory).
 --log FILE appends every item's result as a JSON line the moment it is known, so a long run cut short keeps them;
---from-log FILE prints the tables from such a file without running anything.
+--from-log FILE prints the tables from such a file without running anything. Experience memory is on, as in
+`agent run`, in a scratch store per benchmark run: later items see earlier passing ones as worked examples, so a
+subset is not comparable item for item with a whole run (--no-experience turns it off). --runs DIR keeps each
+of our runs (its trace.jsonl) for reading afterwards.
 Prints success per kind for each, totals, median model calls and median seconds over the single-step kinds,
 parse failures (rejected structured replies) and parse-failure answers (a final answer that is leaked JSON,
 markup or a validation error). Heads: --ner-head / --sentiment-head, or small ones trained once into
@@ -133,7 +137,13 @@ def main() -> None:
     parser.add_argument("--model", metavar="SPEC", help="preset, local directory, .gguf file (default: the preset)")
     parser.add_argument("--limit", type=int, metavar="N", help="the first N items of each kind")
     parser.add_argument("--kinds", metavar="K,K", help="only these kinds (comma-separated)")
+    parser.add_argument("--ids", metavar="ID,ID", help="only these items (comma-separated ids)")
     parser.add_argument("--skip-peer", action="store_true", help="leave smolagents out")
+    parser.add_argument("--skip-alone", action="store_true", help="leave the model-alone baseline out")
+    parser.add_argument("--no-experience", action="store_true",
+                        help="no experience memory: no item sees earlier passing items as worked examples")
+    parser.add_argument("--runs", type=Path, metavar="DIR",
+                        help="keep our runs (state and trace.jsonl of each) in DIR instead of a scratch folder")
     parser.add_argument("--ner-head", type=Path, metavar="DIR", help="a trained NER head (else one is trained)")
     parser.add_argument("--sentiment-head", type=Path, metavar="DIR", help="a trained sentiment head (likewise)")
     parser.add_argument("--max-steps", type=int, default=4, help="smolagents' step budget per item")
@@ -152,10 +162,15 @@ def main() -> None:
 
     # as `agent eval`: no memory server and no cross-run store; items sharing a memory key share one store
     settings = load_settings(model=args.model, device=args.device).model_copy(
-        update={"memory_url": None, "shared_memory": False})
+        update={"memory_url": None, "shared_memory": False, "experience": not args.no_experience})
     items = load_suite(args.suite)
     kinds = [k for k in (args.kinds or "").split(",") if k]
     items = select_items(items, kinds, None)
+    if args.ids:
+        wanted = [i for i in args.ids.split(",") if i]
+        if unknown := sorted(set(wanted) - {item.id for item in items}):
+            sys.exit(f"error: no item {', '.join(unknown)} in {args.suite.name}")
+        items = [item for item in items if item.id in wanted]
     if args.limit:
         chosen = {}
         for item in items:
@@ -173,14 +188,16 @@ def main() -> None:
     reports: dict[str, SuiteReport] = {}
     with tempfile.TemporaryDirectory(prefix="outcomes-", ignore_cleanup_errors=True) as scratch:
         memories = SharedMemories(Path(scratch) / "memory")
-        run_dir = Path(scratch) / "runs"
+        run_dir = args.runs or Path(scratch) / "runs"
 
         def make_agent(item: EvalItem) -> Agent:
             return Agent(model=model, tools=item_tools(item, tools), memory=memories(item.memory),
-                         settings=settings.model_copy(update={"run_dir": run_dir}))
+                         settings=settings.model_copy(update={"run_dir": run_dir,
+                                                              "experience_dir": Path(scratch) / "experience"}))
 
         reports["agent (ours)"] = run_suite(items, make_agent, on_item=logger(args.log, "agent (ours)"))
-    reports["model alone"] = run_bare(items, model, logger(args.log, "model alone"))
+    if not args.skip_alone:
+        reports["model alone"] = run_bare(items, model, logger(args.log, "model alone"))
     if not args.skip_peer:
         peer = engine_model(model) if args.peer_backend == "engine" else \
             transformers_model(smolagents_model_dir(settings.model, settings), settings.device)
