@@ -13,7 +13,7 @@ def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression exactly, e.g. "(12.5 * 4) / 3" or "2^10" or "sqrt(2)".
 
     Numbers, + - * / // % ** (or ^), parentheses (or brackets), abs round min max sqrt log exp sin cos tan floor ceil,
-    pi and e. Nothing else is evaluated.
+    pi and e; "25% of 16" or "50% * 456" for a percentage. Nothing else is evaluated.
     """
     try:
         return format_number(evaluate(expression))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable
 
 Number = int | float
@@ -70,6 +71,8 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int]] = {
 # brackets and braces group as parentheses do ("{(714 + 844) * 28}", "[2 + 3] * 4"): written by hand and by
 # small models, and never anything else in arithmetic
 _REPLACEMENTS = {"^": "**", "×": "*", "÷": "/", "−": "-", "[": "(", "]": ")", "{": "(", "}": ")"}
+# "50% * 456", "25% of 16": a number with % and no operand after it is a percentage; "7 % 3" stays modulo
+_PERCENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%(\s*of\b|(?!\s*[\w.(]))")
 
 
 def _check(value: object) -> Number:
@@ -157,6 +160,7 @@ def evaluate(expression: str) -> int | float:
         raise CalculatorError(f"expression too long (limit {MAX_LENGTH} characters)")
     for old, new in _REPLACEMENTS.items():
         text = text.replace(old, new)
+    text = _PERCENT.sub(_percentage, text)
     try:
         tree = ast.parse(text, mode="eval")
     except (RecursionError, MemoryError):
@@ -178,6 +182,10 @@ def evaluate(expression: str) -> int | float:
         raise CalculatorError("number too large") from None
     except (ValueError, TypeError, ArithmeticError) as exc:  # e.g. math domain error
         raise CalculatorError(f"math error: {exc}") from None
+
+
+def _percentage(match: re.Match[str]) -> str:
+    return f"({match.group(1)} / 100)" + (" *" if match.group(2) else "")
 
 
 def format_number(value: int | float) -> str:
