@@ -94,7 +94,7 @@ def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] =
     passages = rf"\{{(?:{'|'.join(map(re.escape, labels))})\}}|" if labels else ""  # {a}
     # any other brace only around a negative number ("{-1}", read as the number): a model that wants a
     # placeholder finds every other opening ("{x}", "{ fact }", "{ 事实 }", "{ }", "{ ()}", "{ -13 * 50%")
-    pattern = rf"^(?:[^{{]|{steps}{passages}\{{ *-[0-9]+(?:\.[0-9]+)? *\}})*$"
+    pattern = rf"^(?:[^{{]|{steps}{passages}\{{ ?-[0-9]+(?:\.[0-9]+)? ?\}})*$"  # one space at most: "{ -1 }"
 
     def walk(node: Any, key: str = "") -> Any:
         if isinstance(node, list):

@@ -51,7 +51,7 @@ class Executor:
         found = passages(objective)
         for task in batch:
             if task.mode == "choose" and self.Step is not None:
-                task = self._choose(objective, task, done)
+                task = self._choose(objective, task, done, recalls)
             if task.mode == "remember":  # kept in memory by the loop once committed
                 fact = str(resolve_refs((task.arguments or {}).get("fact", ""), board, found)).strip()
                 settled[task.id] = task.model_copy(update={"status": TaskStatus.done, "result": fact})
@@ -70,10 +70,11 @@ class Executor:
                                                        "mode": "solve"})
         return [settled[task.id] for task in batch]
 
-    def _choose(self, objective: str, task: Task, done: list[Task]) -> Task:
-        """A planned step with its tool call decided, or marked to be done in words."""
+    def _choose(self, objective: str, task: Task, done: list[Task], recalls: list[Recall]) -> Task:
+        """A planned step with its tool call decided, or marked to be done in words; what memory recalled for
+        the run is shown, as to the decision that planned the step ("the known price of one hinge")."""
         assert self.Step is not None
-        prompt = render("step", tasks=done, task=task, passages=hint(objective))
+        prompt = render("step", recalls=recalls, tasks=done, task=task, passages=hint(objective))
         choice = ask_or_none(self.meter, conversation(objective, prompt, self.system), self.Step,
                              purpose="choose_tool", retries=self.retries, emit=self.emit, task_id=task.id)
         move = None if choice is None else choice.root

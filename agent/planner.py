@@ -29,12 +29,14 @@ class Planner:
                experiences: Sequence[tuple[str, str]] = (),
                refused: tuple[str, str] | None = None) -> Any:
         """The next move (a variant of `decision_model`'s union: read `.next`), or None when the model gives up.
-        `finish` is offered once a step has settled; `plan` while the run has not planned yet. `experiences` are
+        `finish` is offered once a step has settled, or on a kept fact alone unless the answer just given on it was
+        refused; `plan` while the run has not planned yet. `experiences` are
         similar past successes, shown as worked examples after the built-in ones; `refused` is why the previous
         decision's answer was refused, and that answer."""
         settled = [task for task in tasks if task.result is not None]
         facts = [r for r in recalls if r.metadata.get("kind") == FACT]  # an answer may stand on a kept fact
-        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled or facts),
+        # an answer refused before any step lacked what the fact gives: the next move is a step, not another try
+        Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled or facts and refused is None),
                                   max_steps=self.max_steps, remember=not tasks)
         prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused,
                         passages=hint(objective))

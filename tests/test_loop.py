@@ -466,3 +466,4 @@ def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objecti
         assert not any(map(allowed, ("It costs {x}.", "It is { fact }.", "It is {  事实 }.", "{ }", "{ ()}")))
         # a brace around a negative number must close right after it ("{  -13 * 50% = 43.6%" leaked as an answer)
         assert allowed("{ -2.5 } or {-13}") and not allowed("{  -13 * 50% = 43.6%") and not allowed("{-13")
+        assert not allowed("{" + " " * 40 + "-1}")  # one space at most: no run of blanks to the token limit

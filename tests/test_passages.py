@@ -12,7 +12,7 @@ from agent.records import Task, TaskStatus
 from agent.templates import render
 from agent.tools.base import Arguments, Tool
 
-from moves import call, finish
+from moves import call, finish, plan
 
 REVIEWS = "How many of these sentences are positive? (a) a dull , long film . (b) warm and funny . (c) superb ."
 
@@ -118,6 +118,33 @@ def test_a_fact_kept_by_one_run_answers_the_next_at_once(memory, tmp_path):
     assert answered.status is RunStatus.done and answered.final_answer == "Freya's locker number is 444."
     assert "finish" in offered_moves(ask.calls[0].schema)  # a kept fact can answer before any step
     assert "Freya's locker number is 444." in ask.calls[0].messages[-1]["content"]
+
+
+def test_an_answer_on_a_kept_fact_refused_once_makes_the_next_move_a_step(memory, tmp_path):
+    from agent.tools.builtin import calculator
+
+    memory.add("old:task-1", "one hinge costs 63 dollars.", {"kind": FACT, "run": "old"})
+    model = ScriptedModel([finish("14 hinges cost {-1} dollars."), call("calculator", expression="14 * 63"),
+                           finish("14 hinges cost {1} dollars.")])
+    result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run(
+        "How many dollars do 14 hinges cost?")
+    assert result.final_answer == "14 hinges cost 882 dollars." and model.pending == 0
+    assert "finish" in offered_moves(model.calls[0].schema)
+    assert "finish" not in offered_moves(model.calls[1].schema)  # refused on the fact alone: a step comes next
+    assert "calculator" in offered_moves(model.calls[1].schema)
+
+
+def test_a_planned_step_sees_what_memory_recalled_when_its_tool_is_chosen(memory, tmp_path):
+    from agent.tools.builtin import calculator
+
+    memory.add("old:task-1", "one hinge costs 63 dollars.", {"kind": FACT, "run": "old"})
+    model = ScriptedModel([plan("Compute the cost of 14 hinges", "Add the 5 dollars of shipping to {1}"),
+                           call("calculator", expression="14 * 63"), call("calculator", expression="{1} + 5"),
+                           finish("{2} dollars.")])
+    result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run(
+        "How many dollars do 14 hinges cost with 5 dollars of shipping?")
+    assert result.final_answer == "887 dollars." and model.pending == 0
+    assert "one hinge costs 63 dollars." in model.calls[1].messages[-1]["content"]  # choosing step 1's tool
 
 
 def test_without_a_kept_fact_the_first_decision_cannot_finish(memory, tmp_path):
