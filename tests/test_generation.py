@@ -36,7 +36,8 @@ def structured_calls():
                                                                         refused=None, passages={})
     yield decision_model([calculator], plan=False, finish=True), render("decide", recalls=[], tasks=[done],
                                                                          dropped=[], refused=None, passages={})
-    yield decision_model([calculator], plan=False, finish=False), render("step", tasks=[done], task=step, passages={})
+    yield decision_model([calculator], plan=False, finish=False), render("step", recalls=[], tasks=[done], task=step,
+                                                                     passages={})
     yield FinalAnswer, render("final", tasks=[done])
 
 
