@@ -1,5 +1,6 @@
 """Runs ready tasks: a decided tool call runs as is, a step in words is answered by the model, and a planned
-step first asks the model which tool (or words) serves it. `{N}` in tool arguments becomes task N's result."""
+step first asks the model which tool (or words) serves it. `{N}` in tool arguments becomes task N's result.
+Where the calculator is allowed, arithmetic the model writes in a step in words is computed as it writes it."""
 
 import json
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from agent.structured import ask_or_none
 from agent.templates import conversation, render
 from agent.tools.base import Tool
 from agent.tools.runner import run_tool
+from agent.worked_arithmetic import interjection
 
 MAX_RESULT_CHARS = 4000
 
@@ -61,9 +63,15 @@ class Executor:
             else:
                 step = None if task.mode == "solve" and task.description == objective else task.description
                 to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step)))
-        replies = self.meter.generate_batch([conversation(objective, prompt, self.plain) for _, prompt in to_answer],
-                                            purpose="execute", task_ids=[task.id for task, _ in to_answer],
-                                            max_new_tokens=self.max_new_tokens)
+        conversations = [conversation(objective, prompt, self.plain) for _, prompt in to_answer]
+        if "calculator" in self.tools and self.meter.model.supports_interjection:  # arithmetic computed as written
+            replies = [self.meter.generate_interjected(messages, interjection, purpose="execute", task_id=task.id,
+                                                       max_new_tokens=self.max_new_tokens)
+                       for messages, (task, _) in zip(conversations, to_answer)]
+        else:
+            replies = self.meter.generate_batch(conversations, purpose="execute",
+                                                task_ids=[task.id for task, _ in to_answer],
+                                                max_new_tokens=self.max_new_tokens)
         for (task, _), reply in zip(to_answer, replies):
             result = reply.text.strip()[:MAX_RESULT_CHARS]
             settled[task.id] = task.model_copy(update={"status": TaskStatus.done, "result": result,

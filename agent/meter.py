@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.errors import BudgetExhausted
 from agent.events import Event, ModelCalled
-from agent.models.base import ChatModel, Generation, Message
+from agent.models.base import ChatModel, Generation, Interjector, Message
 from agent.records import Usage
 
 
@@ -78,6 +78,15 @@ class Meter:
         self.check()
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens,
                                          deadline=self.deadline())
+        self._count(purpose, generation, task_id)
+        return generation
+
+    def generate_interjected(self, messages: Sequence[Message], interject: Interjector, *, purpose: str,
+                             task_id: int | None = None, max_new_tokens: int = 256) -> Generation:
+        """Free text with `interject`'s text taken in as it decodes (only when the backend supports it)."""
+        self.check()
+        generation = self.model.generate_interjected(messages, interject, max_new_tokens=max_new_tokens,
+                                                     deadline=self.deadline())
         self._count(purpose, generation, task_id)
         return generation
 

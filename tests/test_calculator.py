@@ -113,7 +113,7 @@ def test_correct_results(expression: str, expected: float) -> None:
         ("__import__", "unknown name"),
         ("x + 1", "unknown name"),
         ("sqrt", "must be called"),
-        ("math.sqrt(4)", "only calls to"),
+        ("os.sqrt(4)", "only calls to"),  # a function of the math module may be named on it, nothing else
         ("'a' * 3", "only numbers"),
         ("b'a'", "only numbers"),
         ("1j", "only numbers"),
@@ -219,3 +219,15 @@ else:
     @given(st.one_of(st.text(max_size=600), st.lists(st.sampled_from(_TOKENS), max_size=120).map("".join)))
     def test_random_text_only_raises_calculator_error(text: str) -> None:
         _assert_safe(text)
+
+
+def test_a_straight_line_program_of_arithmetic_is_interpreted_never_run():
+    from agent.tools.calculator import run_program
+
+    source = ("import math\n'''totals'''\nprice = 12.5  # each\ncount = 4\ntotal = price * count\ntotal += 3\n"
+              "print(total)\nprint(f'{count} items: {math.floor(total)} dollars', round(total / 3, 2))\n")
+    assert run_program(source) == ["53", "4 items: 53 dollars 17.67"]
+    for refused in ("import os", "for i in range(3):\n    x = i", "x = open('f')", "print(y)", "x.y = 3",
+                    "def f():\n    pass", "x = __import__('os')", "while True:\n    pass", "x = 1 / 0"):
+        with pytest.raises(CalculatorError):
+            run_program(refused)

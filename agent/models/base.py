@@ -1,6 +1,6 @@
 """The ChatModel protocol: the only thing the rest of the agent knows about a language model."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, runtime_checkable
@@ -12,6 +12,8 @@ class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
     content: str
 
+
+Interjector = Callable[[str], str | None]  # the reply so far -> text to append to it as if decoded, or None
 
 TOP_P = 0.95  # sampled replies (agent learn) draw from the likeliest tokens that hold this much probability
 
@@ -40,7 +42,11 @@ class ChatModel(Protocol):
     `supports_batch`: `generate_batch(conversations, **same keywords)` runs independent prompts in one pass.
     `supports_prefix_reuse`: the KV cache of a prompt prefix shared with an earlier call is not read again.
     `supports_adapters`: `swap_weights(model)` serves other weights (a LoRA adapter) from then on.
-    `supports_sampling`: `with sampling(temperature, seed):` samples replies instead of decoding greedily."""
+    `supports_sampling`: `with sampling(temperature, seed):` samples replies instead of decoding greedily.
+    `supports_interjection`: `generate_interjected(messages, interject)` writes free text and asks `interject`,
+    after each token that writes "=" or a line break, with the reply so far; the text it returns is appended to
+    the reply as if decoded, and decoding goes on from it (the calculator's value after "6 * 2 =",
+    agent/worked_arithmetic.py)."""
 
     name: str
     supports_schema: bool = False
@@ -48,6 +54,7 @@ class ChatModel(Protocol):
     supports_prefix_reuse: bool = False
     supports_adapters: bool = False
     supports_sampling: bool = False
+    supports_interjection: bool = False
 
     def generate(
         self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,
@@ -61,6 +68,11 @@ class ChatModel(Protocol):
         """Called only when `supports_batch`; this default asks one by one."""
         return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens, deadline=deadline)
                 for c in conversations]
+
+    def generate_interjected(self, messages: Sequence[Message], interject: Interjector, *,
+                             max_new_tokens: int = 256, deadline: float | None = None) -> Generation:
+        """Called only when `supports_interjection`."""
+        raise UsageError(f"the {self.name} backend cannot take text into a reply as it decodes")
 
     def swap_weights(self, model: Any) -> None:
         """Called only when `supports_adapters`."""

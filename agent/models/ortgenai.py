@@ -20,12 +20,13 @@ import llguidance as llg
 import numpy as np
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import TOP_P, ChatModel, Generation, Message
+from agent.models.base import TOP_P, ChatModel, Generation, Interjector, Message
 from agent.models.catalog import ModelSource
 from agent.models.engine_build import discard, engine_dir
 from agent.models.prefix import MIN_PREFIX_TOKENS, common_prefix
 
 INSTALL_HINT = "pip install onnxruntime-genai onnx onnx-ir"
+_TRIGGERS = set("=\n")  # an interjection is asked for after a token holding one of these
 REPETITION_PENALTY = 1.1  # as the other backends: the small default model loops on greedy free text without it
 
 
@@ -65,6 +66,7 @@ class OrtGenAIModel(ChatModel):
     supports_batch = True
     supports_prefix_reuse = True
     supports_sampling = True
+    supports_interjection = True
 
     def __init__(self, source: ModelSource, *, cache_dir: Path | None = None, context: int = 4096,
                  reuse_prefix: bool = True, show_progress: bool = True) -> None:
@@ -99,13 +101,21 @@ class OrtGenAIModel(ChatModel):
 
     def generate(self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None,
                  max_new_tokens: int = 256, deadline: float | None = None) -> Generation:
+        return self._generate(messages, schema, max_new_tokens, deadline, None)
+
+    def generate_interjected(self, messages: Sequence[Message], interject: Interjector, *,
+                             max_new_tokens: int = 256, deadline: float | None = None) -> Generation:
+        return self._generate(messages, None, max_new_tokens, deadline, interject)
+
+    def _generate(self, messages: Sequence[Message], schema: dict[str, Any] | None, max_new_tokens: int,
+                  deadline: float | None, interject: Interjector | None) -> Generation:
         start = time.perf_counter()
         ids = self.prompt_ids(messages)
         budget = self._budget(len(ids), max_new_tokens)
         slot = self._slots[schema is not None]
         self._feed(slot, ids)
         if schema is None:
-            completion = self._decode(slot.generator, 1, budget, deadline)[0]
+            completion = self._decode(slot.generator, 1, budget, deadline, interject, len(ids))[0]
             slot.tokens = ids + completion[:-1]  # the last token's KV entry is only written by the next step
         else:
             completion = self._decode_guided(slot.generator, self._matcher(schema), budget, deadline)
@@ -227,8 +237,11 @@ class OrtGenAIModel(ChatModel):
         slot.generator.append_tokens(np.asarray(ids[shared:], dtype=np.int32))
         self.prefilled_tokens += len(ids) - shared
 
-    def _decode(self, generator: Any, batch: int, budget: int, deadline: float | None) -> list[list[int]]:
-        """Greedy steps until every row ends, `budget` tokens, or the deadline; each row's tokens, eos cut."""
+    def _decode(self, generator: Any, batch: int, budget: int, deadline: float | None,
+                interject: Interjector | None = None, prompt_tokens: int = 0) -> list[list[int]]:
+        """Greedy steps until every row ends, `budget` tokens, or the deadline; each row's tokens, eos cut.
+        With `interject` (one row, after a prompt of `prompt_tokens`), the text it returns for the reply so far
+        is appended as if decoded."""
         rows: list[list[int]] = [[] for _ in range(batch)]
         for _ in range(budget):
             if generator.is_done() or (deadline is not None and time.monotonic() >= deadline):
@@ -237,7 +250,20 @@ class OrtGenAIModel(ChatModel):
             for row, token in zip(rows, generator.get_next_tokens().tolist()):
                 if not row or row[-1] not in self.eos_ids:
                     row.append(int(token))
+            if interject is not None and (insert := self._interjection(rows[0], interject)) is not None:
+                tokens = [int(t) for t in self.tokenizer.encode(insert)]
+                # the token just chosen is not in the KV cache until the next step reads it: rewind to before
+                # it and append it with the interjection, so the model reads "= 12", not "12"
+                generator.rewind_to(prompt_tokens + len(rows[0]) - 1)
+                generator.append_tokens(np.asarray(rows[0][-1:] + tokens, dtype=np.int32))
+                rows[0].extend(tokens)
         return [row[:-1] if row and row[-1] in self.eos_ids else row for row in rows]
+
+    def _interjection(self, row: list[int], interject: Interjector) -> str | None:
+        """What `interject` appends after the row's latest token, asked only where that token writes a trigger."""
+        if row[-1] in self.eos_ids or not _TRIGGERS & set(self._text(row[-1:])):
+            return None
+        return interject(self._text(row))
 
     def _text(self, tokens: list[int]) -> str:
         return self.tokenizer.decode(np.asarray(tokens, dtype=np.int32)) if tokens else ""

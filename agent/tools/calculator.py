@@ -11,7 +11,7 @@ import ast
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 Number = int | float
 
@@ -20,7 +20,8 @@ MAX_DEPTH = 50  # nesting depth of the expression tree
 MAX_NODES = 200  # expression nodes in the tree
 MAX_EXPONENT = 1000  # largest allowed abs(b) in a ** b
 MAX_INT_DIGITS = 4300  # matches CPython's default int/str conversion limit
-MAX_ROUND_DIGITS = 100  # round(x, n): a huge n makes int rounding slow
+MAX_ROUND_DIGITS = 100
+MAX_PROGRAM_LENGTH = 4000  # characters of a program for run_program  # round(x, n): a huge n makes int rounding slow
 
 _LOG10_2 = math.log10(2)
 
@@ -65,6 +66,8 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int]] = {
     "tan": (math.tan, 1, 1),
     "floor": (math.floor, 1, 1),
     "ceil": (math.ceil, 1, 1),
+    "int": (math.trunc, 1, 1),
+    "float": (float, 1, 1),
 }
 
 # Spellings models commonly use for operators Python writes differently.
@@ -97,7 +100,7 @@ def _power(base: Number, exp: Number) -> Number:
     return base**exp
 
 
-def _eval(node: ast.expr, depth: int) -> Number:
+def _eval(node: ast.expr, depth: int, names: Mapping[str, Number] = {}) -> Number:
     if depth > MAX_DEPTH:
         raise CalculatorError(f"expression nested too deeply (limit {MAX_DEPTH})")
     if isinstance(node, ast.Constant):
@@ -106,11 +109,11 @@ def _eval(node: ast.expr, depth: int) -> Number:
             raise CalculatorError(f"only numbers are allowed, got {type(node.value).__name__}")
         return _check(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
-        value = _eval(node.operand, depth + 1)
+        value = _eval(node.operand, depth + 1, names)
         return _check(-value if isinstance(node.op, ast.USub) else +value)
     if isinstance(node, ast.BinOp):
-        left = _eval(node.left, depth + 1)
-        right = _eval(node.right, depth + 1)
+        left = _eval(node.left, depth + 1, names)
+        right = _eval(node.right, depth + 1, names)
         if isinstance(node.op, ast.Pow):
             return _check(_power(left, right))
         op = _BINOPS.get(type(node.op))
@@ -118,22 +121,24 @@ def _eval(node: ast.expr, depth: int) -> Number:
             raise CalculatorError(f"operator {type(node.op).__name__} is not allowed")
         return _check(op(left, right))
     if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
         if node.id in _CONSTANTS:
             return _CONSTANTS[node.id]
         if node.id in _FUNCTIONS:
             raise CalculatorError(f"{node.id} is a function and must be called")
         raise CalculatorError(f"unknown name: {node.id}")
     if isinstance(node, ast.Call):
-        return _call(node, depth)
+        return _call(node, depth, names)
     if isinstance(node, ast.Attribute):
         raise CalculatorError("attribute access is not allowed")
     raise CalculatorError(f"unsupported syntax: {type(node).__name__}")
 
 
-def _call(node: ast.Call, depth: int) -> Number:
-    if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+def _call(node: ast.Call, depth: int, names: Mapping[str, Number] = {}) -> Number:
+    name = _function_name(node.func)
+    if name not in _FUNCTIONS:
         raise CalculatorError("only calls to " + ", ".join(_FUNCTIONS) + " are allowed")
-    name = node.func.id
     if node.keywords:
         raise CalculatorError("keyword arguments are not allowed")
     if any(isinstance(arg, ast.Starred) for arg in node.args):
@@ -142,7 +147,7 @@ def _call(node: ast.Call, depth: int) -> Number:
     if not lo <= len(node.args) <= hi:
         raise CalculatorError(f"{name}() takes {lo} to {hi} arguments" if lo != hi
                               else f"{name}() takes {lo} argument")
-    args = [_eval(arg, depth + 1) for arg in node.args]
+    args = [_eval(arg, depth + 1, names) for arg in node.args]
     return _check(func(*args))
 
 
@@ -182,6 +187,64 @@ def evaluate(expression: str) -> int | float:
         raise CalculatorError("number too large") from None
     except (ValueError, TypeError, ArithmeticError) as exc:  # e.g. math domain error
         raise CalculatorError(f"math error: {exc}") from None
+
+
+def _function_name(func: ast.expr) -> str:
+    """`round` or `math.floor`: a function of the whitelist, named alone or on the math module."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "math":
+        return func.attr
+    return ""
+
+
+def run_program(source: str) -> list[str]:
+    """The lines a straight-line arithmetic program prints: statements that assign arithmetic to names
+    (`total = price * 3`, `total += 2`) and print() arithmetic, names or text (f-strings too); `import math`
+    and docstrings are allowed and do nothing. Anything else (a loop, a condition, another import or call) is a
+    CalculatorError. Like `evaluate`, the program is parsed into a tree and interpreted by hand, never run."""
+    if len(source) > MAX_PROGRAM_LENGTH:
+        raise CalculatorError(f"program too long (limit {MAX_PROGRAM_LENGTH} characters)")
+    try:
+        tree = ast.parse(source, mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise CalculatorError("not a program of arithmetic") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES * 4:
+        raise CalculatorError("program too complex")
+    names: dict[str, Number] = {}
+    printed: list[str] = []
+    try:
+        for statement in tree.body:
+            if isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets):
+                value = _eval(statement.value, 1, names)
+                names.update({t.id: value for t in statement.targets if isinstance(t, ast.Name)})
+            elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+                operation = ast.BinOp(left=statement.target, op=statement.op, right=statement.value)
+                names[statement.target.id] = _eval(operation, 1, names)
+            elif (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+                  and _function_name(statement.value.func) == "print" and not statement.value.keywords):
+                printed.append(" ".join(_shown(arg, names) for arg in statement.value.args))
+            elif isinstance(statement, ast.Import) and [a.name for a in statement.names] == ["math"]:
+                pass
+            elif not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+                raise CalculatorError(f"a program may only assign and print arithmetic, not {type(statement).__name__}")
+    except CalculatorError:
+        raise
+    except ZeroDivisionError:
+        raise CalculatorError("division by zero") from None
+    except (OverflowError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        raise CalculatorError(f"math error: {exc}") from None
+    return printed
+
+
+def _shown(node: ast.expr, names: Mapping[str, Number]) -> str:
+    """How print() shows one argument: text as it is, numbers formatted as the calculator formats them."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_shown(part.value if isinstance(part, ast.FormattedValue) else part, names)
+                       for part in node.values)
+    return format_number(_eval(node, 1, names))
 
 
 def _percentage(match: re.Match[str]) -> str:
