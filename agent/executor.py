@@ -65,9 +65,11 @@ class Executor:
                 to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step)))
         conversations = [conversation(objective, prompt, self.plain) for _, prompt in to_answer]
         if "calculator" in self.tools and self.meter.model.supports_interjection:  # arithmetic computed as written
-            replies = [self.meter.generate_interjected(messages, interjection, purpose="execute", task_id=task.id,
-                                                       max_new_tokens=self.max_new_tokens)
-                       for messages, (task, _) in zip(conversations, to_answer)]
+            # the whole objective worked out step by step: twice the room of a step's result
+            replies = [self.meter.generate_interjected(
+                messages, interjection, purpose="execute", task_id=task.id,
+                max_new_tokens=self.max_new_tokens * (2 if task.description == objective else 1))
+                for messages, (task, _) in zip(conversations, to_answer)]
         else:
             replies = self.meter.generate_batch(conversations, purpose="execute",
                                                 task_ids=[task.id for task, _ in to_answer],

@@ -93,3 +93,4 @@ def test_a_compiler_that_ignores_a_length_beside_a_pattern_keeps_the_length_over
     assert kept["date"] == schema["properties"]["date"]  # a bounded pattern is its own bound
     assert kept["free"] == schema["properties"]["free"]  # nothing to keep in its place
     assert "pattern" in schema["properties"]["expression"]  # the caller's schema is left as it was
+

@@ -1,8 +1,12 @@
 """Arithmetic written in a step worked out in words is computed as the model writes it."""
 
+from pathlib import Path
+
 import pytest
 
 from agent import Agent, RunStatus, ScriptedModel
+from agent.models.base import ChatModel, Message
+from agent.models.catalog import resolve
 from agent.tools.builtin import calculator
 from agent.worked_arithmetic import interjection
 
@@ -53,6 +57,8 @@ def test_a_step_in_words_gets_exact_arithmetic_where_the_calculator_is_allowed(m
     assert result.status is RunStatus.done and result.usage.llm_calls == 2
     # each value as computed, in place of the number the model wrote
     assert result.final_answer == "Tennis balls: 16 * 0.25 = 4. Red ones: half of those, 4 / 2 = 2.\nAnswer: 2"
+    assert model.calls[-1].max_new_tokens == 2 * 200  # the whole objective reasoned out: twice a step's room
+    assert "step by step" in model.calls[-1].messages[-1]["content"]
 
 
 def test_without_the_calculator_a_step_in_words_is_left_as_written(memory, tmp_path):
@@ -78,3 +84,29 @@ def test_a_made_up_program_output_is_replaced_by_what_the_program_prints(memory,
     result = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path / "runs").run(
         "Mary scored 456 points. Jennifer scored 13 more than 50% as many as Mary. How many points in total?")
     assert "```output\n697\n```\nThey scored" in result.final_answer and "729" not in result.final_answer
+
+
+CACHE = Path(__file__).parent.parent / ".cache" / "agent"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnxruntime-genai", "transformers"])
+def test_interjected_text_is_read_by_a_real_model_as_if_it_had_written_it(backend):
+    if backend == "transformers":
+        from agent.models.local import LocalModel
+        model: ChatModel = LocalModel(resolve("smollm2-135m"), device="cpu", cache_dir=CACHE)
+    else:
+        from agent.models.ortgenai import OrtGenAIModel
+        model = OrtGenAIModel(resolve("smollm2-135m"), cache_dir=CACHE, show_progress=False)
+    asked: list[str] = []
+
+    def interject(reply: str) -> str | None:
+        asked.append(reply)
+        return "4242 is" if len(asked) == 1 else None  # at the first "=" or line break
+
+    messages: list[Message] = [{"role": "user", "content": "Write 6 * 7 =, 5 * 8 = and 9 * 9 = on three lines, "
+                                                           "each with its value."}]
+    generation = model.generate_interjected(messages, interject, max_new_tokens=60)
+    assert asked and all(generation.text.startswith(reply.rstrip()) for reply in asked)  # the reply so far
+    assert generation.text.startswith(asked[0] + "4242 is")  # and the model went on after the interjection
+    assert len(generation.text) > len(asked[0] + "4242 is")

@@ -14,6 +14,7 @@ class Message(TypedDict):
 
 
 Interjector = Callable[[str], str | None]  # the reply so far -> text to append to it as if decoded, or None
+INTERJECTION_TRIGGERS = frozenset("=\n")  # an interjector is asked after a token that writes one of these
 
 TOP_P = 0.95  # sampled replies (agent learn) draw from the likeliest tokens that hold this much probability
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import TOP_P, ChatModel, Generation, Message
+from agent.models.base import INTERJECTION_TRIGGERS, TOP_P, ChatModel, Generation, Interjector, Message
 from agent.models.catalog import ModelSource
 from agent.models.grammar import GrammarCache
 from agent.models.prefix import PrefixCache
@@ -47,6 +48,7 @@ class LocalModel(ChatModel):
     supports_schema = True
     supports_batch = True
     supports_prefix_reuse = True
+    supports_interjection = True
     supports_adapters = True
     supports_sampling = True
 
@@ -98,6 +100,26 @@ class LocalModel(ChatModel):
         text = str(self.tokenizer.decode(completion, skip_special_tokens=True))  # one sequence in, one str out
         return Generation(text, len(ids), len(completion), time.perf_counter() - start)
 
+    def generate_interjected(self, messages: Sequence[Message], interject: Interjector, *,
+                             max_new_tokens: int = 256, deadline: float | None = None) -> Generation:
+        """Free text decoded in stretches: a stretch stops where `interject` has text to add, the text is
+        appended as tokens, and the next stretch goes on from it (the prompt's prefix cache reused)."""
+        start = time.perf_counter()
+        ids = self._prompt_ids(messages)
+        completion: list[int] = []
+        while len(completion) < max_new_tokens:
+            stop = _Interjection(self.tokenizer, len(ids), interject)
+            prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
+            output = self._generate(torch.tensor([ids + completion], device=self.device), None, None,
+                                    max_new_tokens - len(completion), prefix, deadline, stop)
+            stretch = output[0, len(ids) + len(completion):].tolist()
+            completion += _until_eos(stretch, self.eos_ids)
+            if stop.insert is None or (deadline is not None and time.monotonic() >= deadline):
+                break  # ended (end of sequence, token budget, deadline) with nothing to add
+            completion += self.tokenizer.encode(stop.insert, add_special_tokens=False)
+        text = str(self.tokenizer.decode(completion, skip_special_tokens=True))
+        return Generation(text, len(ids), len(completion), time.perf_counter() - start)
+
     def generate_batch(
         self, conversations: Sequence[Sequence[Message]], *, schema: dict[str, Any] | None = None,
         max_new_tokens: int = 256, deadline: float | None = None,
@@ -130,8 +152,11 @@ class LocalModel(ChatModel):
             return self.model(torch.tensor([ids], device=self.device), use_cache=True).past_key_values
 
     def _generate(self, input_ids: torch.Tensor, mask: torch.Tensor | None, schema: dict[str, Any] | None,
-                  max_new_tokens: int, cache: Any, deadline: float | None = None) -> torch.Tensor:
+                  max_new_tokens: int, cache: Any, deadline: float | None = None,
+                  stop: Any = None) -> torch.Tensor:
         options: dict[str, Any] = {**self._decoding, "max_new_tokens": max_new_tokens}
+        if stop is not None:
+            options["stopping_criteria"] = StoppingCriteriaList([stop])
         if deadline is not None:  # checked after every new token: a budget bounds the call itself
             options["max_time"] = max(deadline - time.monotonic(), 0.001)
         if schema is not None:  # one grammar for the whole batch; each row gets its own matcher
@@ -161,6 +186,22 @@ class LocalModel(ChatModel):
         """Generate with `model` from now on; prefixes cached from the previous weights are dropped."""
         self.model = model
         self.prefixes = PrefixCache()
+
+
+class _Interjection(StoppingCriteria):
+    """Stops a stretch of decoding after a token holding a trigger, when the interjector has text to add."""
+
+    def __init__(self, tokenizer: Any, prompt_tokens: int, interject: Interjector) -> None:
+        self.tokenizer, self.prompt_tokens, self.interject = tokenizer, prompt_tokens, interject
+        self.insert: str | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        row = input_ids[0].tolist()
+        if INTERJECTION_TRIGGERS & set(self.tokenizer.decode(row[-1:], skip_special_tokens=True)):
+            reply = self.tokenizer.decode(row[self.prompt_tokens:], skip_special_tokens=True)
+            self.insert = self.interject(reply)
+        return torch.full((input_ids.shape[0],), self.insert is not None, dtype=torch.bool,
+                          device=input_ids.device)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

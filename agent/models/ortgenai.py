@@ -20,13 +20,12 @@ import llguidance as llg
 import numpy as np
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import TOP_P, ChatModel, Generation, Interjector, Message
+from agent.models.base import INTERJECTION_TRIGGERS, TOP_P, ChatModel, Generation, Interjector, Message
 from agent.models.catalog import ModelSource
 from agent.models.engine_build import discard, engine_dir
 from agent.models.prefix import MIN_PREFIX_TOKENS, common_prefix
 
 INSTALL_HINT = "pip install onnxruntime-genai onnx onnx-ir"
-_TRIGGERS = set("=\n")  # an interjection is asked for after a token holding one of these
 REPETITION_PENALTY = 1.1  # as the other backends: the small default model loops on greedy free text without it
 
 
@@ -261,7 +260,7 @@ class OrtGenAIModel(ChatModel):
 
     def _interjection(self, row: list[int], interject: Interjector) -> str | None:
         """What `interject` appends after the row's latest token, asked only where that token writes a trigger."""
-        if row[-1] in self.eos_ids or not _TRIGGERS & set(self._text(row[-1:])):
+        if row[-1] in self.eos_ids or not INTERJECTION_TRIGGERS & set(self._text(row[-1:])):
             return None
         return interject(self._text(row))
 
