@@ -3,7 +3,7 @@
 import re
 from collections.abc import Callable
 
-from agent.actions import FinalAnswer, references, resolve_refs
+from agent.actions import MAX_ANSWER_CHARS, FinalAnswer, references, resolve_refs
 from agent.events import Event
 from agent.meter import Meter
 from agent.passages import passages
@@ -44,6 +44,30 @@ def settle_answer(answer: str, tasks: list[Task], objective: str) -> str:
     return _DATA_MARK.sub("", str(resolve_refs(answer, tasks, passages(objective)))).strip()
 
 
+def conclusion(reply: str) -> str:
+    """The answer a step worked out in words comes to: a reply longer than an answer may be (a reasoning) is
+    answered by its last "Answer: ..." line, or else by the last line with a boxed result ("\\boxed{225}"),
+    without the markup; a shorter reply, or one that states neither, is its own answer. The reasoning itself
+    stays the step's result."""
+    if len(reply) <= MAX_ANSWER_CHARS:
+        return reply
+    stated = [m.group(1).strip() for m in _ANSWER_LINE.finditer(reply)]
+    if stated and stated[-1]:
+        return _unmarked(stated[-1])
+    boxed = [line for line in reply.splitlines() if "\\boxed{" in line]
+    return _unmarked(boxed[-1]) if boxed else reply
+
+
+def _unmarked(line: str) -> str:
+    """A line of LaTeX as plain text: \\boxed{x} becomes x, inline and display delimiters go."""
+    line = _BOXED.sub(r"\1", line)
+    plain = re.sub(r"\s+([.,;!?])", r"\1", re.sub(r"\s+", " ", _DELIMITERS.sub(" ", line)))
+    return plain.strip(" :") or line
+
+
+_ANSWER_LINE = re.compile(r"(?im)^\W*answer\W*:\s*(.+)$")
+_BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
+_DELIMITERS = re.compile(r"\\[()\[\]]|\$\$?|\*\*")
 _DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)
 _LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 words, then 4 more times in a row
 _STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros

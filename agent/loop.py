@@ -28,6 +28,7 @@ from agent.executor import Executor
 from agent.integrator import (
     Integrator,
     computes_inside,
+    conclusion,
     leftover_placeholder,
     loops,
     restates,
@@ -154,7 +155,7 @@ def execute(ctx: Context) -> Phase:
         only = board.tasks[0] if len(board.tasks) == 1 else None
         if only is not None and only.mode in ("solve", "remember") and only.status is TaskStatus.done:
             # a one-step answer in words is final, and so is a fact kept
-            answer = only.result if only.mode == "solve" else NOTED.format(fact=only.result)
+            answer = conclusion(only.result or "") if only.mode == "solve" else NOTED.format(fact=only.result)
             state.answer, state.stop = answer, RunStatus.done.value
     following = Phase.answer if state.stop else Phase.execute if board.ready() else Phase.decide
     ctx.advance(following, settled)  # acknowledged: from here on these tasks are never executed again

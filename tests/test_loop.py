@@ -468,3 +468,14 @@ def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objecti
         # a brace around a negative number must close right after it ("{  -13 * 50% = 43.6%" leaked as an answer)
         assert allowed("{ -2.5 } or {-13}") and not allowed("{  -13 * 50% = 43.6%") and not allowed("{-13")
         assert not allowed("{" + " " * 40 + "-1}")  # one space at most: no run of blanks to the token limit
+
+
+def test_a_long_reasoning_in_words_is_answered_by_its_conclusion(memory, tmp_path):
+    steps = "\n".join(f"Step {n}: the {n}th partial count is worked out here in words." for n in range(1, 12))
+    endings = [("\nAnswer: 15", "15"), ("\nNo conclusion here.", None),
+               ("\nSo \\(\\boxed{15}\\) eggs are still hidden.", "So 15 eggs are still hidden.")]
+    for ending, answer in endings:
+        model = ScriptedModel([SOLVE, steps + ending])
+        result = make_agent(model, memory, tmp_path).run("How many eggs are still hidden?")
+        assert result.final_answer == (answer or steps + ending)  # the whole reply when it states no conclusion
+        assert result.tasks[0].result == steps + ending  # the reasoning is kept as the step's result
