@@ -101,7 +101,7 @@ def _interjected(text: str, interject: Interjector) -> str:
         out, i = out + text[i], i + 1
         if out.endswith(("=", "\n")) and (insert := interject(out)) is not None:
             out += insert
-            own = (_OWN_NUMBER if out.endswith(insert) and text[i - 1] == "=" else _OWN_OUTPUT).match(text, i)
+            own = (_OWN_NUMBER if text[i - 1] == "=" else _OWN_OUTPUT).match(text, i)
             i = own.end() if own else i
     return out
 

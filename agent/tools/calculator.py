@@ -11,7 +11,8 @@ import ast
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 Number = int | float
 
@@ -20,8 +21,8 @@ MAX_DEPTH = 50  # nesting depth of the expression tree
 MAX_NODES = 200  # expression nodes in the tree
 MAX_EXPONENT = 1000  # largest allowed abs(b) in a ** b
 MAX_INT_DIGITS = 4300  # matches CPython's default int/str conversion limit
-MAX_ROUND_DIGITS = 100
-MAX_PROGRAM_LENGTH = 4000  # characters of a program for run_program  # round(x, n): a huge n makes int rounding slow
+MAX_ROUND_DIGITS = 100  # round(x, n): a huge n makes int rounding slow
+MAX_PROGRAM_LENGTH = 4000  # characters of a program for run_program
 
 _LOG10_2 = math.log10(2)
 
@@ -177,15 +178,22 @@ def evaluate(expression: str) -> int | float:
     # ast.walk is iterative, so counting is safe even before the depth check.
     if sum(isinstance(n, ast.expr) for n in ast.walk(tree)) > MAX_NODES:
         raise CalculatorError(f"expression too complex (limit {MAX_NODES} nodes)")
-    try:
+    with _arithmetic_errors():
         return _eval(tree.body, 1)
+
+
+@contextmanager
+def _arithmetic_errors() -> Iterator[None]:
+    """Python's own arithmetic failures while interpreting, as CalculatorErrors that say what went wrong."""
+    try:
+        yield
     except CalculatorError:
         raise
     except ZeroDivisionError:
         raise CalculatorError("division by zero") from None
     except OverflowError:
         raise CalculatorError("number too large") from None
-    except (ValueError, TypeError, ArithmeticError) as exc:  # e.g. math domain error
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # e.g. math domain error
         raise CalculatorError(f"math error: {exc}") from None
 
 
@@ -213,7 +221,7 @@ def run_program(source: str) -> list[str]:
         raise CalculatorError("program too complex")
     names: dict[str, Number] = {}
     printed: list[str] = []
-    try:
+    with _arithmetic_errors():
         for statement in tree.body:
             if isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets):
                 value = _eval(statement.value, 1, names)
@@ -228,12 +236,6 @@ def run_program(source: str) -> list[str]:
                 pass
             elif not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
                 raise CalculatorError(f"a program may only assign and print arithmetic, not {type(statement).__name__}")
-    except CalculatorError:
-        raise
-    except ZeroDivisionError:
-        raise CalculatorError("division by zero") from None
-    except (OverflowError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-        raise CalculatorError(f"math error: {exc}") from None
     return printed
 
 
