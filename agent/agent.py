@@ -244,7 +244,7 @@ class Agent:
         if store is None:
             return []
         return [turn for e in store.similar(objective, k=2)[::-1]  # the nearest one closest to the question
-                for turn in experience_turns(e.objective, e.steps, e.answer)]
+                for turn in experience_turns(e.objective, e.steps, e.answer, e.written_answer)]
 
     @property
     def model_name(self) -> str:

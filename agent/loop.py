@@ -119,6 +119,7 @@ def decide(ctx: Context) -> Phase:
         ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused", refused=True))
     elif move.next == FINISH:
         state.answer, state.stop = settle_answer(move.answer, board.tasks, ctx.objective), RunStatus.done.value
+        state.written_answer = move.answer
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
         return ctx.advance(Phase.answer)
     elif move.next == SOLVE:
@@ -180,7 +181,8 @@ def close(ctx: Context) -> RunResult:
     """The result document, written atomically before the run is marked finished."""
     state = ctx.state
     result = RunResult(run_id=ctx.run_id, objective=ctx.objective, status=RunStatus(state.stop),
-                       final_answer=state.answer or "", tasks=ctx.board.tasks, usage=ctx.meter.sync().model_copy())
+                       final_answer=state.answer or "", tasks=ctx.board.tasks, usage=ctx.meter.sync().model_copy(),
+                       written_answer=state.written_answer)
     staged = ctx.store.path / f"{RESULT_FILE}.tmp"
     staged.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     os.replace(staged, ctx.store.path / RESULT_FILE)

@@ -60,10 +60,11 @@ class RunResult(BaseModel):
     final_answer: str
     tasks: list[Task]
     usage: Usage
+    written_answer: str | None = None  # the answer before its references were filled, when the model wrote one
 
     def to_json_document(self) -> dict:
         """The public JSON shape: tasks carry id, description, status, result, tool."""
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", exclude={"written_answer"})
         data["tasks"] = [
             {k: t[k] for k in ("id", "description", "status", "result", "tool")} for t in data["tasks"]
         ]
@@ -87,6 +88,7 @@ class RunState:
     phase: Phase = Phase.decide
     stop: str | None = None  # why the loop stopped (a RunStatus value), once it has
     answer: str | None = None
+    written_answer: str | None = None  # the model's answer as it wrote it, references unfilled ({1}, {a})
 
     def __post_init__(self) -> None:
         self.phase = Phase(self.phase) if self.phase in Phase._value2member_map_ else Phase.decide

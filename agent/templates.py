@@ -114,26 +114,30 @@ def _asked(objective: str, tasks: list[Any], recalls: Sequence[Any] = ()) -> str
                                                       passages=hint(objective))
 
 
-def experience_turns(objective: str, steps: Sequence[Any], answer: str) -> list[tuple[str, str]]:
-    """A past success replayed as decide-step turns: its first move, then its answer with the tool results and
-    the objective's passages written back as `{N}` and `{a}` references. Only runs whose steps were all tool
-    calls, or one step in words, replay."""
+def experience_turns(objective: str, steps: Sequence[Any], answer: str,
+                     written: str | None = None) -> list[tuple[str, str]]:
+    """A past success replayed as decide-step turns: each of its moves with the steps done before it, then its
+    answer as the model wrote it (`written`), else with the tool results and the objective's passages written
+    back as `{N}` and `{a}` references. Only runs whose steps were all tool calls, or one step in words,
+    replay."""
+    from agent.actions import references
     from agent.records import Task, TaskStatus
 
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
         return []
-    kept = None if steps[0].tool else (steps[0].arguments or {}).get("fact")  # a remember step keeps its fact
-    first = ({"next": steps[0].tool, "arguments": steps[0].arguments or {}} if steps[0].tool
-             else {"next": "remember", "fact": kept} if kept else {"next": "solve"})
-    turns = [(_asked(objective, []), json.dumps(first))]
-    if steps[0].tool:
-        tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)
-                 for i, s in enumerate(steps, 1)]
+    if not steps[0].tool:  # one step in words; a remember step keeps its fact
+        kept = (steps[0].arguments or {}).get("fact")
+        return [(_asked(objective, []), json.dumps({"next": "remember", "fact": kept} if kept else {"next": "solve"}))]
+    tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)
+             for i, s in enumerate(steps, 1)]
+    turns = [(_asked(objective, tasks[:n]), json.dumps({"next": step.tool, "arguments": step.arguments or {}}))
+             for n, step in enumerate(steps)]
+    if written is None or not set(references(written)) <= {t.id for t in tasks}:
+        written = answer
         for task in tasks:
-            if task.result and len(task.result) <= 40 and task.result in answer:
-                answer = answer.replace(task.result, "{" + str(task.id) + "}")
+            if task.result and len(task.result) <= 40 and task.result in written:
+                written = written.replace(task.result, "{" + str(task.id) + "}")
         for label, text in sorted(passages(objective).items(), key=lambda p: -len(p[1])):
-            answer = answer.replace(text, "{" + label + "}")
-        finish = {"next": "finish", "answer": answer[:400]}
-        turns.append((_asked(objective, tasks), json.dumps(finish)))
+            written = written.replace(text, "{" + label + "}")
+    turns.append((_asked(objective, tasks), json.dumps({"next": "finish", "answer": written[:400]})))
     return turns

@@ -56,14 +56,26 @@ def run_half(items, model, tools, settings, scratch: Path, store: ExperienceStor
         except Exception as exc:  # a benchmark records the failure and goes on
             print(f"  {item.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
             ok, result = False, None
+        answer = " ".join(result.final_answer.split())[:120] if result is not None else ""
+        print(f"  {item.id}: {'pass' if ok else 'fail'} {answer}", file=sys.stderr)
         if ok and learn_from and store is not None:
             store.add(experience_from_result(result))
         passed.append(ok)
-    return success_by_kind(items, passed)
+    return {**success_by_kind(items, passed), "passed_ids": [i.id for i, ok in zip(items, passed) if ok]}
+
+
+def halves(items: list) -> tuple[list, list]:
+    """Every other unit to each half, so both hold every kind; a unit is an item, or the items sharing a memory
+    key (a fact stored and the question on it stay together, in order)."""
+    units: dict[str, list] = {}
+    for item in items:
+        units.setdefault(item.memory or f"item:{item.id}", []).append(item)
+    ordered = list(units.values())
+    return ([i for unit in ordered[0::2] for i in unit], [i for unit in ordered[1::2] for i in unit])
 
 
 def experience_benchmark(items, model, tools, settings) -> dict:
-    halves = (items[0::2], items[1::2])  # interleaved, so both halves hold every kind
+    halves_ = halves(items)
     with tempfile.TemporaryDirectory(prefix="bench-exp-") as scratch:
         root = Path(scratch)
         store = ExperienceStore(root / "experience")
@@ -71,9 +83,9 @@ def experience_benchmark(items, model, tools, settings) -> dict:
                                          "run_dir": root / "runs", "shared_memory": False})
         off = on.model_copy(update={"experience": False})
         t0 = time.perf_counter()
-        warm = run_half(halves[0], model, tools, on, root / "w", store, learn_from=True)
-        without = run_half(halves[1], model, tools, off, root / "a", None, learn_from=False)
-        with_exp = run_half(halves[1], model, tools, on, root / "b", store, learn_from=False)
+        warm = run_half(halves_[0], model, tools, on, root / "w", store, learn_from=True)
+        without = run_half(halves_[1], model, tools, off, root / "a", None, learn_from=False)
+        with_exp = run_half(halves_[1], model, tools, on, root / "b", store, learn_from=False)
         return {"warm_up": warm, "stored": store.count(), "without": without, "with": with_exp,
                 "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -122,6 +134,8 @@ def main() -> None:
               f"{exp['seconds']} s")
         for kind in exp["without"]["by_kind"]:
             print(f"    {kind}: {exp['without']['by_kind'][kind]} -> {exp['with']['by_kind'][kind]}")
+        before, after = set(exp["without"]["passed_ids"]), set(exp["with"]["passed_ids"])
+        print(f"    won with experience: {sorted(after - before)}; lost: {sorted(before - after)}")
     if "learn" not in args.skip:
         from agent.errors import UsageError
         from agent.learning.adapters import base_directory, weights_key

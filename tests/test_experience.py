@@ -132,3 +132,43 @@ def test_a_replayed_experience_shows_references_as_written_not_the_texts_they_st
     first, last = experience_turns(experience.objective, experience.steps, experience.answer)
     assert json.loads(first[1]) == call("calculator", expression="{a}")
     assert json.loads(last[1]) == finish("{a} = {1}")  # a later objective copies the pattern, not -161 - 859
+
+
+def test_a_replayed_experience_shows_every_move_and_the_answer_as_the_model_wrote_it(tmp_path, memory):
+    from agent import Agent, ScriptedModel
+    from agent.templates import experience_turns
+    from agent.tools.builtin import calculator
+
+    from moves import call, finish
+
+    objective = "Add 714 and 844, then multiply the sum by 28. What is the final number?"
+    model = ScriptedModel([call("calculator", expression="714 + 844"), call("calculator", expression="{1} * 28"),
+                           finish("The final number is {2}.")])
+    run = Agent(model=model, tools=[calculator], memory=memory, run_dir=tmp_path).run(objective)
+    assert run.final_answer == "The final number is 43624."
+    assert "written_answer" not in run.to_json_document()  # the public document is unchanged
+    experience = experience_from_result(run)
+    assert experience.written_answer == "The final number is {2}."
+    turns = experience_turns(experience.objective, experience.steps, experience.answer, experience.written_answer)
+    assert [json.loads(reply) for _, reply in turns] == [
+        call("calculator", expression="714 + 844"), call("calculator", expression="{1} * 28"),
+        finish("The final number is {2}.")]
+    assert "1558" in turns[1][0] and "1558" not in turns[0][0]  # each move sees the steps done before it
+
+
+def test_a_replayed_answer_keeps_a_reference_into_a_structured_result():
+    from agent.learning.experience import Experience, Step
+    from agent.templates import experience_turns
+
+    counts = json.dumps({"counts": {"positive": 0, "negative": 2}})
+    experience = Experience(objective="Count how many of these sentences are positive: (a) dull. (b) flat.",
+                            steps=[Step(description="classify", tool="classify_sentiment", result=counts,
+                                        arguments={"texts": ["{a}", "{b}"]})],
+                            answer="0 sentences are positive.", written_answer="{1.counts.positive} sentences are positive.")
+    last = json.loads(experience_turns(experience.objective, experience.steps, experience.answer,
+                                       experience.written_answer)[-1][1])
+    assert last["answer"] == "{1.counts.positive} sentences are positive."  # not the "0" a later run would copy
+    unwritten = json.loads(experience_turns(experience.objective, experience.steps, experience.answer)[-1][1])
+    assert unwritten["answer"] == "0 sentences are positive."  # an experience kept before answers were written down
+    stray = experience_turns(experience.objective, experience.steps, experience.answer, "{3} are positive.")
+    assert json.loads(stray[-1][1])["answer"] == "0 sentences are positive."  # a reference to no replayed step

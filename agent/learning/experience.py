@@ -38,6 +38,7 @@ class Experience(BaseModel):
     objective: str
     steps: list[Step] = Field(default_factory=list)
     answer: str
+    written_answer: str | None = None  # the answer with its references as the model wrote them ({1.counts.positive})
     success: bool = True
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -54,7 +55,7 @@ def experience_from_result(result: RunResult) -> Experience:
     steps = [Step(description=t.description, tool=t.tool, arguments=t.written or t.arguments, result=t.result)
              for t in result.tasks if t.status == TaskStatus.done]
     return Experience(objective=result.objective, steps=steps, answer=result.final_answer,
-                      success=result.status == RunStatus.done)
+                      written_answer=result.written_answer, success=result.status == RunStatus.done)
 
 
 def experience_root(run_dir: Path, experience_dir: Path | None = None) -> Path:
