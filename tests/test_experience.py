@@ -164,7 +164,8 @@ def test_a_replayed_answer_keeps_a_reference_into_a_structured_result():
     experience = Experience(objective="Count how many of these sentences are positive: (a) dull. (b) flat.",
                             steps=[Step(description="classify", tool="classify_sentiment", result=counts,
                                         arguments={"texts": ["{a}", "{b}"]})],
-                            answer="0 sentences are positive.", written_answer="{1.counts.positive} sentences are positive.")
+                            answer="0 sentences are positive.",
+                            written_answer="{1.counts.positive} sentences are positive.")
     last = json.loads(experience_turns(experience.objective, experience.steps, experience.answer,
                                        experience.written_answer)[-1][1])
     assert last["answer"] == "{1.counts.positive} sentences are positive."  # not the "0" a later run would copy
