@@ -13,6 +13,7 @@ from agent.learning.experience import (
     as_example,
     experience_from_result,
     experience_root,
+    quantities,
 )
 from agent.records import RunResult, RunStatus, Task, TaskStatus, Usage
 
@@ -45,6 +46,22 @@ def test_similar_returns_nearest_successes_above_the_threshold(tmp_path):
     assert {e.objective for e in found} == {"What is 17 * 23?", "What is 45 * 12?"}  # not the failure, not Hamlet
     assert store.similar("Describe the migration routes of arctic terns", k=3) == []
     assert "calculator({\"expression\": \"45*12\"})" in as_example(found[0]) + as_example(found[-1])
+
+
+def test_a_past_run_is_shown_only_for_objectives_handing_over_as_many_quantities(tmp_path):
+    store = ExperienceStore(tmp_path / "exp")
+    store.add(Experience(objective="On which weekday did August 6, 2022 fall? Answer with the weekday name.",
+                         answer="Saturday", steps=[Step(description="weekday", tool="dates",
+                                                        arguments={"operation": "weekday", "date": "August 6, 2022"},
+                                                        result="Saturday")]))
+    store.add(experience_from_result(result("What is 17 * 23?")))
+    weekday = "Name the day of the week for 07/12/2022. Answer with the weekday name."
+    composite = "Which weekday is it 9 times 11 days after Wednesday, December 11, 2019? Answer with the weekday name."
+    assert quantities(weekday) == 1 and quantities(composite) == 3  # a date is one quantity
+    assert quantities("What is (65 + 87) + -8 + 97?") == 1  # an expression is one passage, handed over whole
+    assert quantities("What is -298 + 507 + -223? And 4 * 5?") == 2
+    assert [e.answer for e in store.similar(weekday)] == ["Saturday"]
+    assert store.similar(composite) == []  # the one-step run would teach it to skip the product
 
 
 def test_store_persists_replaces_by_objective_and_can_be_pruned(tmp_path):

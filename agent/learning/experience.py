@@ -16,6 +16,7 @@ from agent.records import RunResult, RunStatus, TaskStatus
 COLLECTION = "experience"
 MIN_SIMILARITY = 0.5  # below this cosine, a past objective is another kind of problem: no example at all
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CANDIDATES = 4  # nearest runs looked at for each one shown, before those of another number of quantities go
 
 
 def shape(objective: str) -> str:
@@ -23,6 +24,22 @@ def shape(objective: str) -> str:
     puts "What is 18 * 24?" nearer a calendar question than "What is 614 * 624?"; masked, problems of one
     kind score >= 0.7 and of different kinds <= 0.35 (all-MiniLM-L6-v2)."""
     return _NUMBER.sub("N", " ".join(objective.split()))
+
+
+def quantities(objective: str) -> int:
+    """How many things the objective hands over: its passages (agent.passages), its dates, its other numbers.
+    Embeddings cannot tell "which weekday is it 9 times 11 days after D" from "which weekday is D" (cosine
+    0.8), and a replay of the one-step run makes the model skip the product; a past run is therefore shown
+    only for an objective that hands over as many things as its own did."""
+    from agent.passages import passages
+    from agent.tools.dates import STATED_DATE
+
+    found = passages(objective)
+    rest = objective
+    for text in found.values():
+        rest = rest.replace(text, " ")
+    dates = len(STATED_DATE.findall(rest))
+    return len(found) + dates + len(_NUMBER.findall(STATED_DATE.sub(" ", rest)))
 
 
 class Step(BaseModel):
@@ -95,15 +112,17 @@ class ExperienceStore:
         return experience.id
 
     def similar(self, objective: str, k: int = 2) -> list[Experience]:
-        """The k successful experiences nearest to `objective`, nearest first, none below min_similarity."""
+        """The k successful experiences nearest to `objective`, nearest first, none below min_similarity and
+        none over another number of quantities (see `quantities`)."""
         total = self._collection.count()
         if total == 0 or k <= 0:
             return []
-        found = self._collection.query(query_texts=[shape(objective)], n_results=min(k, total), where={"success": True},
-                                       include=["metadatas", "distances"])
+        found = self._collection.query(query_texts=[shape(objective)], n_results=min(k * _CANDIDATES, total),
+                                       where={"success": True}, include=["metadatas", "distances"])
         metadatas, distances = found["metadatas"] or [[]], found["distances"] or [[]]
-        return [_parse(meta) for meta, distance in zip(metadatas[0], distances[0])
+        near = [_parse(meta) for meta, distance in zip(metadatas[0], distances[0])
                 if 1.0 - distance >= self.min_similarity]
+        return [e for e in near if quantities(e.objective) == quantities(objective)][:k]
 
     def list(self) -> list[tuple[str, Experience]]:
         found = self._collection.get(include=["metadatas"])
