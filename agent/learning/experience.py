@@ -21,8 +21,9 @@ _CANDIDATES = 4  # nearest runs looked at for each one shown, before those of an
 
 def shape(objective: str) -> str:
     """The objective with its numbers masked: what is embedded and compared. With the numbers in, MiniLM
-    puts "What is 18 * 24?" nearer a calendar question than "What is 614 * 624?"; masked, problems of one
-    kind score >= 0.7 and of different kinds <= 0.35 (all-MiniLM-L6-v2)."""
+    puts "What is 18 * 24?" nearer a calendar question than "What is 614 * 624?"; masked, most problems of
+    one kind score >= 0.7 and of unrelated kinds <= 0.35 (all-MiniLM-L6-v2), but a composite question scores as
+    high against the one-step questions it contains (see `quantities`)."""
     return _NUMBER.sub("N", " ".join(objective.split()))
 
 
@@ -122,7 +123,8 @@ class ExperienceStore:
         metadatas, distances = found["metadatas"] or [[]], found["distances"] or [[]]
         near = [_parse(meta) for meta, distance in zip(metadatas[0], distances[0])
                 if 1.0 - distance >= self.min_similarity]
-        return [e for e in near if quantities(e.objective) == quantities(objective)][:k]
+        wanted = quantities(objective)
+        return [e for e in near if quantities(e.objective) == wanted][:k]
 
     def list(self) -> list[tuple[str, Experience]]:
         found = self._collection.get(include=["metadatas"])
