@@ -1,6 +1,5 @@
 """A local, autonomous task agent."""
 
-from agent.agent import Agent
 from agent.config import Settings
 from agent.errors import (
     AgentError,
@@ -14,6 +13,7 @@ from agent.errors import (
 from agent.events import Event
 from agent.models.fake import ScriptedModel
 from agent.records import RunResult, RunStatus, Task, TaskStatus, Usage
+from agent.run.agent import Agent
 from agent.tools.base import Tool, tool
 
 __all__ = [

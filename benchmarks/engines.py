@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from agent.errors import AgentError
 from agent.models.catalog import resolve
 from agent.models.ortgenai import OrtGenAIModel
-from agent.templates import conversation
+from agent.prompting.templates import conversation
 
 OBJECTIVE = "List three uses of a paperclip"
 PRESETS = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")

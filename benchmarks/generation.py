@@ -21,8 +21,9 @@ from engines import PLAN_PROMPT, Plan  # beside this script
 from agent.config import load_settings
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel
+from agent.prompt_files import render
+from agent.prompting.templates import conversation
 from agent.records import Task
-from agent.templates import conversation, render
 
 OBJECTIVE = "List three uses of a paperclip"
 

@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.agent import Agent, load_configured_model
+from agent.cli.eval import _tool_pool
 from agent.config import load_settings
-from agent.eval_cli import DEFAULT_TOOLS, _tool_pool
-from agent.evaluation import SharedMemories, load_suite, passes
-from agent.learning.experience import ExperienceStore, experience_from_result
+from agent.evaluation.suite import DEFAULT_TOOLS, SharedMemories, load_suite, passes
 from agent.learning.learn import item_kind, kind_of, success_by_kind
 from agent.learning.trajectories import TrajectoryLog
+from agent.memory.experience import ExperienceStore, experience_from_result
+from agent.run.agent import Agent, load_configured_model
 
 SUITES = Path(__file__).resolve().parent.parent / "examples" / "suites"
 
@@ -138,9 +138,9 @@ def main() -> None:
         print(f"    won with experience: {sorted(after - before)}; lost: {sorted(before - after)}")
     if "learn" not in args.skip:
         from agent.errors import UsageError
-        from agent.learning.adapters import base_directory, weights_key
         from agent.learning.learn import engine_scorer, learn
         from agent.learning.lora import LoraSettings
+        from agent.models.adapted import base_directory, weights_key
 
         train = load_suite(args.train)
         dev_ids = {kind_of(i.id) + i.objective for i in dev}

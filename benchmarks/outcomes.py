@@ -34,11 +34,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from agent.agent import Agent, load_configured_model
+from agent.cli.eval import _tool_pool, item_tools, select_items
 from agent.config import Settings, load_settings
-from agent.eval_cli import _tool_pool, item_tools, select_items
-from agent.evaluation import EvalItem, ItemResult, SharedMemories, SuiteReport, load_suite, passes, run_suite
+from agent.evaluation.suite import EvalItem, ItemResult, SharedMemories, SuiteReport, load_suite, passes, run_suite
 from agent.models.base import ChatModel
+from agent.run.agent import Agent, load_configured_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from peer_smolagents import engine_model, run_smolagents, transformers_model  # noqa: E402

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from agent import Agent
 from agent.config import load_settings
-from agent.evaluation import EvalItem, ItemResult, SuiteReport, load_suite, passes, run_suite
+from agent.evaluation.suite import EvalItem, ItemResult, SuiteReport, load_suite, passes, run_suite
 from agent.models.base import ChatModel
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel, _materialize, pick_device

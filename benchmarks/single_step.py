@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.evaluation import load_suite, passes
+from agent.evaluation.suite import load_suite, passes
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("arithmetic", "products", "legs", "calendar", "entities", "sentiment")

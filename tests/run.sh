@@ -28,4 +28,6 @@ fi
 # lint and types before the suite: a finding stops here, in seconds, with file and line
 .venv/bin/ruff check agent tests benchmarks examples
 .venv/bin/mypy agent
+# the layers of pyproject.toml [tool.importlinter]: no module imports from a layer above its own
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

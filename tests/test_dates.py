@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent import ToolError
-from agent.evaluation import first_label, last_number
-from agent.templates import signature
+from agent.evaluation.suite import first_label, last_number
+from agent.prompt_files import signature
 from agent.tools.dates import NEEDS, WEEKDAYS, DatesArguments, dates, nth_weekday, parse_date, stated_dates
 from agent.tools.registry import available_tools, select_tools
 
@@ -154,8 +154,8 @@ def test_arguments_the_text_states_are_grounded(raw, given):
 def test_the_decide_grammar_requires_every_field_an_operation_reads_and_no_other():
     import jsonschema
 
-    from agent.actions import decision_model
-    from agent.structured import bounded
+    from agent.deciding.moves import decision_model
+    from agent.prompting.structured import bounded
 
     schema = bounded(decision_model([dates], plan=False, finish=True).model_json_schema())
     assert "oneOf" not in json.dumps(schema)  # a discriminated union reaches the grammar compiler as anyOf

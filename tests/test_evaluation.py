@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from conftest import ListMemory
 
 from agent import BackendError, UsageError
-from agent.eval_cli import eval_command, format_table, report_json, select_items
-from agent.evaluation import (
+from agent.cli.eval import eval_command, format_table, report_json, select_items
+from agent.evaluation.suite import (
     EvalItem,
     ItemResult,
     SharedMemories,
@@ -267,7 +267,7 @@ def write_suite(tmp_path: Path, *items: dict) -> Path:
 
 
 class RecordingAgent:
-    """Replaces agent.agent.Agent in CLI tests: records how eval builds each item's agent, answers 42."""
+    """Replaces agent.run.agent.Agent in CLI tests: records how eval builds each item's agent, answers 42."""
 
     built: list[dict] = []
 
@@ -283,8 +283,8 @@ class RecordingAgent:
 
 def test_eval_command_loads_one_model_and_prints_json(tmp_path, monkeypatch):
     loads, RecordingAgent.built = [], []
-    monkeypatch.setattr("agent.agent.load_configured_model", lambda settings: loads.append(settings) or "model")
-    monkeypatch.setattr("agent.agent.Agent", RecordingAgent)
+    monkeypatch.setattr("agent.run.agent.load_configured_model", lambda settings: loads.append(settings) or "model")
+    monkeypatch.setattr("agent.run.agent.Agent", RecordingAgent)
     suite = write_suite(tmp_path, {"id": "a", "objective": "6*7?", "check": {"type": "number", "value": 42}},
                         {"id": "b", "objective": "6*7 again?", "check": {"type": "number", "value": 41}},
                         {"id": "c", "objective": "unused", "check": {"type": "number", "value": 0}})
@@ -300,8 +300,8 @@ def test_eval_command_loads_one_model_and_prints_json(tmp_path, monkeypatch):
 
 def test_eval_command_filters_by_kind(tmp_path, monkeypatch):
     RecordingAgent.built = []
-    monkeypatch.setattr("agent.agent.load_configured_model", lambda settings: "model")
-    monkeypatch.setattr("agent.agent.Agent", RecordingAgent)
+    monkeypatch.setattr("agent.run.agent.load_configured_model", lambda settings: "model")
+    monkeypatch.setattr("agent.run.agent.Agent", RecordingAgent)
     suite = write_suite(tmp_path, {"id": "a", "kind": "x", "objective": "o", "check": {"type": "number", "value": 42}},
                         {"id": "b", "kind": "y", "objective": "o", "check": {"type": "number", "value": 42},
                          "tools": ["dates"]})
@@ -313,7 +313,7 @@ def test_eval_command_filters_by_kind(tmp_path, monkeypatch):
 
 
 def test_eval_command_checks_tool_names_before_loading(tmp_path, monkeypatch):
-    monkeypatch.setattr("agent.agent.load_configured_model", lambda settings: pytest.fail("the model was loaded"))
+    monkeypatch.setattr("agent.run.agent.load_configured_model", lambda settings: pytest.fail("the model was loaded"))
     ner = write_suite(tmp_path, {"id": "n", "objective": "o", "check": {"type": "number", "value": 1},
                                  "tools": ["extract_entities"]})
     result = CliRunner().invoke(eval_command, [str(ner), "--run-dir", str(tmp_path / "r")])
@@ -330,8 +330,8 @@ def test_head_directories_serve_the_head_tools_items_ask_for(tmp_path, monkeypat
     head.mkdir()
     (head / "head.json").write_text(json.dumps({"kind": "ner", "labels": ["O", "B-PER", "I-PER"]}))
     RecordingAgent.built = []
-    monkeypatch.setattr("agent.agent.load_configured_model", lambda settings: "model")
-    monkeypatch.setattr("agent.agent.Agent", RecordingAgent)
+    monkeypatch.setattr("agent.run.agent.load_configured_model", lambda settings: "model")
+    monkeypatch.setattr("agent.run.agent.Agent", RecordingAgent)
     suite = write_suite(tmp_path, {"id": "n", "objective": "Names in: Ada Lovelace wrote.",
                                    "tools": ["extract_entities"], "check": {"type": "number", "value": 42}})
     result = CliRunner().invoke(eval_command, [str(suite), "--head", str(head), "--run-dir", str(tmp_path / "r")])

@@ -6,7 +6,7 @@ import pytest
 from cli_calls import cli
 
 from agent.errors import UsageError
-from agent.learning.experience import (
+from agent.memory.experience import (
     Experience,
     ExperienceStore,
     Step,
@@ -134,7 +134,7 @@ def test_keep_judged_keeps_every_run_the_model_judges_done(tmp_path, memory):
 
 def test_a_replayed_experience_shows_references_as_written_not_the_texts_they_stood_for(tmp_path, memory):
     from agent import Agent, ScriptedModel
-    from agent.templates import experience_turns
+    from agent.deciding.examples import experience_turns
     from agent.tools.builtin import calculator
 
     from moves import call, finish
@@ -153,7 +153,7 @@ def test_a_replayed_experience_shows_references_as_written_not_the_texts_they_st
 
 def test_a_replayed_experience_shows_every_move_and_the_answer_as_the_model_wrote_it(tmp_path, memory):
     from agent import Agent, ScriptedModel
-    from agent.templates import experience_turns
+    from agent.deciding.examples import experience_turns
     from agent.tools.builtin import calculator
 
     from moves import call, finish
@@ -174,8 +174,8 @@ def test_a_replayed_experience_shows_every_move_and_the_answer_as_the_model_wrot
 
 
 def test_a_replayed_answer_keeps_a_reference_into_a_structured_result():
-    from agent.learning.experience import Experience, Step
-    from agent.templates import experience_turns
+    from agent.deciding.examples import experience_turns
+    from agent.memory.experience import Experience, Step
 
     counts = json.dumps({"counts": {"positive": 0, "negative": 2}})
     experience = Experience(objective="Count how many of these sentences are positive: (a) dull. (b) flat.",

@@ -6,8 +6,8 @@ import pytest
 from cli_calls import cli
 
 from agent.errors import UsageError
-from agent.heads.retrain import feedback_examples
 from agent.learning.feedback import FEEDBACK_FILE, Feedback, labelled_feedback, read_feedback, record_feedback
+from agent.learning.retrain_head import feedback_examples
 from agent.records import Task, TaskStatus
 from agent.store import RunRecord, RunStore
 
@@ -90,7 +90,7 @@ def test_heads_train_from_feedback_without_feedback_is_one_line(monkeypatch, cap
 @pytest.mark.slow
 def test_retrain_from_feedback_keeps_only_a_better_head(tmp_path, heads_data):
     from agent.heads import train_head
-    from agent.heads.retrain import retrain_from_feedback
+    from agent.learning.retrain_head import retrain_from_feedback
 
     head = tmp_path / "head"
     train_head("sentiment", heads_data, head, epochs=1, max_train_examples=64, max_eval_examples=64,

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.actions import FinalAnswer, decision_model
+from agent.deciding.moves import FinalAnswer, decision_model
 from agent.models.catalog import resolve
 from agent.models.local import LocalModel
+from agent.prompt_files import render
+from agent.prompting.structured import ask, parse_reply
+from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.structured import ask, parse_reply
-from agent.templates import conversation, render
 from agent.tools.builtin import calculator
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ import time
 import pytest
 
 from agent.errors import BackendError, BudgetExhausted
-from agent.meter import Meter
 from agent.models.fake import ScriptedModel
 from agent.models.openai_http import OpenAIModel
+from agent.prompting.meter import Meter
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_no_memory_server_at_all_is_one_line():
 
 
 def test_a_run_with_a_slow_model_ends_by_its_time_budget(memory, tmp_path):
-    from agent.agent import Agent
+    from agent.run.agent import Agent
 
     model = ScriptedModel(default=lambda messages, schema: "{}" if schema else "words", seconds=20)
     agent = Agent(model=model, memory=memory, run_dir=tmp_path, max_seconds=1.0, similar_task_threshold=None)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from agent.errors import ModelError
 from agent.models.validate import check_gguf
-from agent.trace import read_trace
+from agent.observing.trace import read_trace
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -63,7 +63,7 @@ event_lines = st.builds(
 def test_a_report_renders_over_any_trace(tmp_path_factory, lines):
     from test_hardening_rundir import make_run
 
-    from agent.report import render_report
+    from agent.observing.report import render_report
 
     run = make_run(tmp_path_factory.mktemp("runs") / "run", steps=1)
     (run / "trace.jsonl").write_text("\n".join(lines), encoding="utf-8")

@@ -14,7 +14,7 @@ from agent.errors import ModelError, UsageError
 from agent.heads.meta import HeadError, read_head_meta
 from agent.models.catalog import ModelSource, resolve
 from agent.models.validate import check_gguf, check_source
-from agent.templates import quote
+from agent.prompt_files import quote
 
 
 def agent_cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
@@ -64,7 +64,7 @@ def test_a_huge_token_setting_from_the_environment_is_refused(monkeypatch, capsy
 @given(st.text(min_size=1, max_size=60))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_objective_is_accepted_or_refused_in_one_line(objective):
-    from agent.agent import check_objective
+    from agent.run.agent import check_objective
 
     try:
         checked = check_objective(objective, 2000)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from agent.errors import BackendError, StorageError, UsageError
+from agent.observing.report import render_report
+from agent.observing.trace import TraceWriter, read_trace
 from agent.records import Task, TaskStatus, Usage
-from agent.report import render_report
 from agent.store import COMMITS_FILE, RunRecord, RunStore
-from agent.trace import TraceWriter, read_trace
 
 GOOD = [
     {"time": 1.0, "kind": "run_started", "run_id": "r", "objective": "o", "model": "m", "resumed": False},

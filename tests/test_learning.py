@@ -5,10 +5,10 @@ import json
 import pytest
 
 from agent.errors import UsageError
-from agent.evaluation import parse_suite
-from agent.learning.adapters import META_FILE, AdapterMeta, find_adapter, read_meta, weights_key
+from agent.evaluation.suite import parse_suite
 from agent.learning.learn import kind_of, learn, split_suite, success_by_kind
 from agent.learning.trajectories import RecordedCall, RecordingModel, collect
+from agent.models.adapted import META_FILE, AdapterMeta, find_adapter, read_meta, weights_key
 from agent.models.fake import ScriptedModel
 
 
@@ -115,10 +115,10 @@ def test_run_with_an_unknown_adapter_name_is_one_line(monkeypatch, capsys, tmp_p
 def test_a_preset_serves_the_adapter_it_ships_with_unless_turned_off(monkeypatch):
     import dataclasses
 
-    from agent import agent as agent_module
     from agent.config import build_settings
-    from agent.learning import adapters
+    from agent.models import adapted as adapters
     from agent.models import catalog
+    from agent.run import agent as agent_module
 
     preset = dataclasses.replace(catalog.PRESETS["smollm2-135m"], adapter="demo-adapter")
     monkeypatch.setitem(catalog.PRESETS, "smollm2-135m", preset)
@@ -171,18 +171,18 @@ def cache_dir():
 
 @pytest.fixture(scope="module")
 def base_dir(cache_dir):
-    from agent.learning.adapters import base_directory
+    from agent.models.adapted import base_directory
 
     return base_directory("smollm2-135m", cache_dir)
 
 
 @pytest.mark.slow
 def test_lora_train_save_load_and_checks(tmp_path, base_dir, cache_dir):
-    from agent.agent import load_configured_model
     from agent.config import build_settings
-    from agent.learning.adapters import load_adapted, weights_key
     from agent.learning.learn import _stage
     from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
+    from agent.models.adapted import load_adapted, weights_key
+    from agent.run.agent import load_configured_model
 
     settings = build_settings({"run_dir": tmp_path / "runs", "cache_dir": cache_dir, "device": "cpu",
                                "backend": "transformers", "default_adapter": False})  # the plain weights

@@ -6,10 +6,11 @@ import sys
 import pytest
 
 from agent import UsageError
-from agent.actions import decision_model
+from agent.deciding.moves import decision_model
 from agent.models import load_model
-from agent.structured import parse_reply
-from agent.templates import conversation, render
+from agent.prompt_files import render
+from agent.prompting.structured import parse_reply
+from agent.prompting.templates import conversation
 
 
 @pytest.mark.slow

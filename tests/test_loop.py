@@ -8,9 +8,9 @@ import pytest
 
 from agent import Agent, RunStatus, ScriptedModel, TaskStatus
 from agent.events import ModelCalled, RunFinished
+from agent.observing.trace import read_events, read_trace
 from agent.tools.builtin import calculator
 from agent.tools.dates import dates
-from agent.trace import read_events, read_trace
 
 from moves import SOLVE, call, finish, plan
 
@@ -93,7 +93,7 @@ def test_a_degenerate_closing_answer_gives_way_to_the_latest_result(memory, tmp_
 
 @pytest.mark.parametrize("result", ["1.9333333333333333", "100000000000000000000", "1, 2, 3, 4, 5, 6, 7, 8"])
 def test_results_with_long_runs_are_not_taken_for_loops(result):
-    from agent.integrator import loops
+    from agent.answering.integrator import loops
 
     assert not loops(f"The result is {result}.")
 
@@ -302,7 +302,7 @@ def test_repeated_identical_tool_calls_are_refused(memory, tmp_path):
 
 
 def test_every_free_string_is_bounded_and_a_cut_off_reply_is_not_asked_again(memory, tmp_path):
-    from agent.structured import MAX_FIELD_CHARS, bounded
+    from agent.prompting.structured import MAX_FIELD_CHARS, bounded
 
     schema = bounded({"type": "object", "properties": {"expression": {"type": "string"},
                                                        "kind": {"type": "string", "enum": ["a", "b"]},
@@ -351,7 +351,7 @@ def test_an_answer_that_echoes_the_objective_or_asks_back_is_refused(memory, tmp
     ("Nokia, Helsinki, Siemens", "List the named entities in: Shares of Nokia rose in Helsinki after Siemens", False),
     ("Three uses of a paperclip: hold papers, reset a phone.", "List three uses of a paperclip", False)])
 def test_restates_tells_an_echo_from_an_answer(answer, objective, echoes):
-    from agent.integrator import restates
+    from agent.answering.integrator import restates
 
     assert restates(answer, objective) is echoes
 
@@ -416,7 +416,7 @@ def test_an_answer_before_a_chained_objective_used_all_its_numbers_is_refused_on
     ("Count the entities, then multiply the count by 5: Then came 3 men from Rome to Paris in the spring .", ["5"]),
 ])
 def test_unused_numbers_of_a_chained_objective(objective, unused):
-    from agent.integrator import unused_numbers
+    from agent.answering.integrator import unused_numbers
     from agent.records import Task
 
     ran = [Task(id=1, description="dates(date=November 21, 2020, end_date=March 4, 2021, days=11, when=October 29, "

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ModelNotFoundError, UsageError
-from agent.meter import Meter
 from agent.models import ChatModel, ScriptedModel, check_model, load_model
 from agent.models.registry import backend_for, backends
+from agent.prompting.meter import Meter
 
 PLUGIN = '''
 from agent.models import ScriptedModel

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.actions import decision_model
+from agent.deciding.moves import decision_model
 from agent.errors import ModelError
 from agent.models import load_model
 from agent.models.catalog import resolve
 from agent.models.engine_build import MANIFEST, cache_root, engine_dir, is_sound
 from agent.models.ortgenai import OrtGenAIModel, strict_schema
-from agent.structured import bounded
-from agent.templates import conversation
+from agent.prompting.structured import bounded
+from agent.prompting.templates import conversation
 from agent.tools.builtin import calculator
 
 CACHE = Path(__file__).parent.parent / ".cache" / "agent"

@@ -5,11 +5,11 @@ from typing import Any
 from pydantic import Field
 
 from agent import Agent, RunStatus, ScriptedModel
-from agent.actions import Finish, literal_numbers, renumber, resolve_refs, result_part
+from agent.deciding.moves import Finish, literal_numbers
 from agent.memory.base import FACT
-from agent.passages import hint, passages
+from agent.prompt_files import render
 from agent.records import Task, TaskStatus
-from agent.templates import render
+from agent.text import hint, passages, renumber, resolve_refs, result_part
 from agent.tools.base import Arguments, Tool
 
 from moves import call, finish, plan
@@ -217,7 +217,7 @@ def test_braces_around_one_of_the_objectives_numbers_read_as_that_number(memory,
 
 
 def test_worked_examples_are_the_nearest_within_a_turn_budget():
-    from agent.templates import worked_examples
+    from agent.deciding.examples import worked_examples
 
     def embed(texts: list[str]) -> list[list[float]]:  # nearness by shared words with the first text
         words = set(texts[0].lower().split())
@@ -233,10 +233,10 @@ def test_worked_examples_are_the_nearest_within_a_turn_budget():
 def test_every_worked_example_is_a_valid_move_and_its_calculator_results_are_the_calculators():
     import re
 
-    from agent.actions import decision_model, resolve_refs
-    from agent.passages import passages
+    from agent.deciding.examples import _examples
+    from agent.deciding.moves import decision_model
     from agent.records import Task, TaskStatus
-    from agent.templates import _examples
+    from agent.text import passages, resolve_refs
     from agent.tools.builtin import calculator, dates
 
     Decision = decision_model([calculator, dates], plan=True, finish=True, remember=True)

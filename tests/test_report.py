@@ -14,8 +14,8 @@ from conftest import ListMemory
 
 from agent import Agent, ScriptedModel
 from agent.errors import UsageError
-from agent.report import write_report
-from agent.run_view import read_run
+from agent.observing.report import write_report
+from agent.observing.run_view import read_run
 from agent.tools.builtin import calculator
 
 from moves import SOLVE, call, final, finish, plan

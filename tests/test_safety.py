@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent import Agent, RunStatus, ScriptedModel, UsageError, cli, tool
-from agent.agent import check_objective
-from agent.trace import read_trace
+from agent.observing.trace import read_trace
+from agent.run.agent import check_objective
 
 from moves import SOLVE, call, final, is_final
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.evaluation import load_suite, passes
+from agent.evaluation.suite import load_suite, passes
 from agent.tools.dates import dates
 
 SUITES = Path(__file__).parent.parent / "examples" / "suites"

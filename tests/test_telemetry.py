@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agent import Agent, ScriptedModel
-from agent.telemetry import telemetry_listener
+from agent.observing.telemetry import telemetry_listener
 
 from moves import SOLVE, plan
 from moves import final as final_answer

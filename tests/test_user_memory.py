@@ -5,11 +5,11 @@ import json
 import pytest
 from cli_calls import cli
 
-from agent.agent import _default_memory
 from agent.config import build_settings
 from agent.errors import UsageError
 from agent.memory.chroma import ChromaMemory
 from agent.memory.shared import RunAndShared, check_memory_name, memory_root, open_named
+from agent.run.agent import _default_memory
 
 
 def settings(tmp_path, **values):

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from agent import Agent, RunStatus, ScriptedModel
+from agent.executing.worked_arithmetic import interjection
 from agent.models.base import ChatModel, Message
 from agent.models.catalog import resolve
 from agent.tools.builtin import calculator
-from agent.worked_arithmetic import interjection
 
 from moves import SOLVE
 

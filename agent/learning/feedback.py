@@ -33,7 +33,7 @@ class Labelled(BaseModel):
 
 
 def _snapshot(run_dir: Path, run_id: str) -> tuple[dict, list[Task]]:
-    from agent.agent import check_run_id
+    from agent.run.agent import check_run_id
     from agent.store import STATE_FILE, read_snapshot
 
     path = Path(run_dir) / check_run_id(run_id)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError, UsageError
-from agent.learning.adapters import META_FILE, AdapterMeta
 from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
 from agent.learning.trajectories import RecordingModel, Trajectory, TrajectoryLog, collect
+from agent.models.adapted import META_FILE, AdapterMeta
 
 
 class NotBetter(AgentError):
@@ -75,7 +75,7 @@ class SuiteRunner:
     (or per shared memory key), no cross-run memory or experience: what is measured is the model."""
 
     def __init__(self, settings: Any, tools: dict[str, Any], scratch: Path) -> None:
-        from agent.evaluation import SharedMemories
+        from agent.evaluation.suite import SharedMemories
 
         self.settings = settings.model_copy(update={"run_dir": scratch / "runs", "shared_memory": False,
                                                     "default_adapter": False,
@@ -84,9 +84,8 @@ class SuiteRunner:
         self.memories = SharedMemories(scratch / "memories")
 
     def __call__(self, item: Any, model: Any) -> tuple[bool, str]:
-        from agent.agent import Agent
-        from agent.eval_cli import DEFAULT_TOOLS
-        from agent.evaluation import passes
+        from agent.evaluation.suite import DEFAULT_TOOLS, passes
+        from agent.run.agent import Agent
 
         names = DEFAULT_TOOLS if item.tools is None else item.tools
         agent = Agent(model=model, tools=[self.tools[n] for n in names], memory=self.memories(item.memory),
@@ -162,8 +161,8 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
 def engine_scorer(settings: Any) -> Callable[[Path | None], Any] | None:
     """Where the configured backend is not transformers (the CPU engine), base and adapter are scored on it,
     the adapter as merged weights: faster, and what `agent run --adapter` will serve. None: score on `base`."""
-    from agent.agent import load_configured_model
     from agent.models import pick_backend
+    from agent.run.agent import load_configured_model
 
     if pick_backend(settings.backend, settings.device) == "transformers":
         return None

@@ -47,7 +47,7 @@ class ChatModel(Protocol):
     `supports_interjection`: `generate_interjected(messages, interject)` writes free text and asks `interject`,
     after each token that writes "=" or a line break, with the reply so far; the text it returns is appended to
     the reply as if decoded, and decoding goes on from it (the calculator's value after "6 * 2 =",
-    agent/worked_arithmetic.py)."""
+    agent/executing/worked_arithmetic.py)."""
 
     name: str
     supports_schema: bool = False

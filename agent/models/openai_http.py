@@ -20,7 +20,7 @@ from tenacity.stop import stop_base
 
 from agent.errors import BackendError, BudgetExhausted, UsageError
 from agent.models.base import ChatModel, Generation, Message
-from agent.templates import render
+from agent.prompt_files import render
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class _Transient(Exception):
 class OpenAIModel(ChatModel):
     """`generate` posts one chat completion at temperature 0. With a schema it asks for the reply in that
     shape (`structured`: json_schema, json_object or none), stepping down once per instance when the server
-    rejects the form; agent/structured.py validates whatever comes back. Below json_schema the server cannot
+    rejects the form; agent/prompting/structured.py validates whatever comes back. Below json_schema the server cannot
     constrain decoding, so the schema goes into the last message as text (`supports_schema` says which).
 
     `retries` is how many times a call is asked again after a connection error, a timeout, 429 or 5xx

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field, field_validator
 
 from agent.errors import ToolError
+from agent.text import DATE_PATTERN, STATED_DATE
 from agent.tools.base import Arguments, Tool, shape
 
 Operation = Literal["weekday", "add_days", "days_between", "count_weekday", "business_days", "nth_weekday",
@@ -27,15 +28,6 @@ MAX_DAYS = 3_000_000  # about the span of the calendar datetime can hold
 # The date spellings a model may write, in the schema only: decoding keeps a small model to a date and nothing
 # after it (it would run on into "June 2, 2022, end_date: None, days: 23 …"), while parse_date, for every other
 # caller, still reads any spelling with a day, a month and a year.
-DATE_PATTERN = (r"^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?"
-                r"((January|February|March|April|May|June|July|August|September|October|November|December) "
-                r"(0?[1-9]|[12][0-9]|3[01]), [0-9]{4}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-                r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})$")
-
-# The same spellings inside a text (weekday names are left out: "Friday, June 17, 2022" states June 17, 2022).
-STATED_DATE = re.compile(DATE_PATTERN.removeprefix("^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?")
-                         .removesuffix("$").join((r"(?<![\w/-])", r"(?![\w/-])")))
-
 # What each operation reads; any other field is ignored.
 NEEDS: dict[str, tuple[str, ...]] = {
     "weekday": ("date",), "add_days": ("date", "days"), "days_between": ("date", "end_date"),

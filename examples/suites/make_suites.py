@@ -28,7 +28,7 @@ from pathlib import Path
 import composite
 import kinds
 
-from agent.evaluation import parse_suite, passes
+from agent.evaluation.suite import parse_suite, passes
 from agent.heads.data import fetch_datasets, iob_spans, load_split
 from agent.tools.calculator import evaluate
 

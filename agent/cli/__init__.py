@@ -17,10 +17,10 @@ from agent.tools.registry import MEMORY_SEARCH
 class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
 
-    lazy = {"heads": ("agent.heads.cli", "heads"), "eval": ("agent.eval_cli", "eval_command"),
-            "memory": ("agent.memory.cli", "memory"), "experience": ("agent.learning.cli", "experience"),
-            "learn": ("agent.learning.cli", "learn"), "feedback": ("agent.learning.cli", "feedback"),
-            "models": ("agent.models.cli", "models")}
+    lazy = {"heads": ("agent.cli.heads", "heads"), "eval": ("agent.cli.eval", "eval_command"),
+            "memory": ("agent.cli.memory", "memory"), "experience": ("agent.cli.learning", "experience"),
+            "learn": ("agent.cli.learning", "learn"), "feedback": ("agent.cli.learning", "feedback"),
+            "models": ("agent.cli.models", "models")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -103,8 +103,8 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         no_tools: bool, yes: bool, as_json: bool, memory_name: str | None = None, no_memory: bool = False,
         no_experience: bool = False, adapter: str | None = None, no_adapter: bool = False) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
-    from agent.agent import Agent, check_objective, check_workspace, check_writable
     from agent.models import check_model
+    from agent.run.agent import Agent, check_objective, check_workspace, check_writable
     from agent.tools.registry import tools_for
 
     for name, value in (("--max-cycles", max_cycles), ("--max-tokens", max_tokens), ("--max-seconds", max_seconds)):
@@ -117,7 +117,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                          shared_memory=False if no_memory else None, experience=False if no_experience else None,
                          default_adapter=False if no_adapter else None)
     if adapter is not None:
-        from agent.learning.adapters import find_adapter
+        from agent.models.adapted import find_adapter
 
         settings = settings.model_copy(update={"adapter": find_adapter(adapter, settings.run_dir)})
     check_objective(objective, settings.max_objective_chars)  # every input is checked before anything loads
@@ -150,7 +150,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
 
 
 def _telemetry():
-    from agent.telemetry import telemetry_listener
+    from agent.observing.telemetry import telemetry_listener
 
     listener = telemetry_listener()
     if listener is None:
@@ -176,7 +176,7 @@ def _report(result, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
 def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool, as_json: bool) -> None:
     """Continue the interrupted run RUN_ID where it stopped."""
-    from agent.agent import Agent, check_run_id
+    from agent.run.agent import Agent, check_run_id
     from agent.store import STATE_FILE, RunStore
     from agent.tools.registry import tools_for
 
@@ -220,8 +220,8 @@ def runs(run_dir: Path | None, as_json: bool) -> None:
 def report(run_id: str, run_dir: Path | None, out: Path | None) -> None:
     """Write RUN_ID's self-contained HTML report: task graph, timeline, tokens and time, results, answer.
     Works on interrupted runs too; the page loads nothing from the network."""
-    from agent.agent import check_run_id
-    from agent.report import write_report
+    from agent.observing.report import write_report
+    from agent.run.agent import check_run_id
 
     click.echo(str(write_report(load_settings(run_dir=run_dir).run_dir / check_run_id(run_id), out)))
 

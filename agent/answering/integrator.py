@@ -3,13 +3,14 @@
 import re
 from collections.abc import Callable
 
-from agent.actions import MAX_ANSWER_CHARS, FinalAnswer, references, resolve_refs
+from agent.deciding.moves import MAX_ANSWER_CHARS, FinalAnswer
 from agent.events import Event
-from agent.meter import Meter
-from agent.passages import passages
+from agent.prompt_files import render
+from agent.prompting.meter import Meter
+from agent.prompting.structured import ask_or_none
+from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.structured import ask_or_none
-from agent.templates import conversation, render
+from agent.text import passages, references, resolve_refs
 
 NOTHING = "No result was produced before the run stopped, so the objective is not answered."
 RECENT = 8

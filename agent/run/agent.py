@@ -13,26 +13,27 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.board import TaskBoard
+from agent.answering.integrator import Integrator
 from agent.config import Settings, build_settings
+from agent.deciding.board import TaskBoard
+from agent.deciding.examples import experience_turns, worked_examples
+from agent.deciding.planner import Planner
 from agent.errors import UsageError
 from agent.events import Event, RunStarted, ToolCalled
-from agent.executor import Approver, Executor
-from agent.integrator import Integrator
-from agent.loop import Context, recall, run_loop
+from agent.executing.executor import Approver, Executor
 from agent.memory.base import Memory
-from agent.meter import Meter
 from agent.models.base import ChatModel
-from agent.planner import Planner
+from agent.observing.trace import TraceWriter, read_events
+from agent.prompt_files import render
+from agent.prompting.meter import Meter
 from agent.records import RunRecord, RunResult, RunStatus, Task
+from agent.run.loop import Context, recall, run_loop
 from agent.store import STATE_FILE, RunStore, is_stopped
-from agent.templates import experience_turns, render, worked_examples
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
-from agent.trace import TraceWriter, read_events
 
 if TYPE_CHECKING:
-    from agent.learning.experience import ExperienceStore
+    from agent.memory.experience import ExperienceStore
 
 
 def check_objective(objective: str, max_chars: int) -> str:
@@ -96,11 +97,11 @@ def load_configured_model(settings: Settings, spec: str | None = None) -> ChatMo
 
     adapter = settings.adapter
     if adapter is None and settings.default_adapter:
-        from agent.learning.adapters import bundled_adapter
+        from agent.models.adapted import bundled_adapter
 
         adapter = bundled_adapter(spec or settings.model)
     if adapter is not None:
-        from agent.learning.adapters import load_adapted
+        from agent.models.adapted import load_adapted
 
         return load_adapted(settings.model_copy(update={"adapter": adapter}), spec)
     key = settings.api_key
@@ -143,14 +144,14 @@ class Agent:
     def experience(self) -> "ExperienceStore | None":
         """Past successful runs, shown as worked examples; None when settings.experience is off."""
         if self._experience is None and self.settings.experience:
-            from agent.learning.experience import ExperienceStore
+            from agent.memory.experience import ExperienceStore
 
             self._experience = ExperienceStore.for_settings(self.settings)
         return self._experience if self.settings.experience else None
 
     def record_success(self, result: RunResult) -> None:
         """Keep a run that achieved its objective as an experience for similar objectives later."""
-        from agent.learning.experience import experience_from_result
+        from agent.memory.experience import experience_from_result
 
         if self.experience is not None and result.status is RunStatus.done:
             self.experience.add(experience_from_result(result))
@@ -280,8 +281,8 @@ def _embed(texts: list[str], cache_dir: Path) -> Any:
 def _repeat_detector(settings: Settings, tasks: list[Task]) -> Callable[[str], bool] | None:
     if settings.similar_task_threshold is None:
         return None
+    from agent.deciding.repeats import RepeatDetector
     from agent.memory.embedder import PackagedEmbedder
-    from agent.similarity import RepeatDetector
 
     detector = RepeatDetector(PackagedEmbedder(settings.cache_dir), settings.similar_task_threshold)
     detector.remember([task.description for task in tasks])

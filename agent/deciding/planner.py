@@ -7,14 +7,16 @@ gives to keep is remembered in one move, and a fact kept by an earlier run can a
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.actions import decision_model, grounded, literal_numbers
+from agent.deciding.examples import worked_examples
+from agent.deciding.moves import decision_model, grounded, literal_numbers
 from agent.events import Event
 from agent.memory.base import FACT, Recall
-from agent.meter import Meter
-from agent.passages import hint, passages
+from agent.prompt_files import render
+from agent.prompting.meter import Meter
+from agent.prompting.structured import ask_or_none, bounded
+from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.structured import ask_or_none, bounded
-from agent.templates import conversation, render, worked_examples
+from agent.text import hint, passages
 from agent.tools.base import Tool
 
 

@@ -8,8 +8,12 @@ six words after the objective's first colon ("List the named entities in: …"),
 a, b, c … in order whatever the objective's own labels, and `{a}` in a tool argument or an answer becomes
 passage a exactly."""
 
+import json
 import re
 from string import ascii_lowercase
+from typing import Any
+
+from agent.records import Task, TaskStatus
 
 MAX_PASSAGES = 26
 _ENUMERATED = re.compile(r"(?:^|(?<=\s))\((?:[a-z]|\d{1,2})\)\s+")
@@ -20,6 +24,7 @@ _NUMBER = r"\(*\s*-?\d[\d,]*(?:\.\d+)?\s*\)*"
 _EXPRESSION = re.compile(rf"{_NUMBER}(?:\s*[-+*/×÷^]\s*{_NUMBER})+")
 _SPACED_OPERATOR = re.compile(r"\s[-+*/×÷^]\s")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calculator reads numbers
+REFERENCE = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}: task N's result
 _LABEL = re.compile(r"\{([a-z])\}")
 _LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
 
@@ -82,3 +87,76 @@ def _balanced(expression: str) -> str:
     while expression.count(")") > expression.count("(") and expression.endswith(")"):
         expression = expression[:-1].rstrip()
     return expression
+
+
+# --- references to results: {N}, {N.key} ---
+
+def resolve_refs(value: Any, tasks: list[Task], passages: dict[str, str] | None = None) -> Any:
+    """`value` with every `{N}` naming a settled task replaced by that task's exact result (`{N.key}`: the part
+    of the result at that key), and every `{x}` naming one of the objective's `passages` by that passage
+    (strings inside dicts and lists too); references to nothing stay as written."""
+    if isinstance(value, str):
+        results = {t.id: (t.result or "").strip() for t in tasks if t.status is not TaskStatus.pending}
+
+        def insert(match: re.Match[str]) -> str:
+            result = results.get(int(match.group(1)))
+            part = None if result is None else result_part(result, match.group(2))
+            return match.group(0) if part is None else part
+
+        value = REFERENCE.sub(insert, value)
+        return insert_passages(value, passages) if passages else value
+    if isinstance(value, dict):
+        return {k: resolve_refs(v, tasks, passages) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v, tasks, passages) for v in (split_labels(value) if passages else value)]
+    return value
+
+
+def result_part(result: str, path: str) -> str | None:
+    """The part of a result that a reference's `.key.key` path names (keys of the result read as JSON, or
+    indices into its lists), as plain text: the whole result for no path, None where there is no such part."""
+    if not path:
+        return result
+    try:
+        value = json.loads(result)
+    except ValueError:
+        return None
+    for key in path.split(".")[1:]:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)  # a list of names reads as one
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def references(text: str) -> list[int]:
+    """The task ids a text refers to as `{N}` or `{N.key}`."""
+    return sorted({int(m.group(1)) for m in REFERENCE.finditer(text)})
+
+
+def unresolved_parts(text: str, tasks: list[Task]) -> list[int]:
+    """The settled tasks whose result `text` quotes a part of (`{N.key}`) that the result does not have."""
+    results = {t.id: t.result for t in tasks if t.result is not None}
+    return sorted({int(m.group(1)) for m in REFERENCE.finditer(text) if int(m.group(1)) in results
+                   and result_part(results[int(m.group(1))], m.group(2)) is None})
+
+
+def renumber(text: str, first: int) -> str:
+    """A planned step's text with `{N}` (step N of the same plan) rewritten to the id task N will get."""
+    return REFERENCE.sub(lambda m: f"{{{first + int(m.group(1)) - 1}{m.group(2)}}}", text)
+
+
+# --- dates as written in text ---
+
+DATE_PATTERN = (r"^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?"
+                r"((January|February|March|April|May|June|July|August|September|October|November|December) "
+                r"(0?[1-9]|[12][0-9]|3[01]), [0-9]{4}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})$")
+
+# The same spellings inside a text (weekday names are left out: "Friday, June 17, 2022" states June 17, 2022).
+STATED_DATE = re.compile(DATE_PATTERN.removeprefix("^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?")
+                         .removesuffix("$").join((r"(?<![\w/-])", r"(?![\w/-])")))

@@ -9,23 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.actions import (
-    FINISH,
-    NOTED,
-    PLAN,
-    REMEMBER,
-    RESERVED,
-    SOLVE,
-    describe_call,
-    references,
-    renumber,
-    unresolved_parts,
-)
-from agent.board import TaskBoard
-from agent.errors import BudgetExhausted, ToolError
-from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
-from agent.executor import Executor
-from agent.integrator import (
+from agent.answering.integrator import (
     Integrator,
     computes_inside,
     conclusion,
@@ -36,12 +20,18 @@ from agent.integrator import (
     settle_answer,
     unused_numbers,
 )
+from agent.deciding.board import TaskBoard
+from agent.deciding.moves import FINISH, NOTED, PLAN, REMEMBER, RESERVED, SOLVE, describe_call
+from agent.deciding.planner import Planner
+from agent.errors import BudgetExhausted, ToolError
+from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
+from agent.executing.executor import Executor
 from agent.memory.base import FACT, Memory, Recall
-from agent.meter import Meter
-from agent.planner import Planner
+from agent.prompting.meter import Meter
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RESULT_FILE, RunStore
+from agent.text import references, renumber, unresolved_parts
 from agent.tools.base import Tool
 
 

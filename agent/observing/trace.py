@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from agent import events as _events
+import agent.events as _events
 from agent.errors import StorageError, UsageError
 from agent.events import AnyEvent, Event, parse_event
 

@@ -28,12 +28,11 @@ def shape(objective: str) -> str:
 
 
 def quantities(objective: str) -> int:
-    """How many things the objective hands over: its passages (agent.passages), its dates, its other numbers.
+    """How many things the objective hands over: its passages (agent.text), its dates, its other numbers.
     Embeddings cannot tell "which weekday is it 9 times 11 days after D" from "which weekday is D" (cosine
     0.8), and a replay of the one-step run makes the model skip the product; a past run is therefore shown
     only for an objective that hands over as many things as its own did."""
-    from agent.passages import passages
-    from agent.tools.dates import STATED_DATE
+    from agent.text import STATED_DATE, passages
 
     found = passages(objective)
     rest = objective

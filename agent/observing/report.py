@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 
 from agent.errors import UsageError
+from agent.observing.run_view import Cost, RunView, read_run
 from agent.records import Task
-from agent.run_view import Cost, RunView, read_run
 
 PURPOSES = {"plan": "#5b8def", "prioritize": "#9c6ade", "choose_tool": "#f0a030", "execute": "#2fa37a",
             "integrate": "#e0604f", "final": "#555b66"}

@@ -1,74 +1,17 @@
-"""Prompt templates: files under prompts/, rendered with strict undefined variables."""
+"""Worked examples of the decide step: the built-in ones (prompts/examples.jsonl) and past successes replayed
+move by move, both as (asked, replied) conversation turns."""
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import jinja2
-
-from agent.models.base import Message
-from agent.passages import hint, passages
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    root = resources.files("agent.prompts")
-    environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: root.joinpath(name).read_text(encoding="utf-8")),
-        undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never a blank
-        autoescape=False,
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["quote"] = quote
-    environment.filters["signature"] = signature
-    return environment
-
-
-def quote(text: object) -> str:
-    """Make text safe to place between <data> tags: it cannot close the block and speak as the prompt.
-    Any case and spacing of the tag is broken (`</DATA>`, `< /data>`), since a model reads them alike."""
-    return _DATA_TAG.sub(lambda m: f"<{m[1]} {m[2]}", str(text))
-
-
-_DATA_TAG = re.compile(r"<\s*(/?)\s*(data)", re.IGNORECASE)
-
-
-def render(name: str, **variables: object) -> str:
-    """Render `prompts/<name>.j2` with exactly the given variables."""
-    return _environment().get_template(f"{name}.j2").render(**variables).strip()
-
-
-def signature(tool: object) -> str:
-    """`name(param: type, ...)` from a tool's argument schema, with each parameter's choices and description."""
-    schema = tool.Arguments.model_json_schema()  # type: ignore[attr-defined]
-    parts = []
-    for name, spec in schema.get("properties", {}).items():
-        options = [o for o in spec.get("anyOf", [spec]) if o.get("type") != "null"]
-        described_choices = all(str(c) in spec.get("description", "") for o in options for c in o.get("enum", []))
-        kinds = ["|".join(o["enum"]) if "enum" in o and not described_choices else "one of" if "enum" in o
-                 else o.get("type", "value")
-                 for o in options]  # choices the description names all of are not listed twice
-        optional = " optional" if name not in schema.get("required", []) else ""
-        described = f" ({spec['description']})" if spec.get("description") else ""
-        parts.append(f"{name}:{optional} {' or '.join(kinds) or 'value'}{described}")
-    return f"{tool.name}({', '.join(parts)})"  # type: ignore[attr-defined]
-
-
-def conversation(objective: str, prompt: str, system: str | None = None,
-                 examples: Sequence[tuple[str, str]] = ()) -> list[Message]:
-    """The messages of one call: the run's system prompt, worked examples as earlier turns, then the objective
-    line and the prompt. Every call of a run opens with the same system prompt, so calls share a prefix."""
-    opening = system if system is not None else render("system", tools=[], decide=False)
-    messages: list[Message] = [{"role": "system", "content": opening}]
-    for asked, replied in examples:
-        messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": replied}]
-    messages.append({"role": "user", "content": f"Objective: {objective}\n{prompt}"})
-    return messages
+from agent.deciding.moves import REMEMBER
+from agent.memory.base import FACT, Recall
+from agent.prompt_files import render
+from agent.records import Task, TaskStatus
+from agent.text import hint, passages, references
 
 
 @lru_cache(maxsize=1)
@@ -84,10 +27,6 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
     With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
     models follow the example closest to the question most), and the farthest of those left out while they come
     to more than `max_turns` turns (each turn is prompt the first call reads)."""
-    from agent.actions import REMEMBER
-    from agent.memory.base import FACT, Recall
-    from agent.records import Task, TaskStatus
-
     units: dict[str, list[tuple[str, str]]] = {}  # an example's turns, grouped by its objective
     for example in _examples():
         if not set(example["tools"]) <= tool_names | {REMEMBER}:  # a move every run may make, not a tool
@@ -120,9 +59,6 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str,
     answer as the model wrote it (`written`), else with the tool results and the objective's passages written
     back as `{N}` and `{a}` references. Only runs whose steps were all tool calls, or one step in words,
     replay."""
-    from agent.actions import references
-    from agent.records import Task, TaskStatus
-
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
         return []
     if not steps[0].tool:  # one step in words; a remember step keeps its fact

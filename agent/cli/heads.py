@@ -111,7 +111,7 @@ def _retrain(kind: str, data: Path, out: Path, run_dir: Path | None, max_train_e
              max_eval_examples: int | None, device: str) -> None:
     from agent.config import load_settings
     from agent.heads.meta import read_head_meta
-    from agent.heads.retrain import retrain_from_feedback
+    from agent.learning.retrain_head import retrain_from_feedback
 
     if read_head_meta(out)["kind"] != kind:
         raise UsageError(f"--out {out} holds a {read_head_meta(out)['kind']} head, not {kind}")

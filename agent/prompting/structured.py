@@ -9,9 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from agent.errors import ModelOutputError, describe
 from agent.events import Event, OutputRejected, StepFailed
-from agent.meter import Meter
 from agent.models.base import Message
-from agent.templates import render
+from agent.prompt_files import render
+from agent.prompting.meter import Meter
 
 T = TypeVar("T", bound=BaseModel)
 MAX_FIELD_CHARS = 300  # the longest free string a structured reply may hold where its schema sets no bound

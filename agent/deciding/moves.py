@@ -6,7 +6,6 @@ schema, so the decoding grammar can produce nothing else. Results of earlier tas
 result) in tool arguments and answers; the loop substitutes the exact text, so the model never retypes them."""
 
 import functools
-import json
 import operator
 import re
 from collections.abc import Sequence
@@ -14,9 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, create_model
 
-from agent.passages import insert_passages, split_labels
-from agent.records import Task, TaskStatus
 from agent.schemas import Strict
+from agent.text import REFERENCE
 from agent.tools.base import Tool
 
 SOLVE, PLAN, FINISH, REMEMBER = "solve", "plan", "finish", "remember"
@@ -26,7 +24,6 @@ MAX_STEP_CHARS = 120
 MAX_FACT_CHARS = 240
 NOTED = "Noted: {fact}"  # the answer of a run that kept a fact
 _NEGATIVE = re.compile(r"\{\s*(-\d+(?:\.\d+)?)\s*\}")
-_REF = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}
 
 
 class Solve(Strict):
@@ -112,65 +109,6 @@ def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] =
 _UNGROUNDED = {"steps", "fact", "next"}  # fields whose strings a reference to a settled step does not bound
 
 
-def resolve_refs(value: Any, tasks: list[Task], passages: dict[str, str] | None = None) -> Any:
-    """`value` with every `{N}` naming a settled task replaced by that task's exact result (`{N.key}`: the part
-    of the result at that key), and every `{x}` naming one of the objective's `passages` by that passage
-    (strings inside dicts and lists too); references to nothing stay as written."""
-    if isinstance(value, str):
-        results = {t.id: (t.result or "").strip() for t in tasks if t.status is not TaskStatus.pending}
-
-        def insert(match: re.Match[str]) -> str:
-            result = results.get(int(match.group(1)))
-            part = None if result is None else result_part(result, match.group(2))
-            return match.group(0) if part is None else part
-
-        value = _REF.sub(insert, value)
-        return insert_passages(value, passages) if passages else value
-    if isinstance(value, dict):
-        return {k: resolve_refs(v, tasks, passages) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_refs(v, tasks, passages) for v in (split_labels(value) if passages else value)]
-    return value
-
-
-def result_part(result: str, path: str) -> str | None:
-    """The part of a result that a reference's `.key.key` path names (keys of the result read as JSON, or
-    indices into its lists), as plain text: the whole result for no path, None where there is no such part."""
-    if not path:
-        return result
-    try:
-        value = json.loads(result)
-    except ValueError:
-        return None
-    for key in path.split(".")[1:]:
-        if isinstance(value, dict) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            return None
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(str(v) for v in value)  # a list of names reads as one
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def references(text: str) -> list[int]:
-    """The task ids a text refers to as `{N}` or `{N.key}`."""
-    return sorted({int(m.group(1)) for m in _REF.finditer(text)})
-
-
-def unresolved_parts(text: str, tasks: list[Task]) -> list[int]:
-    """The settled tasks whose result `text` quotes a part of (`{N.key}`) that the result does not have."""
-    results = {t.id: t.result for t in tasks if t.result is not None}
-    return sorted({int(m.group(1)) for m in _REF.finditer(text) if int(m.group(1)) in results
-                   and result_part(results[int(m.group(1))], m.group(2)) is None})
-
-
-def renumber(text: str, first: int) -> str:
-    """A planned step's text with `{N}` (step N of the same plan) rewritten to the id task N will get."""
-    return _REF.sub(lambda m: f"{{{first + int(m.group(1)) - 1}{m.group(2)}}}", text)
-
-
 def literal_numbers(move: Any, objective: str, steps: int) -> Any:
     """`move` with `{N}` written around one of the objective's own numbers read as that number ("{859} * 27"
     for "Add 859 and 444, then multiply the sum by 27"): an N beyond every step the run has, or could plan
@@ -189,7 +127,7 @@ def literal_numbers(move: Any, objective: str, steps: int) -> Any:
         def negative(match: re.Match[str]) -> str:
             return match.group(1) if mentioned(match.group(1)) else match.group(0)
 
-        return _NEGATIVE.sub(negative, _REF.sub(literal, text))
+        return _NEGATIVE.sub(negative, REFERENCE.sub(literal, text))
 
     if move.next == FINISH:
         return move.model_copy(update={"answer": unwrap(move.answer)})

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.errors import UsageError
+from agent.observing.trace import read_trace
 from agent.records import Task, Usage
 from agent.store import STATE_FILE, read_result, read_snapshot
-from agent.trace import read_trace
 
 
 @dataclass

@@ -6,18 +6,19 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.actions import SOLVE, decision_model, resolve_refs
+from agent.deciding.moves import SOLVE, decision_model
 from agent.errors import ToolError
 from agent.events import Event, ToolCalled
+from agent.executing.worked_arithmetic import interjection
 from agent.memory.base import Recall
-from agent.meter import Meter
-from agent.passages import hint, passages
+from agent.prompt_files import render
+from agent.prompting.meter import Meter
+from agent.prompting.structured import ask_or_none
+from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.structured import ask_or_none
-from agent.templates import conversation, render
+from agent.text import hint, passages, resolve_refs
 from agent.tools.base import Tool
 from agent.tools.runner import run_tool
-from agent.worked_arithmetic import interjection
 
 MAX_RESULT_CHARS = 4000
 

@@ -12,12 +12,12 @@ import click
 
 from agent.config import explicit_device
 from agent.errors import UsageError
+from agent.evaluation.suite import DEFAULT_TOOLS
 
 if TYPE_CHECKING:
-    from agent.evaluation import EvalItem, SuiteReport
+    from agent.evaluation.suite import EvalItem, SuiteReport
     from agent.tools.base import Tool
 
-DEFAULT_TOOLS = ["calculator", "dates"]  # as `agent run` without --tool
 
 
 @click.command("eval")
@@ -42,9 +42,9 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     The model is loaded once and shared by all items; items sharing a memory key share one memory, fresh
     for this evaluation.
     """
-    from agent.agent import Agent, check_writable, load_configured_model
     from agent.config import load_settings
-    from agent.evaluation import SharedMemories, load_suite, run_suite
+    from agent.evaluation.suite import SharedMemories, load_suite, run_suite
+    from agent.run.agent import Agent, check_writable, load_configured_model
 
     items = select_items(load_suite(suite), kinds, limit)
     settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)

@@ -25,7 +25,7 @@ class RetrainReport:
 def feedback_examples(kind: str, labels: list[str], run_dir: Path) -> list[Any]:
     """Sentiment examples from feedback on runs under `run_dir`: a `--label` on a task gives (its input text,
     that label); `--good` on a task that classified sentiment confirms the label its result states."""
-    from agent.evaluation import first_label
+    from agent.evaluation.suite import first_label
     from agent.learning.feedback import labelled_feedback
 
     if kind != "sentiment":

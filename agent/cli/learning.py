@@ -15,7 +15,7 @@ _RUN_DIR = click.option("--run-dir", type=click.Path(path_type=Path, file_okay=F
 
 
 def _store(run_dir: Path | None):
-    from agent.learning.experience import ExperienceStore, experience_root
+    from agent.memory.experience import ExperienceStore, experience_root
 
     settings = load_settings(run_dir=run_dir)
     return ExperienceStore(experience_root(settings.run_dir, settings.experience_dir), cache_dir=settings.cache_dir)
@@ -46,7 +46,7 @@ def experience_list(run_dir: Path | None, as_json: bool) -> None:
 @_RUN_DIR
 def experience_show(experience_id: str, run_dir: Path | None) -> None:
     """One experience as the model sees it, then as JSON."""
-    from agent.learning.experience import as_example
+    from agent.memory.experience import as_example
 
     found = _store(run_dir).get(experience_id)
     click.echo(as_example(found, max_chars=10_000))
@@ -90,7 +90,7 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
                            Feedback(run_id=run_id, task=task, verdict=verdict, label=label and label.strip()))
     click.echo(f"recorded in {path}")
     if task is None and verdict is not None and settings.experience:
-        from agent.learning.experience import experience_from_result
+        from agent.memory.experience import experience_from_result
         from agent.store import read_result
 
         result = read_result(settings.run_dir / run_id)  # the id was checked when the feedback was recorded
@@ -139,14 +139,14 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     beats the base model on held-out objectives. Use it with `agent run --adapter DIR`."""
     import hashlib
 
-    from agent.agent import check_writable, load_configured_model
-    from agent.eval_cli import _tool_pool
-    from agent.evaluation import load_suite
-    from agent.learning.adapters import base_directory, weights_key
+    from agent.cli.eval import _tool_pool
+    from agent.evaluation.suite import load_suite
     from agent.learning.learn import NotBetter, engine_scorer, split_suite
     from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
     from agent.learning.trajectories import TrajectoryLog
+    from agent.models.adapted import base_directory, weights_key
+    from agent.run.agent import check_writable, load_configured_model
 
     served = load_settings(model=model, max_cycles=max_cycles, device=device)  # as `agent run` would serve it
     settings = served.model_copy(update={"default_adapter": False})  # the plain weights are what is adapted
