@@ -1,7 +1,6 @@
 """Settings: the only module besides the CLI that reads the environment (variables prefixed AGENT_)."""
 
 from pathlib import Path
-from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -19,8 +18,9 @@ class Settings(BaseSettings):
 
     model: str = "smollm2-135m"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
-    backend: Literal["auto", "transformers", "onnxruntime-genai", "llama.cpp"] = Field(
-        "auto", description="auto: onnxruntime-genai (int4) on a CPU, transformers on a GPU")
+    backend: str = Field("auto", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                         description="a registered engine (agent/models/registry.py), or auto: onnxruntime-genai "
+                                     "(int4) on a CPU, transformers on a GPU")
     base_url: str | None = Field(None, description="OpenAI-compatible server for model openai:NAME")
     api_key: SecretStr | None = Field(None, description="key for that server; environment only (AGENT_API_KEY)")
     memory_url: str | None = Field(None, description="chroma server for memory shared across runs")

@@ -95,3 +95,35 @@ def test_the_meter_batches_only_when_the_backend_declares_it(batching):
     replies = meter.generate_batch([[{"role": "user", "content": str(i)}] for i in range(3)], purpose="execute")
     assert [g.text for g in replies] == ["r"] * 3 and meter.usage.llm_calls == 3
     assert model.batches == ([3] if batching else [])
+
+
+def test_a_local_engine_is_one_registration_and_the_cli_offers_it(tmp_path, monkeypatch):
+    """A new engine: its model class and one register_engine call; load_model, the CLI's --backend and the
+    settings all take it, and an adapter is served merged when the engine declares so."""
+    from click.testing import CliRunner
+
+    from agent.cli import app
+    from agent.config import build_settings
+    from agent.models import registry
+    from agent.models.catalog import ModelSource
+    from agent.models.registry import Engine, LoadOptions, register_engine
+
+    monkeypatch.setattr(registry, "ENGINES", dict(registry.ENGINES))
+    loaded: list[tuple[ModelSource, LoadOptions]] = []
+
+    def load(source: ModelSource, options: LoadOptions) -> ChatModel:
+        loaded.append((source, options))
+        return ScriptedModel(default='{"next": "finish", "answer": "from the new engine"}', name="toy-engine")
+
+    register_engine(Engine("toy", load, adapters="merged"))
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "config.json").write_text("{}")
+    model = load_model(str(tmp_path / "weights"), backend="toy", device="cpu")
+    assert model.name == "toy-engine" and loaded[0][0].directory == tmp_path / "weights"
+    assert loaded[0][1].device == "cpu"
+    assert build_settings({"backend": "toy"}).backend == "toy"
+    assert registry.engine("toy").adapters == "merged"
+    with pytest.raises(UsageError, match="unknown backend 'nope'.*toy"):
+        load_model(str(tmp_path / "weights"), backend="nope", device="cpu")
+    result = CliRunner().invoke(app, ["run", "hi", "--backend", "nope", "--model", str(tmp_path / "weights")])
+    assert result.exit_code != 0 and "toy" in result.output

@@ -14,6 +14,19 @@ from agent.errors import AgentError, UsageError
 from agent.tools.registry import MEMORY_SEARCH
 
 
+class _Engines(click.Choice):
+    """--backend choices: auto and every registered engine, read when the option is parsed (plugins included)."""
+
+    def __init__(self) -> None:
+        super().__init__(["auto"])
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        from agent.models.registry import engines
+
+        self.choices = ("auto", *engines())
+        return super().convert(value, param, ctx)
+
+
 class _App(click.Group):
     """Subcommands whose modules import torch load only when they are the one asked for."""
 
@@ -66,8 +79,9 @@ class _Dir(click.Path):
 @click.option("--run-dir", type=_Dir(path_type=Path), metavar="DIR",
               help="Directory holding runs; this run writes into DIR/<run id>/.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
-@click.option("--backend", type=click.Choice(["auto", "transformers", "onnxruntime-genai", "llama.cpp"]),
-              help="auto (default): onnxruntime-genai (int4) on a CPU, transformers on a GPU.")
+@click.option("--backend", type=_Engines(), metavar="ENGINE",
+              help="auto (default): onnxruntime-genai (int4) on a CPU, transformers on a GPU; or any registered "
+              "engine (transformers, onnxruntime-genai, llama.cpp, plugins).")
 @click.option("--base-url", metavar="URL",
               help="OpenAI-compatible server for --model openai:NAME, e.g. http://127.0.0.1:8000/v1 "
               "(key, if any, from AGENT_API_KEY).")

@@ -6,10 +6,10 @@ from pathlib import Path
 from agent.models.base import ChatModel, Generation, Message
 from agent.models.catalog import PRESETS, check, resolve
 from agent.models.fake import ScriptedModel
-from agent.models.registry import Backend, LoadOptions, backend_for
+from agent.models.registry import Backend, Engine, LoadOptions, backend_for, engine, engines, register_engine
 
-__all__ = ["Backend", "ChatModel", "Generation", "LoadOptions", "Message", "PRESETS", "ScriptedModel", "check_model",
-           "load_model", "resolve"]
+__all__ = ["Backend", "ChatModel", "Engine", "Generation", "LoadOptions", "Message", "PRESETS", "ScriptedModel",
+           "check_model", "engines", "load_model", "register_engine", "resolve"]
 
 
 def check_model(spec: str, *, device: str = "auto", base_url: str | None = None,
@@ -33,26 +33,17 @@ def load_model(spec: str, *, device: str = "auto", cache_dir: Path | None = None
     """A preset name, local directory, .gguf path, HF id (downloaded when not cached), or PREFIX:NAME of a
     registered backend (openai:NAME with base_url, or a plugin's, see agent/models/registry.py) -> a ChatModel.
 
-    `backend`: transformers (the GPU path and the reference), onnxruntime-genai (int4 on the CPU), llama.cpp,
-    or auto: onnxruntime-genai on a machine without a CUDA GPU, transformers with one."""
+    `backend`: a registered engine (agent/models/registry.py: transformers, the GPU path and the reference;
+    onnxruntime-genai, int4 on the CPU; llama.cpp; or a plugin's), or auto: onnxruntime-genai on a machine
+    without a CUDA GPU, transformers with one."""
     check_model(spec, device=device, base_url=base_url, cache_dir=cache_dir)
     registered = backend_for(spec)
     if registered:
         remote, name = registered
         return remote.load(name, LoadOptions(device=device, cache_dir=cache_dir, base_url=base_url, api_key=api_key))
     source = resolve(spec, cache_dir=cache_dir)
-    backend = pick_backend(backend, device)
-    if backend == "onnxruntime-genai":
-        from agent.models.ortgenai import OrtGenAIModel
-
-        return OrtGenAIModel(source, cache_dir=cache_dir)
-    if backend == "llama.cpp":
-        from agent.models.llamacpp import LlamaCppModel
-
-        return LlamaCppModel(source)
-    from agent.models.local import LocalModel
-
-    return LocalModel(source, device=device, cache_dir=cache_dir)
+    options = LoadOptions(device=device, cache_dir=cache_dir, base_url=base_url, api_key=api_key)
+    return engine(pick_backend(backend, device)).load(source, options)
 
 
 def pick_backend(backend: str, device: str) -> str:

@@ -176,15 +176,17 @@ def load_adapted(settings: Any, spec: str | None = None) -> Any:
     engine loads the merged weights directory (built into an engine once, then cached), and llama.cpp, which
     reads GGUF rather than adapters, gets the merged weights on transformers."""
     from agent.models import load_model, pick_backend
+    from agent.models.registry import engine
 
     spec = spec or settings.model
     adapter = Path(settings.adapter)
     read_meta(adapter)  # a corrupt directory fails before any weights load
     backend = pick_backend(settings.backend, settings.device)
-    if backend != "transformers":
+    serves = engine(backend).adapters
+    if serves != "peft":
         merged = merged_directory(adapter, spec, settings.cache_dir)
         model = load_model(str(merged), device=settings.device, cache_dir=settings.cache_dir,
-                           backend="transformers" if backend == "llama.cpp" else backend)
+                           backend=backend if serves == "merged" else "transformers")
         model.name = f"{spec}+{adapter.name}"
         return model
     from agent.models.local import LocalModel
