@@ -100,8 +100,8 @@ def backend_for(spec: str) -> tuple[Backend, str] | None:
 @dataclass(frozen=True)
 class Engine:
     """A local engine: `load(source, options)` builds a ChatModel from a resolved model (a directory, or a .gguf
-    file in it); `adapters` says how it serves a LoRA adapter: on the weights (`peft`), from merged weights (`merged`), or
-    from merged weights on another engine that can (None)."""
+    file in it); `adapters` says how it serves a LoRA adapter: on the weights (`peft`), from merged weights
+    (`merged`), or from merged weights on another engine that can (None)."""
 
     name: str
     load: Callable[[ModelSource, LoadOptions], ChatModel]
