@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     experience_dir: Path | None = Field(None, description="experience store; default: <run_dir>/.experience")
     # a small model judges many wrong answers done, and wrong worked examples then mislead it (measured: the
     # default model lost 15 points on the dev suite with a store of its self-judged runs, see README)
+    answer_checks_off: list[str] = Field(default_factory=list,
+                                         description="answer checks switched off by name (agent/answering/checks.py)")
     keep_judged: bool = Field(False, description="keep every run the model judges done as an experience (off: "
                               "only runs that pass a check in eval/learn, or marked good with agent feedback)")
     adapter: Path | None = Field(None, description="LoRA adapter directory (from `agent learn`) for the model")

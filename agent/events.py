@@ -87,6 +87,7 @@ class Judged(Event):
     reason: str
     answer: str = ""
     refused: bool = False  # the decision just made was refused (the next decision is told why)
+    check: str | None = None  # the answer check that refused it (agent/answering/checks.py)
 
 
 class RunFinished(Event):

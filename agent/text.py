@@ -160,3 +160,15 @@ DATE_PATTERN = (r"^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), 
 # The same spellings inside a text (weekday names are left out: "Friday, June 17, 2022" states June 17, 2022).
 STATED_DATE = re.compile(DATE_PATTERN.removeprefix("^((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?")
                          .removesuffix("$").join((r"(?<![\w/-])", r"(?![\w/-])")))
+
+
+# --- degenerate repetition ---
+
+_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 words, then 4 more times in a row
+_STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros
+
+
+def loops(answer: str) -> bool:
+    """Whether `answer` is a degenerate loop of the same few words (small models' greedy failure mode; no
+    answer to any objective is one phrase repeated over and over)."""
+    return _LOOP.search(answer) is not None or _STUTTER.search(answer) is not None

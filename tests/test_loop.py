@@ -93,7 +93,7 @@ def test_a_degenerate_closing_answer_gives_way_to_the_latest_result(memory, tmp_
 
 @pytest.mark.parametrize("result", ["1.9333333333333333", "100000000000000000000", "1, 2, 3, 4, 5, 6, 7, 8"])
 def test_results_with_long_runs_are_not_taken_for_loops(result):
-    from agent.answering.integrator import loops
+    from agent.text import loops
 
     assert not loops(f"The result is {result}.")
 
@@ -448,7 +448,7 @@ def test_the_decide_grammar_lets_a_call_or_answer_quote_only_steps_that_have_res
     assert not expression.fullmatch("{2} * 27") and not expression.fullmatch("{12}")
     answer, _ = pattern(third, "Finish", "answer")
     assert answer.fullmatch("The final number is {2}.") and not answer.fullmatch("{3}")
-    assert "pattern" not in first["$defs"]["PlanSteps"]["properties"]["steps"]["items"]  # its {N} are its own
+    assert "pattern" not in first["$defs"]["Plan"]["properties"]["steps"]["items"]  # its {N} are its own
 
 
 def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objective_hands_one_over(memory, tmp_path):

@@ -10,7 +10,7 @@ from agent.prompting.meter import Meter
 from agent.prompting.structured import ask_or_none
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.text import passages, references, resolve_refs
+from agent.text import loops, passages, references, resolve_refs
 
 NOTHING = "No result was produced before the run stopped, so the objective is not answered."
 RECENT = 8
@@ -70,8 +70,6 @@ _ANSWER_LINE = re.compile(r"(?im)^\W*answer\W*:\s*(.+)$")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _DELIMITERS = re.compile(r"\\[()\[\]]|\$\$?|\*\*")
 _DATA_MARK = re.compile(r"<\s*/?\s*data\s*>", re.IGNORECASE)
-_LOOP = re.compile(r"(?<!\S)(\S+(?:\s+\S+){0,7}?)(?:\s+\1(?!\S)){4,}")  # 1-8 words, then 4 more times in a row
-_STUTTER = re.compile(r"((?!0).{1,8}?)\1{19,}", re.DOTALL)  # 1-8 characters 20 times over, not zeros
 
 
 def computes_inside(placeholder: str) -> bool:
@@ -148,9 +146,3 @@ def _sequence(text: str) -> list[str]:
 _LIST_MARK = re.compile(r"(?m)^\s*\d{1,2}[.)]\s+")  # "1. " opening a line: numbering, not content
 _FILLER = {"the", "a", "an", "is", "are", "of", "to", "answer", "objective", "task"}
 _INTERROGATIVES = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why"}
-
-
-def loops(answer: str) -> bool:
-    """Whether `answer` is a degenerate loop of the same few words (small models' greedy failure mode; no
-    answer to any objective is one phrase repeated over and over)."""
-    return _LOOP.search(answer) is not None or _STUTTER.search(answer) is not None

@@ -1,7 +1,8 @@
-"""What the model may decide to do next, as one typed union, and how results are carried by reference.
+"""What the model may decide to do next, as one typed union: `Step | Plan | Finish | Remember | ToolCall`.
 
-Every decision is `{"next": NAME, ...}`: NAME is an allowed tool (with that tool's typed arguments), `solve`
-(work the step out in words), `plan` (a few steps) or `finish` (the answer). Only the allowed names are in the
+Every decision is `{"next": NAME, ...}`: NAME is an allowed tool (a `ToolCall`, with that tool's typed
+arguments), `solve` (a `Step`: work the objective out in words), `plan` (a few steps), `remember` (a fact to
+keep) or `finish` (the answer). Only the allowed names are in the
 schema, so the decoding grammar can produce nothing else. Results of earlier tasks are written `{N}` (task N's
 result) in tool arguments and answers; the loop substitutes the exact text, so the model never retypes them."""
 
@@ -14,11 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, RootModel, create_model
 
 from agent.schemas import Strict
-from agent.text import REFERENCE
+from agent.text import REFERENCE, loops
 from agent.tools.base import Tool
 
-SOLVE, PLAN, FINISH, REMEMBER = "solve", "plan", "finish", "remember"
-RESERVED = {SOLVE, PLAN, FINISH, REMEMBER}
+REMEMBER = "remember"  # the one move a worked example may use besides tools
 MAX_ANSWER_CHARS = 400
 MAX_STEP_CHARS = 120
 MAX_FACT_CHARS = 240
@@ -26,28 +26,51 @@ NOTED = "Noted: {fact}"  # the answer of a run that kept a fact
 _NEGATIVE = re.compile(r"\{\s*(-\d+(?:\.\d+)?)\s*\}")
 
 
-class Solve(Strict):
+class Step(Strict):
+    """Work the objective out in words, in one step."""
+
     next: Literal["solve"]
 
 
-Step = Annotated[str, Field(min_length=3, max_length=MAX_STEP_CHARS)]
+StepText = Annotated[str, Field(min_length=3, max_length=MAX_STEP_CHARS)]
 
 
-class PlanSteps(Strict):
+class Plan(Strict):
+    """A few ordered steps, each decided and run in turn."""
+
     next: Literal["plan"]
-    steps: list[Step] = Field(min_length=2, max_length=4,
-                              description="short steps in order; write {N} for the result of step N")
+    steps: list[StepText] = Field(min_length=2, max_length=4,
+                                  description="short steps in order; write {N} for the result of step N")
 
 
 class Finish(Strict):
+    """The answer: the run is done."""
+
     next: Literal["finish"]
     answer: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS,
                         description="the answer to the objective; write {N} to insert task N's exact result")
 
 
 class Remember(Strict):
+    """A fact the objective gives to keep."""
+
     next: Literal["remember"]
     fact: str = Field(min_length=3, max_length=MAX_FACT_CHARS, description="the fact to keep, as one sentence")
+
+
+class ToolCall(Strict):
+    """A call of an allowed tool. Each tool has its own subclass (`decision_model`), whose `next` is the tool's
+    name and whose `arguments` are the tool's typed arguments."""
+
+    next: str
+    arguments: BaseModel
+
+    @property
+    def tool(self) -> str:
+        return self.next
+
+
+Move = Step | Plan | Finish | Remember | ToolCall
 
 
 class FinalAnswer(Strict):
@@ -61,14 +84,14 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
     """The union of allowed next moves; `plan` (of at most `max_steps` steps), `finish` and `remember` are
     offered only where they make sense."""
     variants: list[type[BaseModel]] = [
-        create_model(f"Call_{t.name}", __base__=Strict, next=(Literal[t.name], ...),  # type: ignore[arg-type]
+        create_model(f"Call_{t.name}", __base__=ToolCall, next=(Literal[t.name], ...),  # type: ignore[arg-type]
                      arguments=(t.call_arguments or t.Arguments, ...))
         for t in tools  # (a literal of the tool's name, known at run time only)
     ]
-    variants.append(Solve)
+    variants.append(Step)
     if plan and max_steps >= 2:
-        variants.append(create_model("PlanSteps", __base__=PlanSteps,
-                                     steps=(list[Step], Field(min_length=2, max_length=min(max_steps, 4)))))
+        variants.append(create_model("Plan", __base__=Plan,
+                                     steps=(list[StepText], Field(min_length=2, max_length=min(max_steps, 4)))))
     if finish:
         variants.append(Finish)
     if remember:
@@ -109,7 +132,7 @@ def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] =
 _UNGROUNDED = {"steps", "fact", "next"}  # fields whose strings a reference to a settled step does not bound
 
 
-def literal_numbers(move: Any, objective: str, steps: int) -> Any:
+def literal_numbers(move: Move, objective: str, steps: int) -> Move:
     """`move` with `{N}` written around one of the objective's own numbers read as that number ("{859} * 27"
     for "Add 859 and 444, then multiply the sum by 27"): an N beyond every step the run has, or could plan
     next, names no result. A negative number in braces ("{-1}", for "answer with -1 if …") names nothing
@@ -129,15 +152,21 @@ def literal_numbers(move: Any, objective: str, steps: int) -> Any:
 
         return _NEGATIVE.sub(negative, REFERENCE.sub(literal, text))
 
-    if move.next == FINISH:
+    if isinstance(move, Finish):
         return move.model_copy(update={"answer": unwrap(move.answer)})
-    if move.next in RESERVED:
+    if not isinstance(move, ToolCall):
         return move
     arguments = {k: unwrap(v) if isinstance(v, str) else v for k, v in move.arguments.model_dump().items()}
     try:
         return move.model_copy(update={"arguments": type(move.arguments).model_validate(arguments)})
     except ValueError:  # the unwrapped text breaks a constraint of the tool's: the move stays as written
         return move
+
+
+def runs_away(move: Move) -> bool:
+    """Whether a tool call's text arguments are a degenerate loop (a greedy model that had nothing to pass)."""
+    return isinstance(move, ToolCall) and any(isinstance(v, str) and loops(v)
+                                              for v in move.arguments.model_dump().values())
 
 
 def describe_call(tool: str, arguments: dict[str, Any]) -> str:

@@ -5,10 +5,19 @@ decomposition, and the same call later judges, by answering, that the objective 
 gives to keep is remembered in one move, and a fact kept by an earlier run can answer at once."""
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from agent.deciding.examples import worked_examples
-from agent.deciding.moves import decision_model, grounded, literal_numbers
+from agent.deciding.moves import (
+    Move,
+    Plan,
+    Remember,
+    Step,
+    ToolCall,
+    decision_model,
+    describe_call,
+    grounded,
+    literal_numbers,
+)
 from agent.events import Event
 from agent.memory.base import FACT, Recall
 from agent.prompt_files import render
@@ -16,7 +25,8 @@ from agent.prompting.meter import Meter
 from agent.prompting.structured import ask_or_none, bounded
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.text import hint, passages
+from agent.schemas import TaskDraft
+from agent.text import hint, passages, references, renumber
 from agent.tools.base import Tool
 
 
@@ -29,8 +39,8 @@ class Planner:
 
     def decide(self, objective: str, tasks: list[Task], recalls: list[Recall], dropped: list[str],
                experiences: Sequence[tuple[str, str]] = (),
-               refused: tuple[str, str] | None = None) -> Any:
-        """The next move (a variant of `decision_model`'s union: read `.next`), or None when the model gives up.
+               refused: tuple[str, str] | None = None) -> Move | None:
+        """The next move (`Step | Plan | Finish | Remember | ToolCall`), or None when the model gives up.
         `finish` is offered once a step has settled, or on a kept fact alone unless the answer just given on it was
         refused; `plan` while the run has not planned yet. `experiences` are
         similar past successes, shown as worked examples after the built-in ones; `refused` is why the previous
@@ -48,3 +58,21 @@ class Planner:
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit, schema=schema)
         return None if decision is None else literal_numbers(decision.root, objective, len(tasks))
+
+
+def tasks_for(move: Step | Plan | Remember | ToolCall, objective: str, existing: int) -> list[TaskDraft]:
+    """The tasks a move adds to a board of `existing` tasks: the objective worked out in words, a fact to keep,
+    the steps of a plan (`{N}` in a plan means its own step N, renumbered to the ids the steps will get, and a
+    step depends on the steps it quotes), or one tool call."""
+    if isinstance(move, Step):
+        return [TaskDraft(description=objective, mode="solve")]
+    if isinstance(move, Remember):
+        return [TaskDraft(description=f"remember: {move.fact}", mode="remember", arguments={"fact": move.fact})]
+    if isinstance(move, Plan):
+        first = existing + 1
+        steps = [renumber(step, first) for step in move.steps]
+        return [TaskDraft(description=step, depends_on=[i for i in references(step) if first <= i < first + n])
+                for n, step in enumerate(steps)]
+    arguments = move.arguments.model_dump()
+    return [TaskDraft(description=describe_call(move.tool, arguments), mode="tool", tool=move.tool,
+                      arguments=arguments)]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.deciding.moves import SOLVE, decision_model
+from agent.deciding.moves import ToolCall, decision_model
 from agent.errors import ToolError
 from agent.events import Event, ToolCalled
 from agent.executing.worked_arithmetic import interjection
@@ -89,9 +89,9 @@ class Executor:
         choice = ask_or_none(self.meter, conversation(objective, prompt, self.system), self.Step,
                              purpose="choose_tool", retries=self.retries, emit=self.emit, task_id=task.id)
         move = None if choice is None else choice.root
-        if move is None or move.next == SOLVE:
+        if not isinstance(move, ToolCall):
             return task.model_copy(update={"mode": "solve"})
-        return task.model_copy(update={"mode": "tool", "tool": move.next, "arguments": move.arguments.model_dump()})
+        return task.model_copy(update={"mode": "tool", "tool": move.tool, "arguments": move.arguments.model_dump()})
 
     def _call_tool(self, task: Task, tool: Tool, arguments: dict[str, Any]) -> Task:
         ok = False

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.answering.checks import AnswerChecks
 from agent.answering.integrator import Integrator
 from agent.config import Settings, build_settings
 from agent.deciding.board import TaskBoard
@@ -128,6 +129,7 @@ class Agent:
                  experience_store: "ExperienceStore | None" = None, settings: Settings | None = None,
                  **overrides: Any) -> None:
         self.settings = build_settings({**(settings.model_dump() if settings else {}), **overrides})
+        AnswerChecks(self.settings.answer_checks_off)  # an unknown check name fails here, before a run writes
         if model is None or isinstance(model, str):
             model = load_configured_model(self.settings, model)
         self.model = model
@@ -230,6 +232,7 @@ class Agent:
                 planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
                                 max_steps=settings.max_tasks_per_cycle,
                                 examples=worked_examples({t.name for t in tools}, record.objective, embed=embed)),
+                checks=AnswerChecks(settings.answer_checks_off),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
                 recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],

@@ -7,23 +7,13 @@ and never executes an acknowledged task again. Budgets end the loop, and the clo
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from agent.answering.integrator import (
-    Integrator,
-    computes_inside,
-    conclusion,
-    leftover_placeholder,
-    loops,
-    restates,
-    retyped_from,
-    settle_answer,
-    unused_numbers,
-)
+from agent.answering.checks import AnswerChecks, Situation
+from agent.answering.integrator import Integrator, conclusion, settle_answer
 from agent.deciding.board import TaskBoard
-from agent.deciding.moves import FINISH, NOTED, PLAN, REMEMBER, RESERVED, SOLVE, describe_call
-from agent.deciding.planner import Planner
-from agent.errors import BudgetExhausted, ToolError
+from agent.deciding.moves import NOTED, Finish, runs_away
+from agent.deciding.planner import Planner, tasks_for
+from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executing.executor import Executor
 from agent.memory.base import FACT, Memory, Recall
@@ -31,8 +21,6 @@ from agent.prompting.meter import Meter
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RESULT_FILE, RunStore
-from agent.text import references, renumber, unresolved_parts
-from agent.tools.base import Tool
 
 
 @dataclass
@@ -46,6 +34,7 @@ class Context:
     planner: Planner
     executor: Executor
     integrator: Integrator
+    checks: AnswerChecks  # what a decided move must pass to stand
     memory: Memory
     meter: Meter
     store: RunStore
@@ -100,31 +89,20 @@ def decide(ctx: Context) -> Phase:
     ctx.stalled = move is None
     if move is None:
         pass  # the model gave up on this decision: the next cycle asks again, once
-    elif _runs_away(move):  # "3 * 3 * 3 …" to the token limit: no call was meant, so the step is done in words
+    elif runs_away(move):  # "3 * 3 * 3 …" to the token limit: no call was meant, so the step is done in words
         ctx.emit(Judged(done=False, reason="the call's arguments repeat themselves: worked out in words instead",
                         refused=True))
         drafts = [TaskDraft(description=ctx.objective, mode="solve")]
-    elif refusal := _refusal(move, board.tasks, ctx.objective, ctx.planner.tools, previous):
-        ctx.refused = refusal  # shown to the next decision, which would otherwise repeat the move
-        ctx.emit(Judged(done=False, reason=f"{refusal[0]}: refused", refused=True))
-    elif move.next == FINISH:
+    elif refusal := ctx.checks.refusal(move, Situation(ctx.objective, board.tasks, ctx.planner.tools), previous):
+        ctx.refused = refusal.reason, refusal.said  # shown to the next decision, which would otherwise repeat it
+        ctx.emit(Judged(done=False, reason=f"{refusal.reason}: refused", refused=True, check=refusal.check))
+    elif isinstance(move, Finish):
         state.answer, state.stop = settle_answer(move.answer, board.tasks, ctx.objective), RunStatus.done.value
         state.written_answer = move.answer
         ctx.emit(Judged(done=True, reason="the model answered from the steps so far", answer=state.answer))
         return ctx.advance(Phase.answer)
-    elif move.next == SOLVE:
-        drafts = [TaskDraft(description=ctx.objective, mode="solve")]
-    elif move.next == REMEMBER:
-        drafts = [TaskDraft(description=f"remember: {move.fact}", mode="remember", arguments={"fact": move.fact})]
-    elif move.next == PLAN:
-        first = len(board.tasks) + 1  # {N} in a plan means its own step N
-        steps = [renumber(step, first) for step in move.steps]
-        drafts = [TaskDraft(description=step, depends_on=[i for i in references(step) if first <= i < first + n])
-                  for n, step in enumerate(steps)]
     else:
-        arguments = move.arguments.model_dump()
-        drafts = [TaskDraft(description=describe_call(move.next, arguments), mode="tool", tool=move.next,
-                            arguments=arguments)]
+        drafts = tasks_for(move, ctx.objective, len(board.tasks))
     added, ctx.dropped = board.add(drafts, state.cycle)
     if not board.ready():
         state.cycle += 1
@@ -196,75 +174,3 @@ def remember(memory: Memory, run_id: str, task: Task) -> None:
     text, kind = (task.result, FACT) if task.mode == "remember" else (f"{task.description}\n{task.result}", "result")
     memory.add(f"{run_id}:task-{task.id}", text or "",
                {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
-
-
-def _refusal(move: Any, tasks: list[Task], objective: str, tools: list[Tool],
-             previous: tuple[str, str] | None = None) -> tuple[str, str] | None:
-    """Why a decided move cannot stand, and what it said; None when it can. An answer is checked by `_flaw`; a
-    tool call that quotes a step with no result would run on the reference's own text. Three checks refuse only
-    once, since the model may know what the text does not say: made again right after, the move stands. An
-    answer while a chained objective ("…, then …") still has a number no step has used; an answer that quotes a
-    result a later step went on from by retyping its number; a call whose arguments state what neither the
-    objective nor a result does (the tool's `ungrounded`)."""
-    if move.next in (SOLVE, REMEMBER, PLAN):
-        return None
-    arguments = {} if move.next == FINISH else move.arguments.model_dump()
-    said = move.answer[:160] if move.next == FINISH else describe_call(move.next, arguments)
-    insists = previous is not None and previous[1] == said  # the same move right after its refusal
-    if move.next == FINISH:
-        flaw = _flaw(move.answer, tasks, objective)
-        if flaw is None and not insists and (left := unused_numbers(objective, tasks)):
-            flaw = f"the objective chains another step: no step has used {left[0]} yet"
-        if flaw is None and not insists and (link := retyped_from(move.answer, tasks, objective)):
-            flaw = f"the answer quotes step {link[0]}, but step {link[1]} went on from its result: write {{{link[1]}}}"
-        return None if flaw is None else (flaw, said)
-    settled = [t for t in tasks if t.result is not None]
-    ids = {t.id for t in settled}
-    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in ids]:
-        return f"the call quotes step {missing[0]}, which has no result yet", said
-    tool = next((t for t in tools if t.name == move.next), None)
-    if tool is None or insists:
-        return None
-    try:
-        args = tool.parse(arguments)
-    except ToolError:
-        return None  # the executor reports why the call cannot run
-    given = "\n".join([objective, *(str(t.result) for t in settled)])
-    return None if (reason := tool.ungrounded(args, given)) is None else (reason, said)
-
-
-def _runs_away(move: Any) -> bool:
-    """Whether a tool call's text arguments are a degenerate loop (a greedy model that had nothing to pass)."""
-    return move.next not in RESERVED and any(isinstance(v, str) and loops(v)
-                                             for v in move.arguments.model_dump().values())
-
-
-def _flaw(answer: str, tasks: list[Task], objective: str) -> str | None:
-    """Why an answer cannot stand, or None: it quotes a step that failed (it would pass an error off as the
-    result) or that has no result, or only an intermediate result that a later step went on from (the answer
-    stops short of that step's result), it keeps a placeholder that names nothing ("{N}"), it is a degenerate
-    loop of the same few words, it only restates the objective (a small model's echo) or it asks the user a
-    question: none of these answers anything."""
-    by_id = {t.id: t for t in tasks}
-    quoted = references(answer)
-    for n in quoted:
-        later = [t.id for t in tasks if t.status is TaskStatus.done and n in references(t.description)]
-        if later and not set(later) & set(quoted):
-            return f"the answer quotes step {n}, but step {later[-1]} went on from it: write {{{later[-1]}}}"
-    for n in quoted:
-        task = by_id.get(n)
-        if task is not None and task.status is TaskStatus.failed:
-            return f"the answer quotes step {n}, which failed"
-        if task is None or task.result is None:
-            return f"the answer quotes step {n}, which has no result"
-    if missing := unresolved_parts(answer, tasks):
-        return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
-    if placeholder := leftover_placeholder(settle_answer(answer, tasks, objective)):  # "a total of {N} points"
-        if computes_inside(placeholder):
-            return f"the answer writes {placeholder}, but braces only quote a result: compute it with a tool first"
-        return f"the answer writes {placeholder}, which names no step and no text of the objective"
-    if loops(answer):
-        return "the answer repeats itself"
-    if restates(answer, objective):
-        return "the answer only restates the objective"
-    return "the answer asks a question instead of answering" if answer.rstrip().endswith("?") else None

@@ -1,0 +1,179 @@
+"""The checks a decided move must pass before it stands: one ordered list of named rules, asked by the loop.
+
+Each check looks at one kind of move (an answer, or a tool call), and either lets it stand or says why it
+cannot; the first check that refuses wins, and its reason is shown to the next decision. A check marked `once`
+refuses only once: the same move made again right after its refusal stands, since the model may know what the
+text does not say. Any check can be switched off by name (settings `answer_checks_off`), so an evaluation can
+measure what each one is worth (benchmarks/checks_ablation.py)."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from agent.answering.integrator import (
+    computes_inside,
+    leftover_placeholder,
+    restates,
+    retyped_from,
+    settle_answer,
+    unused_numbers,
+)
+from agent.deciding.moves import Finish, Move, ToolCall, describe_call
+from agent.errors import ToolError, UsageError
+from agent.records import Task, TaskStatus
+from agent.text import loops, references, unresolved_parts
+from agent.tools.base import Tool
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a check may look at besides the move."""
+
+    objective: str
+    tasks: list[Task]
+    tools: list[Tool]
+
+
+@dataclass(frozen=True)
+class Check:
+    """`test(move, situation)` is the reason the move cannot stand, or None; it is asked only for moves of
+    type `looks_at`."""
+
+    name: str
+    looks_at: type
+    once: bool
+    test: Callable[[Any, Situation], str | None]
+
+    @property
+    def refuses(self) -> str:
+        """What the check refuses, in words (its test's docstring)."""
+        return " ".join((self.test.__doc__ or "").split())
+
+
+@dataclass(frozen=True)
+class Refusal:
+    check: str  # the name of the check that refused
+    reason: str
+    said: str  # the move, as the next decision is shown it
+
+
+def _quotes_superseded(move: Finish, s: Situation) -> str | None:
+    """An answer quoting an intermediate result that a later step went on from: it stops short of that step."""
+    quoted = references(move.answer)
+    for n in quoted:
+        later = [t.id for t in s.tasks if t.status is TaskStatus.done and n in references(t.description)]
+        if later and not set(later) & set(quoted):
+            return f"the answer quotes step {n}, but step {later[-1]} went on from it: write {{{later[-1]}}}"
+    return None
+
+
+def _quotes_nothing(move: Finish, s: Situation) -> str | None:
+    """An answer quoting a step that failed (it would pass an error off as the result) or has no result."""
+    by_id = {t.id: t for t in s.tasks}
+    for n in references(move.answer):
+        task = by_id.get(n)
+        if task is not None and task.status is TaskStatus.failed:
+            return f"the answer quotes step {n}, which failed"
+        if task is None or task.result is None:
+            return f"the answer quotes step {n}, which has no result"
+    if missing := unresolved_parts(move.answer, s.tasks):
+        return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
+    return None
+
+
+def _placeholder(move: Finish, s: Situation) -> str | None:
+    """An answer keeping a placeholder that names nothing ("a total of {N} points", "{3 * 4}")."""
+    if placeholder := leftover_placeholder(settle_answer(move.answer, s.tasks, s.objective)):
+        if computes_inside(placeholder):
+            return f"the answer writes {placeholder}, but braces only quote a result: compute it with a tool first"
+        return f"the answer writes {placeholder}, which names no step and no text of the objective"
+    return None
+
+
+def _repeats(move: Finish, s: Situation) -> str | None:
+    """An answer that is a degenerate loop of the same few words."""
+    return "the answer repeats itself" if loops(move.answer) else None
+
+
+def _echoes(move: Finish, s: Situation) -> str | None:
+    """An answer that only restates the objective (a small model's echo)."""
+    return "the answer only restates the objective" if restates(move.answer, s.objective) else None
+
+
+def _asks_back(move: Finish, s: Situation) -> str | None:
+    """An answer that asks the user a question instead of answering."""
+    return "the answer asks a question instead of answering" if move.answer.rstrip().endswith("?") else None
+
+
+def _unused_number(move: Finish, s: Situation) -> str | None:
+    """An answer while a chained objective ("..., then ...") still has a number no step has used."""
+    left = unused_numbers(s.objective, s.tasks)
+    return f"the objective chains another step: no step has used {left[0]} yet" if left else None
+
+
+def _retyped(move: Finish, s: Situation) -> str | None:
+    """An answer quoting a result that a later step went on from by retyping its number."""
+    if link := retyped_from(move.answer, s.tasks, s.objective):
+        return f"the answer quotes step {link[0]}, but step {link[1]} went on from its result: write {{{link[1]}}}"
+    return None
+
+
+def _call_quotes_nothing(move: ToolCall, s: Situation) -> str | None:
+    """A tool call quoting a step with no result: it would run on the reference's own text."""
+    ids = {t.id for t in s.tasks if t.result is not None}
+    if missing := [n for n in references(move.arguments.model_dump_json()) if n not in ids]:
+        return f"the call quotes step {missing[0]}, which has no result yet"
+    return None
+
+
+def _ungrounded(move: ToolCall, s: Situation) -> str | None:
+    """A tool call whose arguments state what neither the objective nor a result does (the tool's own
+    `ungrounded` rule, e.g. a calculator expression with numbers from nowhere)."""
+    tool = next((t for t in s.tools if t.name == move.tool), None)
+    if tool is None:
+        return None
+    try:
+        args = tool.parse(move.arguments.model_dump())
+    except ToolError:
+        return None  # the executor reports why the call cannot run
+    given = "\n".join([s.objective, *(str(t.result) for t in s.tasks if t.result is not None)])
+    return tool.ungrounded(args, given)
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("quotes_superseded", Finish, False, _quotes_superseded),
+    Check("quotes_nothing", Finish, False, _quotes_nothing),
+    Check("placeholder", Finish, False, _placeholder),
+    Check("repeats", Finish, False, _repeats),
+    Check("echoes", Finish, False, _echoes),
+    Check("asks_back", Finish, False, _asks_back),
+    Check("unused_number", Finish, True, _unused_number),
+    Check("retyped", Finish, True, _retyped),
+    Check("call_quotes_nothing", ToolCall, False, _call_quotes_nothing),
+    Check("ungrounded", ToolCall, True, _ungrounded),
+)
+NAMES = tuple(check.name for check in CHECKS)
+
+
+class AnswerChecks:
+    """The checks in order, less those switched off."""
+
+    def __init__(self, off: Iterable[str] = ()) -> None:
+        off = set(off)
+        if unknown := off - set(NAMES):
+            raise UsageError(f"no answer check named {sorted(unknown)[0]!r}: the checks are {', '.join(NAMES)}")
+        self.checks = [check for check in CHECKS if check.name not in off]
+
+    def refusal(self, move: Move, situation: Situation, previous: tuple[str, str] | None = None) -> Refusal | None:
+        """The first check's refusal of `move`, or None when it stands. `previous` is the latest refusal's
+        (reason, said): the same move made right after it passes the `once` checks."""
+        if not isinstance(move, Finish | ToolCall):
+            return None
+        said = move.answer[:160] if isinstance(move, Finish) else describe_call(move.tool,
+                                                                                  move.arguments.model_dump())
+        insists = previous is not None and previous[1] == said
+        for check in self.checks:
+            if (isinstance(move, check.looks_at) and not (check.once and insists)
+                    and (reason := check.test(move, situation)) is not None):
+                return Refusal(check.name, reason, said)
+        return None
