@@ -23,7 +23,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _NUMBER = r"\(*\s*-?\d[\d,]*(?:\.\d+)?\s*\)*"
 _EXPRESSION = re.compile(rf"{_NUMBER}(?:\s*[-+*/×÷^]\s*{_NUMBER})+")
 _SPACED_OPERATOR = re.compile(r"\s[-+*/×÷^]\s")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calculator reads numbers
+THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calculator reads; "3, 4" stays
 REFERENCE = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}: task N's result
 _LABEL = re.compile(r"\{([a-z])\}")
 _LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
@@ -57,7 +57,7 @@ def _found(objective: str) -> list[tuple[str, str]]:
     elif (after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6:
         found = [("colon", after.group(1).strip())]
     else:
-        found = [("expression", _THOUSANDS.sub("", _balanced(m.group(0).strip())))
+        found = [("expression", THOUSANDS.sub("", _trim_unmatched(m.group(0).strip())))
                  for m in _EXPRESSION.finditer(objective) if _SPACED_OPERATOR.search(m.group(0))]
     return [(marker, text) for marker, text in found if text]
 
@@ -79,7 +79,7 @@ def split_labels(items: list[object]) -> list[object]:
     return split
 
 
-def _balanced(expression: str) -> str:
+def _trim_unmatched(expression: str) -> str:
     """An expression without the parentheses it opens or closes unmatched (a match can end inside a sentence's
     brackets)."""
     while expression.count("(") > expression.count(")") and expression.startswith("("):

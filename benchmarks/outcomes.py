@@ -3,6 +3,13 @@
     python benchmarks/outcomes.py [--suite examples/suites/dev.jsonl] [--model SPEC] [--limit N] [--kinds K,K]
         [--ids ID,ID] [--skip-peer] [--skip-alone] [--no-experience] [--runs DIR] [--ner-head DIR]
         [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
+        [--all-tools] [--splits S,S] [--checks-off NAME,NAME]
+
+The broad suite (examples/suites/broad/broad.jsonl) is measured as a user meets it, with every tool offered:
+    python benchmarks/outcomes.py --suite examples/suites/broad/broad.jsonl --all-tools --skip-peer \
+        --no-experience --splits heldout_template,heldout_kind --log FILE
+and the tables then put tune, held-out-template and held-out-kind figures side by side, per kind and per runner.
+--checks-off switches answer checks off by name (agent/answering/checks.py) to measure what each is worth.
 
 (a) this agent (agent.Agent through the evaluation harness, each item with its own tools and shared memories);
 (b) the same loaded model with no agent: the objective as one user message, one reply, the same check;
@@ -122,6 +129,36 @@ def per_kind_table(reports: dict[str, SuiteReport], model_name: str) -> Table:
     return table
 
 
+SPLITS = ("tune", "heldout_template", "heldout_kind")
+
+
+def per_split_table(reports: dict[str, SuiteReport], model_name: str) -> Table:
+    """Success per kind with tune, held-out-template and held-out-kind items side by side, for each runner."""
+    present = [s for s in SPLITS if any(r.split == s for report in reports.values() for r in report.items)]
+    table = Table(title=f"per split · {model_name} · greedy", show_edge=False)
+    table.add_column("kind")
+    for name in reports:
+        for split in present:
+            table.add_column(f"{name}\n{split}", justify="right")
+
+    def cell(results: list[ItemResult]) -> str:
+        return f"{sum(r.success for r in results)}/{len(results)}" if results else "-"
+
+    kinds = list(dict.fromkeys(r.kind or "-" for report in reports.values() for r in report.items))
+    for kind in kinds:
+        table.add_row(kind, *(cell([r for r in report.items if (r.kind or "-") == kind and r.split == split])
+                              for report in reports.values() for split in present))
+    table.add_section()
+    totals = []
+    for report in reports.values():
+        for split in present:
+            results = [r for r in report.items if r.split == split]
+            share = sum(r.success for r in results) / max(1, len(results))
+            totals.append(f"{cell(results)} ({share:.0%})")
+    table.add_row("total", *totals)
+    return table
+
+
 def smolagents_model_dir(spec: str, settings: Settings) -> Path:
     """A transformers directory smolagents can load for `spec` (a GGUF preset or file is converted once)."""
     from agent.models.catalog import resolve
@@ -152,6 +189,12 @@ def main() -> None:
     parser.add_argument("--log", type=Path, metavar="FILE",
                         help="append each item's result to FILE (JSON lines) as soon as it is known")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--all-tools", action="store_true",
+                        help="items without `tools` get every tool: built-ins, both heads, search_memory")
+    parser.add_argument("--splits", metavar="S,S", help="only items of these splits (tune, heldout_template, "
+                        "heldout_kind)")
+    parser.add_argument("--checks-off", metavar="NAME,NAME", default="",
+                        help="answer checks switched off (agent/answering/checks.py)")
     parser.add_argument("--items", action="store_true", help="also print every item's answer")
     parser.add_argument("--json", action="store_true", help="print the three reports as JSON")
     parser.add_argument("--from-log", type=Path, metavar="FILE",
@@ -162,7 +205,8 @@ def main() -> None:
 
     # as `agent eval`: no memory server and no cross-run store; items sharing a memory key share one store
     settings = load_settings(model=args.model, device=args.device).model_copy(
-        update={"memory_url": None, "shared_memory": False, "experience": not args.no_experience})
+        update={"memory_url": None, "shared_memory": False, "experience": not args.no_experience,
+                "answer_checks_off": [c for c in args.checks_off.split(",") if c]})
     items = load_suite(args.suite)
     kinds = [k for k in (args.kinds or "").split(",") if k]
     items = select_items(items, kinds, None)
@@ -171,6 +215,9 @@ def main() -> None:
         if unknown := sorted(set(wanted) - {item.id for item in items}):
             sys.exit(f"error: no item {', '.join(unknown)} in {args.suite.name}")
         items = [item for item in items if item.id in wanted]
+    if args.splits:
+        splits = [s for s in args.splits.split(",") if s]
+        items = [item for item in items if item.split in splits]
     if args.limit:
         chosen = {}
         for item in items:
@@ -180,8 +227,8 @@ def main() -> None:
     used = {name for item in items for name in item.tools or []}
     heads = [ensure_head(kind, given, settings) for kind, given, tool in
              (("ner", args.ner_head, "extract_entities"), ("sentiment", args.sentiment_head, "classify_sentiment"))
-             if tool in used]
-    tools = _tool_pool(items, heads, settings.device)
+             if tool in used or args.all_tools]
+    tools = _tool_pool(items, heads, settings.device, args.all_tools)
     print(f"{len(items)} items from {args.suite.name}; model {settings.model}", file=sys.stderr)
 
     model = load_configured_model(settings)
@@ -191,7 +238,8 @@ def main() -> None:
         run_dir = args.runs or Path(scratch) / "runs"
 
         def make_agent(item: EvalItem) -> Agent:
-            return Agent(model=model, tools=item_tools(item, tools), memory=memories(item.memory),
+            return Agent(model=model, tools=item_tools(item, tools, args.all_tools, Path(scratch) / "workspaces"),
+                         memory=memories(item.memory), memory_search=args.all_tools and item.tools is None,
                          settings=settings.model_copy(update={"run_dir": run_dir,
                                                               "experience_dir": Path(scratch) / "experience"}))
 
@@ -223,6 +271,8 @@ def show(reports: dict[str, SuiteReport], model_name: str, every_item: bool, as_
         return
     console = Console(width=140)
     console.print(per_kind_table(reports, model_name))
+    if any(r.split for report in reports.values() for r in report.items):
+        console.print(per_split_table(reports, model_name))
     for name, report in reports.items():
         shown = report.items if every_item else [r for r in report.items if not r.success]
         console.print(f"[bold]{name}[/bold]: {'every item' if every_item else 'failed items'}")

@@ -33,10 +33,13 @@ if TYPE_CHECKING:
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Run the first N items only.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
               help="Run the items of this kind only (the items' `kind` field); repeatable.")
+@click.option("--all-tools", is_flag=True,
+              help="Offer items without a `tools` field every tool a configured user has (the built-ins, plugins, "
+              "each --head, search_memory), not only the default tools.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: tuple[Path, ...],
                  run_dir: Path | None, device: str | None, limit: int | None, kinds: tuple[str, ...],
-                 as_json: bool) -> None:
+                 all_tools: bool, as_json: bool) -> None:
     """Run every item of SUITE (JSON lines: id, objective, check, tools?, memory?) and score the answers.
 
     The model is loaded once and shared by all items; items sharing a memory key share one memory, fresh
@@ -51,26 +54,44 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     # items without a memory key each get their run's own store, never a shared server's
     settings = settings.model_copy(update={"memory_url": None, "shared_memory": False})
     check_writable(settings.run_dir)
-    tools = _tool_pool(items, heads, settings.device)  # every name is checked before the model loads
+    tools = _tool_pool(items, heads, settings.device, all_tools)  # every name is checked before the model loads
     loaded = load_configured_model(settings)
     with tempfile.TemporaryDirectory(prefix="agent-eval-memory-", ignore_cleanup_errors=True) as scratch:
-        memories = SharedMemories(Path(scratch))
+        memories = SharedMemories(Path(scratch) / "memories")
 
         def make_agent(item: EvalItem) -> Agent:
-            return Agent(model=loaded, tools=item_tools(item, tools), memory=memories(item.memory),
+            return Agent(model=loaded, tools=item_tools(item, tools, all_tools, Path(scratch) / "workspaces"),
+                         memory=memories(item.memory), memory_search=all_tools and item.tools is None,
                          settings=settings)
 
         report = run_suite(items, make_agent, progress=not as_json)
     click.echo(report_json(report) if as_json else format_table(report), nl=as_json)
 
 
-def item_tools(item: EvalItem, pool: dict[str, Tool]) -> list[Tool]:
-    """The tools an item may use, from a pool made by _tool_pool."""
-    return [pool[name] for name in (DEFAULT_TOOLS if item.tools is None else item.tools)]
+def item_tools(item: EvalItem, pool: dict[str, Tool], whole: bool = False,
+               workspaces: Path | None = None) -> list[Tool]:
+    """The tools an item may use, from a pool made by _tool_pool: its own, or with `whole` (and no `tools` of its
+    own) the whole pool. An item with `files` gets them written into a workspace of its own under `workspaces`,
+    with the workspace file tools."""
+    names = (list(pool) if whole else DEFAULT_TOOLS) if item.tools is None else item.tools
+    tools = [pool[name] for name in names]
+    if item.files:
+        from agent.tools.workspace import workspace_tools
+
+        if workspaces is None:
+            raise UsageError(f"item {item.id!r} has files: its evaluation needs a scratch directory for them")
+        root = workspaces / item.id
+        root.mkdir(parents=True, exist_ok=True)
+        for name, content in item.files.items():
+            (root / name).write_text(content, encoding="utf-8")
+        tools += workspace_tools(root)
+    return tools
 
 
-def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], device: str) -> dict[str, Tool]:
-    """Name -> Tool for every name the items use: head tools from --head, the rest from the registry."""
+def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], device: str,
+               whole: bool = False) -> dict[str, Tool]:
+    """Name -> Tool for every name the items use (with `whole`, every tool there is): head tools from --head, the
+    rest from the registry."""
     from agent.tools.heads import HeadTool
     from agent.tools.registry import available_tools
 
@@ -82,6 +103,8 @@ def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], devi
             raise UsageError(f"two --head directories both serve {head_tool.name}; pass one of each kind")
         pool[head_tool.name] = head_tool
     registry = available_tools()
+    if whole:
+        pool.update({name: tool for name, tool in registry.items() if name not in pool})
     for item in items:
         for name in DEFAULT_TOOLS if item.tools is None else item.tools:
             if name in pool:

@@ -78,12 +78,26 @@ class LabelCheck(Strict):
         return self
 
 
-Check = Annotated[NumberCheck | StringsCheck | RegexCheck | LabelCheck, Field(discriminator="type")]
+class AllCheck(Strict):
+    """Every part must pass: e.g. the number, and the format the objective states ("just the number")."""
+
+    type: Literal["all"]
+    checks: list[Annotated[NumberCheck | StringsCheck | RegexCheck | LabelCheck, Field(discriminator="type")]] = \
+        Field(min_length=1, max_length=8)
+
+
+Check = Annotated[NumberCheck | StringsCheck | RegexCheck | LabelCheck | AllCheck, Field(discriminator="type")]
+Split = Literal["tune", "heldout_template", "heldout_kind"]
+MAX_ITEM_FILES = 8
+MAX_ITEM_FILE_CHARS = 20_000
 
 
 class EvalItem(Strict):
-    """One suite line. `tools` None means the default tools; [] means none. Items sharing `memory` share one
-    store and run in file order. `kind` groups items in the totals."""
+    """One suite line. `tools` None means the default tools (or, in an evaluation of the whole tool set, every
+    tool the evaluation has); [] means none. Items sharing `memory` share one store and run in file order.
+    `kind` groups items in the totals; `template` and `split` say which wording the item has and whether that
+    wording (or its whole kind) is held out from tuning. `files` are written into a workspace of the item's own,
+    offered through the workspace file tools."""
 
     id: str = Field(min_length=1, max_length=200)
     kind: str | None = Field(None, min_length=1, max_length=50)
@@ -91,6 +105,10 @@ class EvalItem(Strict):
     check: Check
     tools: list[str] | None = None
     memory: str | None = Field(None, min_length=1, max_length=200)
+    template: str | None = Field(None, min_length=1, max_length=100)
+    split: Split | None = None
+    files: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")],
+                Annotated[str, Field(max_length=MAX_ITEM_FILE_CHARS)]] | None = Field(None, max_length=MAX_ITEM_FILES)
 
 
 def parse_suite(lines: Iterable[str], source: str = "suite") -> list[EvalItem]:
@@ -172,6 +190,8 @@ def passes(check: Check, answer: str) -> bool:
         return all(found) if check.mode == "all" else any(found)
     if isinstance(check, RegexCheck):
         return re.search(check.pattern, answer) is not None
+    if isinstance(check, AllCheck):
+        return all(passes(part, answer) for part in check.checks)
     return first_label(answer, check.labels) == check.value
 
 
@@ -202,6 +222,8 @@ def parse_failure_answer(answer: str) -> bool:
 class ItemResult(BaseModel):
     id: str
     kind: str | None = None
+    split: str | None = None
+    template: str | None = None
     success: bool
     status: str | None  # the run's RunStatus; None when it raised
     llm_calls: int
@@ -210,6 +232,7 @@ class ItemResult(BaseModel):
     parse_failures: int
     answer: str
     error: str | None = None
+    refused_by: list[str] = []  # the answer checks that refused a move of the run, in order
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -280,6 +303,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.calls = self.tokens = self.rejected = 0
+        self.refused_by: list[str] = []
 
     def __call__(self, event: Event) -> None:
         if event.kind == "model_called":
@@ -287,6 +311,8 @@ class _Tally:
             self.tokens += event.prompt_tokens + event.completion_tokens  # type: ignore[attr-defined]
         elif event.kind == "output_rejected":
             self.rejected += 1
+        elif event.kind == "judged" and getattr(event, "check", None):
+            self.refused_by.append(event.check)  # type: ignore[attr-defined]
 
 
 def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemResult:
@@ -296,16 +322,18 @@ def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemRes
     try:
         result = agent.run(item.objective, on_event=tally, record=False)
     except AgentError as exc:
-        return ItemResult(id=item.id, kind=item.kind, success=False, status=None, llm_calls=tally.calls,
-                          tokens=tally.tokens, seconds=round(time.perf_counter() - start, 3),
-                          parse_failures=tally.rejected, answer="", error=f"{type(exc).__name__}: {exc}")
+        return ItemResult(id=item.id, kind=item.kind, split=item.split, template=item.template, success=False,
+                          status=None, llm_calls=tally.calls, tokens=tally.tokens,
+                          seconds=round(time.perf_counter() - start, 3), parse_failures=tally.rejected, answer="",
+                          error=f"{type(exc).__name__}: {exc}", refused_by=tally.refused_by)
     success = passes(item.check, result.final_answer)
     if success:  # only a checked success becomes an experience
         agent.record_success(result)
-    return ItemResult(id=item.id, kind=item.kind, success=success,
+    return ItemResult(id=item.id, kind=item.kind, split=item.split, template=item.template, success=success,
                       status=result.status.value, llm_calls=result.usage.llm_calls,
                       tokens=result.usage.total_tokens, seconds=round(time.perf_counter() - start, 3),
-                      parse_failures=tally.rejected, answer=result.final_answer[:MAX_ANSWER_CHARS])
+                      parse_failures=tally.rejected, answer=result.final_answer[:MAX_ANSWER_CHARS],
+                      refused_by=tally.refused_by)
 
 
 def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], progress: bool = True,

@@ -10,13 +10,13 @@ arithmetic expression right before the "=" is computed; words, variables or a lo
 
 import re
 
+from agent.text import THOUSANDS
 from agent.tools.calculator import CalculatorError, evaluate, format_number, run_program
 
 _LATEX = [(re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"((\1) / (\2))"),
           (re.compile(r"\\(?:times|cdot)"), "*"), (re.compile(r"\\div"), "/"),
           (re.compile(r"\\text\s*\{([^{}]*)\}"), r"\1"),
           (re.compile(r"\\left|\\right|\\[()\[\]]|\\,|\\!|\\ "), " "), (re.compile(r"\$"), " ")]
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250; "3, 4" is a list and stays
 _TAIL = re.compile(r"(?:[\d.\s+\-*/×÷()%{}]|\bof\b)+$")  # the plain arithmetic that ends the text
 _OPERATION = re.compile(r"[\d)}%]\s*(?:[+\-*/×÷]|\bof\b)\s*[\d({-]")
 _COMPARISON = re.compile(r"[=<>!]\s*=\s?$")  # "==", "<=", ">=", "!=" are not a result to fill in
@@ -68,7 +68,7 @@ def _plain(text: str) -> str:
     """Arithmetic as a calculator reads it: LaTeX operators, fractions and delimiters, and thousands separators."""
     for pattern, replacement in _LATEX:
         text = pattern.sub(replacement, text)
-    return _THOUSANDS.sub("", text)
+    return THOUSANDS.sub("", text)
 
 
 def _value(segment: str) -> str | None:
@@ -76,7 +76,7 @@ def _value(segment: str) -> str | None:
     tail = _TAIL.search(segment.rstrip())
     if tail is None:
         return None
-    expression = _balanced(tail.group().strip().rstrip("."))
+    expression = _close_open(tail.group().strip().rstrip("."))
     if not expression or not _OPERATION.search(expression):
         return None
     try:
@@ -85,7 +85,7 @@ def _value(segment: str) -> str | None:
         return None
 
 
-def _balanced(expression: str) -> str:
+def _close_open(expression: str) -> str:
     """The expression without closing brackets that open before it, nor a leading operator or "of", and with
     the brackets it leaves open closed at its end ("(6 * 2 + 4 =")."""
     depth, start = 0, 0

@@ -19,7 +19,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CANDIDATES = 4  # nearest runs looked at for each one shown, before those of another number of quantities go
 
 
-def shape(objective: str) -> str:
+def number_shape(objective: str) -> str:
     """The objective with its numbers masked: what is embedded and compared. With the numbers in, MiniLM
     puts "What is 18 * 24?" nearer a calendar question than "What is 614 * 624?"; masked, most problems of
     one kind score >= 0.7 and of unrelated kinds <= 0.35 (all-MiniLM-L6-v2), but a composite question scores as
@@ -107,7 +107,7 @@ class ExperienceStore:
 
     def add(self, experience: Experience) -> str:
         """Store (or replace) the experience of its objective; returns its id."""
-        self._collection.upsert(ids=[experience.id], documents=[shape(experience.objective)],
+        self._collection.upsert(ids=[experience.id], documents=[number_shape(experience.objective)],
                                 metadatas=[{"json": experience.model_dump_json(), "success": experience.success}])
         return experience.id
 
@@ -117,7 +117,7 @@ class ExperienceStore:
         total = self._collection.count()
         if total == 0 or k <= 0:
             return []
-        found = self._collection.query(query_texts=[shape(objective)], n_results=min(k * _CANDIDATES, total),
+        found = self._collection.query(query_texts=[number_shape(objective)], n_results=min(k * _CANDIDATES, total),
                                        where={"success": True}, include=["metadatas", "distances"])
         metadatas, distances = found["metadatas"] or [[]], found["distances"] or [[]]
         near = [_parse(meta) for meta, distance in zip(metadatas[0], distances[0])

@@ -16,6 +16,8 @@ class Message(TypedDict):
 Interjector = Callable[[str], str | None]  # the reply so far -> text to append to it as if decoded, or None
 INTERJECTION_TRIGGERS = frozenset("=\n")  # an interjector is asked after a token that writes one of these
 
+# every backend's greedy free text: the small default model loops on it without a light repetition penalty
+REPETITION_PENALTY = 1.1
 TOP_P = 0.95  # sampled replies (agent learn) draw from the likeliest tokens that hold this much probability
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import ChatModel, Generation, Message, length_over_pattern
+from agent.models.base import REPETITION_PENALTY, ChatModel, Generation, Message, length_over_pattern
 from agent.models.catalog import ModelSource
 from agent.models.validate import check_source
 
@@ -58,7 +58,7 @@ class LlamaCppModel(ChatModel):
         if schema is not None:
             options["grammar"] = self._grammar(schema)
         else:
-            options["repeat_penalty"] = 1.1  # as the transformers backend: the small model loops without it
+            options["repeat_penalty"] = REPETITION_PENALTY
         reply = self.llm.create_chat_completion(messages=list(messages), **options)
         usage = reply.get("usage") or {}
         text = reply["choices"][0]["message"].get("content") or ""

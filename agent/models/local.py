@@ -18,7 +18,15 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import INTERJECTION_TRIGGERS, TOP_P, ChatModel, Generation, Interjector, Message
+from agent.models.base import (
+    INTERJECTION_TRIGGERS,
+    REPETITION_PENALTY,
+    TOP_P,
+    ChatModel,
+    Generation,
+    Interjector,
+    Message,
+)
 from agent.models.catalog import ModelSource
 from agent.models.grammar import GrammarCache
 from agent.models.prefix import PrefixCache
@@ -162,8 +170,7 @@ class LocalModel(ChatModel):
         if schema is not None:  # one grammar for the whole batch; each row gets its own matcher
             options["logits_processor"] = [self.grammars.processor(schema)]
         else:
-            # the small default model loops on greedy free text without a light repetition penalty
-            options["repetition_penalty"] = 1.1
+            options["repetition_penalty"] = REPETITION_PENALTY
         if mask is None:
             mask = torch.ones_like(input_ids)
         with torch.inference_mode():

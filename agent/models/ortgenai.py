@@ -20,13 +20,20 @@ import llguidance as llg
 import numpy as np
 
 from agent.errors import ModelError, UsageError
-from agent.models.base import INTERJECTION_TRIGGERS, TOP_P, ChatModel, Generation, Interjector, Message
+from agent.models.base import (
+    INTERJECTION_TRIGGERS,
+    REPETITION_PENALTY,
+    TOP_P,
+    ChatModel,
+    Generation,
+    Interjector,
+    Message,
+)
 from agent.models.catalog import ModelSource
 from agent.models.engine_build import discard, engine_dir
 from agent.models.prefix import MIN_PREFIX_TOKENS, common_prefix
 
 INSTALL_HINT = "pip install onnxruntime-genai onnx onnx-ir"
-REPETITION_PENALTY = 1.1  # as the other backends: the small default model loops on greedy free text without it
 
 
 def strict_schema(schema: dict[str, Any]) -> str:
