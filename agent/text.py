@@ -1,12 +1,16 @@
-"""The passages an objective hands over, so that tool arguments can take them by reference, not retyped.
+"""Text primitives in one home: the passages an objective hands over, references to results, dates as written,
+what an objective mentions (numbers, dates, text to read, a fact to keep), its instruction sentences, and
+degenerate repetition.
 
+The passages an objective hands over, so that tool arguments can take them by reference, not retyped.
 A small model copying three review sentences into a tool call runs them together or loops inside the string;
-writing `{a}`, `{b}`, `{c}` it cannot get them wrong. The passages are, in the first form that applies:
-items enumerated `(a) … (b) …` (or `(1) … (2) …`), then passages in double quotes, then a passage of at least
-six words after the objective's first colon ("List the named entities in: …"), then arithmetic expressions
-(numbers with an operator between spaces: "-161 - 859 - -453", not a date like 2022-06-17). They are labelled
-a, b, c … in order whatever the objective's own labels, and `{a}` in a tool argument or an answer becomes
-passage a exactly."""
+writing `{a}`, `{b}`, `{c}` it cannot get them wrong. The passages are, in the first form that applies: items
+enumerated `(a) … (b) …` (or `(1) … (2) …`, or numbered `1. … 2. …` in order), then passages in double quotes,
+then a passage of at least six words after the objective's first colon ("List the named entities in: …"), then
+arithmetic expressions (numbers with an operator between spaces: "-161 - 859 - -453", not a date like
+2022-06-17). They are labelled a, b, c … in order whatever the objective's own labels, and `{a}` in a tool
+argument or an answer becomes passage a exactly. Sentences that only instruct ("Give only the result as your
+final answer.", "Reply with just the number.") are never part of a passage or an expression."""
 
 import json
 import re
@@ -17,6 +21,16 @@ from agent.records import Task, TaskStatus
 
 MAX_PASSAGES = 26
 _ENUMERATED = re.compile(r"(?:^|(?<=\s))\((?:[a-z]|\d{1,2})\)\s+")
+_NUMBERED = re.compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")  # "1. " or "2) " opening an item
+# A sentence that only tells how to answer: opened by an instruction verb ("Give", "Reply with", "Do not ..."),
+# or about the answer itself ("Your final answer should ...", "The answer must ..."); it hands over nothing.
+_INSTRUCTION = re.compile(
+    r"(?:please\s+|kindly\s+)?(?:give|answer|reply|respond|return|output|write|put|provide|state|express|format|"
+    r"show|present|use|include|end|finish|only|just|do\s+not|don't|no\s+need|without|make\s+sure|be\s+sure|"
+    r"keep\s+(?:it|the\s+answer)|(?:your|the)\s+(?:final\s+)?(?:answer|reply|response|output|result)\s+"
+    r"(?:should|must|has\s+to|needs?\s+to|is\s+to))\b",
+    re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)")
 _QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
 _AFTER_COLON = re.compile(r":\s+(.+)$", re.DOTALL)
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -46,9 +60,27 @@ def hint(objective: str) -> dict[str, object]:
             "markers": ", ".join(marker for marker, _ in found), "many": len(found) > 1}
 
 
+def task_text(objective: str) -> str:
+    """The objective without the sentences that only instruct how to answer (see _INSTRUCTION); a sentence is
+    kept whole when it holds a quoted passage, whatever it opens with."""
+    kept = [s for s in _SENTENCE.findall(objective)
+            if not (_INSTRUCTION.match(s.strip()) and not _QUOTED.search(s))]
+    return "".join(kept).strip() or objective
+
+
+def _numbered(objective: str) -> list[re.Match[str]]:
+    """The markers of items numbered 1, 2, 3 … in order (at least two), or none."""
+    markers: list[re.Match[str]] = []
+    for match in _NUMBERED.finditer(objective):
+        if int(match.group(1)) == len(markers) + 1:
+            markers.append(match)
+    return markers if len(markers) >= 2 else []
+
+
 def _found(objective: str) -> list[tuple[str, str]]:
     """(marker, passage) pairs: marker is the item's own label "(a)", or "quoted", "colon" or "expression"."""
-    markers = list(_ENUMERATED.finditer(objective))
+    objective = task_text(objective)
+    markers = list(_ENUMERATED.finditer(objective)) or _numbered(objective)
     if len(markers) >= 2:
         ends = [m.start() for m in markers[1:]] + [len(objective)]
         found = [(m.group(0).strip(), objective[m.end():end].strip()) for m, end in zip(markers, ends)]
@@ -172,3 +204,44 @@ def loops(answer: str) -> bool:
     """Whether `answer` is a degenerate loop of the same few words (small models' greedy failure mode; no
     answer to any objective is one phrase repeated over and over)."""
     return _LOOP.search(answer) is not None or _STUTTER.search(answer) is not None
+
+
+# --- what an objective mentions ---
+
+_NUMBER_WORD = re.compile(r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                          r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+                          r"seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half|twice|double|triple)\b",
+                          re.IGNORECASE)
+_CALENDAR_WORD = re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+                            r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|leap|today|"
+                            r"tomorrow|yesterday|weekday|weekend)\b|\b[12]\d{3}\b", re.IGNORECASE)
+_KEEP = re.compile(r"\b(?:remember|memori[sz]e|keep\s+(?:in\s+mind|track|a\s+note)|note\s+(?:that|down|this)|"
+                   r"take\s+note|make\s+a\s+note|store|save|don'?t\s+forget|do\s+not\s+forget|write\s+down|"
+                   r"for\s+later)\b", re.IGNORECASE)
+_WORDS = re.compile(r"[^\W\d_][\w'-]*")
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)[A-Z][\w'-]+")  # a capitalized word inside a sentence
+TEXT_WORDS = 14  # an objective this long hands over text to read even without a passage marked out
+
+
+def mentions_number(objective: str) -> bool:
+    """Whether the objective states a number, in digits or in words."""
+    return any(c.isdigit() for c in objective) or _NUMBER_WORD.search(objective) is not None
+
+
+def mentions_date(objective: str) -> bool:
+    """Whether the objective states a date, a month, a weekday or a year (or speaks of today, a leap year)."""
+    return STATED_DATE.search(objective) is not None or _CALENDAR_WORD.search(objective) is not None
+
+
+def hands_over_text(objective: str) -> bool:
+    """Whether the objective hands over text to read: an enumerated, quoted or colon passage, names (two
+    capitalized words that do not open a sentence), or many words."""
+    found = _found(objective)
+    names = _NAME.findall(objective)
+    return (any(marker != "expression" for marker, _ in found) or len(names) >= 2
+            or len(_WORDS.findall(objective)) >= TEXT_WORDS)
+
+
+def asks_to_keep(objective: str) -> bool:
+    """Whether the objective asks to keep a fact ("Remember: …", "keep in mind that …", "note that …")."""
+    return _KEEP.search(objective) is not None

@@ -62,7 +62,8 @@ def test_the_model_picks_the_head_tool_and_the_head_answers(ner_head, memory, tm
     texts = ["Angela Merkel visited Paris ."]
     model = ScriptedModel([call("extract_entities", texts=texts), finish("{1.count} entities: {1.names}.")])
     head_tool = HeadTool(ner_head, device="cpu")
-    result = Agent(model=model, tools=[head_tool], memory=memory, run_dir=tmp_path / "runs").run("Who and where?")
+    result = Agent(model=model, tools=[head_tool], memory=memory, run_dir=tmp_path / "runs").run(
+        "Who and where: Angela Merkel visited Paris .")
 
     (task,) = result.tasks
     assert (task.status, task.tool) == (TaskStatus.done, "extract_entities")

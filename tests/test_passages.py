@@ -152,7 +152,16 @@ def test_without_a_kept_fact_the_first_decision_cannot_finish(memory, tmp_path):
     model = ScriptedModel([call("count_texts", texts=["{a}"]), finish("{1.count}")])
     Agent(model=model, tools=[CountTexts()], memory=memory, run_dir=tmp_path / "runs").run(REVIEWS)
     offered = offered_moves(model.calls[0].schema)
-    assert "finish" not in offered and {"remember", "count_texts"} <= offered
+    assert "finish" not in offered and "count_texts" in offered
+    assert "remember" not in offered  # nothing asks to keep a fact
+
+
+def test_remember_is_offered_only_when_the_objective_asks_to_keep_a_fact(memory, tmp_path):
+    for objective, offered in (("Please keep in mind that the gate code is 4411.", True),
+                               ("How many words are in 'the quick brown fox'?", False)):
+        model = ScriptedModel([{"next": "solve"}], default="done")
+        Agent(model=model, tools=[], memory=memory, run_dir=tmp_path / "runs").run(objective)
+        assert ("remember" in offered_moves(model.calls[0].schema)) is offered
 
 
 def test_an_answer_quoting_a_result_a_later_step_went_on_from_is_refused(memory, tmp_path):

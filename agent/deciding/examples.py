@@ -11,7 +11,7 @@ from agent.deciding.moves import REMEMBER
 from agent.memory.base import FACT, Recall
 from agent.prompt_files import render
 from agent.records import Task, TaskStatus
-from agent.text import hint, passages, references
+from agent.text import asks_to_keep, hint, passages, references
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +29,8 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
     to more than `max_turns` turns (each turn is prompt the first call reads)."""
     units: dict[str, list[tuple[str, str]]] = {}  # an example's turns, grouped by its objective
     for example in _examples():
-        if not set(example["tools"]) <= tool_names | {REMEMBER}:  # a move every run may make, not a tool
+        keeps = objective is None or asks_to_keep(objective)  # remember is offered only to keep a fact
+        if not set(example["tools"]) <= tool_names | ({REMEMBER} if keeps else set()):
             continue
         tasks = [Task(id=i, description=t["description"], result=t["result"], status=TaskStatus.done)
                  for i, t in enumerate(example["tasks"], 1)]

@@ -26,7 +26,7 @@ from agent.prompting.structured import ask_or_none, bounded
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
 from agent.schemas import TaskDraft
-from agent.text import hint, passages, references, renumber
+from agent.text import asks_to_keep, hint, passages, references, renumber
 from agent.tools.base import Tool
 
 
@@ -49,7 +49,7 @@ class Planner:
         facts = [r for r in recalls if r.metadata.get("kind") == FACT]  # an answer may stand on a kept fact
         # an answer refused before any step lacked what the fact gives: the next move is a step, not another try
         Decision = decision_model(self.tools, plan=len(tasks) < 2, finish=bool(settled or facts and refused is None),
-                                  max_steps=self.max_steps, remember=not tasks)
+                                  max_steps=self.max_steps, remember=not tasks and asks_to_keep(objective))
         prompt = render("decide", recalls=recalls, tasks=tasks, dropped=dropped, refused=refused,
                         passages=hint(objective))
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.answering.checks import AnswerChecks, Situation
+from agent.answering.format import follow_format
 from agent.answering.integrator import Integrator, conclusion, settle_answer
 from agent.deciding.board import TaskBoard
 from agent.deciding.moves import NOTED, Finish, runs_away
@@ -141,6 +142,7 @@ def answer(ctx: Context) -> Phase:
     if state.answer is None:  # past a time budget no model call is made: the answer is put together from results
         state.answer = ctx.integrator.final_answer(ctx.objective, ctx.board.tasks,
                                                    write=state.stop != RunStatus.max_seconds.value)
+    state.answer = follow_format(state.answer, ctx.objective)  # "just the number", "one per line", …
     state.stop = state.stop or RunStatus.no_tasks.value
     return ctx.advance(Phase.stopped)
 

@@ -50,6 +50,11 @@ class Tool(ABC, Generic[A]):
     def run(self, args: A) -> Any:
         """Do the work; the return value is turned into text for memory and the model."""
 
+    def applies(self, objective: str) -> bool:
+        """Whether the objective gives this tool anything to work on (the calculator needs a number, the dates
+        tool a date); a tool that does not apply is not offered to the run at all. By default, every tool applies."""
+        return True
+
     def ungrounded(self, args: A, given: str) -> str | None:
         """Why `args` state something that must come from `given` (the objective and the results so far) but
         is not there, or None. A tool whose arguments are facts of the objective (a date, a year) says so here:
@@ -99,29 +104,35 @@ class FunctionTool(Tool[BaseModel]):
     """A plain typed function turned into a Tool by @tool."""
 
     def __init__(self, function: Callable[..., Any], name: str, description: str,
-                 arguments: type[BaseModel], risky: bool) -> None:
+                 arguments: type[BaseModel], risky: bool, applies: Callable[[str], bool] | None = None) -> None:
         super().__init__()
         self.function = function
         self.name = name
         self.description = description
         self.Arguments = arguments
         self.risky = risky
+        self.applies_to = applies
         self.__doc__ = function.__doc__
 
     def run(self, args: BaseModel) -> Any:
         return self.function(**args.model_dump())
 
+    def applies(self, objective: str) -> bool:
+        return self.applies_to is None or self.applies_to(objective)
+
 
 @overload
-def tool(function: Callable[..., Any], *, name: str | None = None, risky: bool = False) -> FunctionTool: ...
+def tool(function: Callable[..., Any], *, name: str | None = None, risky: bool = False,
+         applies: Callable[[str], bool] | None = None) -> FunctionTool: ...
 @overload
-def tool(function: None = None, *, name: str | None = None,
-         risky: bool = False) -> Callable[[Callable[..., Any]], FunctionTool]: ...
-def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
-         risky: bool = False) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+def tool(function: None = None, *, name: str | None = None, risky: bool = False,
+         applies: Callable[[str], bool] | None = None) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+def tool(function: Callable[..., Any] | None = None, *, name: str | None = None, risky: bool = False,
+         applies: Callable[[str], bool] | None = None) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a typed, documented function a Tool: the docstring's first paragraph describes it, the type hints
     validate it, and each parameter's line in an "Args:" section (or a ":param name:" line) describes that
-    parameter in the schema the model reads."""
+    parameter in the schema the model reads. `applies(objective)`, when given, tells whether an objective gives
+    the tool anything to work on; the tool is offered only then."""
 
     def wrap(fn: Callable[..., Any]) -> FunctionTool:
         doc = inspect.getdoc(fn)
@@ -138,7 +149,7 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
             fields[param.name] = (param.annotation, Field(default, description=described.get(param.name)))
         tool_name = name or fn.__name__
         arguments = create_model(f"{tool_name}_arguments", __base__=Arguments, **fields)
-        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky)
+        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky, applies)
 
     return wrap(function) if function is not None else wrap
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field, field_validator
 
 from agent.errors import ToolError
-from agent.text import DATE_PATTERN, STATED_DATE
+from agent.text import DATE_PATTERN, STATED_DATE, mentions_date
 from agent.tools.base import Arguments, Tool, shape
 
 Operation = Literal["weekday", "add_days", "days_between", "count_weekday", "business_days", "nth_weekday",
@@ -144,6 +144,9 @@ class Dates(Tool[DatesArguments]):
             return getattr(self, f"_{args.operation}")(args)
         except OverflowError:
             raise ToolError("dates: the result falls outside years 1-9999") from None
+
+    def applies(self, objective: str) -> bool:
+        return mentions_date(objective)
 
     def ungrounded(self, args: DatesArguments, given: str) -> str | None:
         """A date or a year the operation reads must be one that `given` states (a result's ISO date counts)."""

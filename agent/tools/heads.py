@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from agent.heads.meta import read_head_meta
+from agent.text import hands_over_text
 from agent.tools.base import Arguments, Tool
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ class HeadTool(Tool[HeadArguments]):
         from agent.heads import Head
 
         self.head = Head.load(self.head_dir, device=self.device)
+
+    def applies(self, objective: str) -> bool:
+        return hands_over_text(objective)
 
     def run(self, args: HeadArguments) -> Any:
         assert self.head is not None, "setup() runs before run()"

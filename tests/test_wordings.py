@@ -1,0 +1,75 @@
+"""What an objective states, however it is worded: instruction sentences, numbered items, what a tool needs,
+a fact to keep, and the form the answer must take."""
+
+import pytest
+
+from agent.answering.format import follow_format
+from agent.text import asks_to_keep, hands_over_text, mentions_date, mentions_number, passages, task_text
+from agent.tools.builtin import calculator, dates
+
+
+@pytest.mark.parametrize("objective, expected", [
+    ("Solve the following multiplication: 13 * 57. Give only the result as your final answer.", {"a": "13 * 57"}),
+    ("Compute 212 - 49 + 16 * 7. Reply with just the number.", {"a": "212 - 49 + 16 * 7"}),
+    ("What is 8 * 9? Your final answer should be a single number.", {"a": "8 * 9"}),
+    ("Count these: 1. a great film. 2. a dull mess. 3. loved it.",
+     {"a": "a great film.", "b": "a dull mess.", "c": "loved it."}),
+])
+def test_an_instruction_sentence_is_never_part_of_a_passage(objective, expected):
+    assert passages(objective) == expected
+
+
+def test_a_sentence_holding_a_quoted_passage_is_kept_whatever_it_opens_with():
+    objective = 'Give the sentiment of "what a lovely day". Answer in one word.'
+    assert task_text(objective) == 'Give the sentiment of "what a lovely day".'
+    assert passages(objective) == {"a": "what a lovely day"}
+
+
+def test_numbers_out_of_order_are_not_items():
+    assert passages("Add 2. Then 7. Then 1. of them") == {}
+
+
+@pytest.mark.parametrize("objective, number, date, text, keep", [
+    ("What is the capital of Japan?", False, False, False, False),
+    ("How many days are in a week?", False, False, False, False),
+    ("how many legs do three spiders have", True, False, False, False),
+    ("Which weekday was June 24, 1961?", True, True, False, False),
+    ("Is 2024 a leap year?", True, True, False, False),
+    ("List the people named in: Angela Merkel met Tim Cook in Paris.", False, False, True, False),
+    ("Remember: the gate code is 4411.", True, False, False, True),
+    ("keep in mind that my locker is number seven", True, False, False, True),
+])
+def test_what_an_objective_mentions(objective, number, date, text, keep):
+    assert (mentions_number(objective), mentions_date(objective), hands_over_text(objective),
+            asks_to_keep(objective)) == (number, date, text, keep)
+
+
+def test_the_built_in_tools_apply_only_where_the_objective_gives_them_work():
+    assert calculator.applies("What is 17 * 23?") and not calculator.applies("What is the capital of Japan?")
+    assert dates.applies("What weekday is 2024-03-01?") and not dates.applies("What is 17 * 23?")
+
+
+@pytest.mark.parametrize("answer, objective, shaped", [
+    ("The total is 1,234 dollars.", "How much in all? Reply with just the number.", "1,234"),
+    ("It comes to -12.5.", "What is 5 - 17.5? Answer with only the final number.", "-12.5"),
+    ("There is no number here.", "Reply with just the number.", "There is no number here."),
+    ("No, 1919 is not a leap year.", "Is 1919 a leap year? Reply yes or no.", "No"),
+    ("The review is Negative.", "Answer with one word in lower case: positive or negative. Review: cold soup",
+     "negative"),
+    ("The people are: Barack Obama, Angela Merkel and Tim Cook.", "Name the people, one per line: x",
+     "Barack Obama\nAngela Merkel\nTim Cook"),
+    ("- apple\n- pear\n- plum", "Name three fruits as a comma-separated list.", "apple, pear, plum"),
+    ("Tokyo is the capital.", "What is the capital of Japan?", "Tokyo is the capital."),
+])
+def test_the_answer_takes_the_form_the_objective_states(answer, objective, shaped):
+    assert follow_format(answer, objective) == shaped
+
+
+def test_a_stated_form_reaches_the_final_answer(tmp_path):
+    from agent import Agent, ScriptedModel
+
+    model = ScriptedModel([{"next": "calculator", "arguments": {"expression": "6 * 7"}},
+                           {"next": "finish", "answer": "The product is {1}."}])
+    result = Agent(model=model, tools=[calculator], run_dir=tmp_path, experience=False,
+                   shared_memory=False).run("What is 6 * 7? Reply with just the number.")
+    assert result.final_answer == "42"
