@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_seconds: float = Field(900.0, gt=0, le=30 * 86_400, allow_inf_nan=False)
     max_new_tokens: int = Field(200, ge=8, le=32_768, description="per free-text model call")
     top_k: int = Field(3, ge=0, le=100, description="past results retrieved for each task")
+    # all-MiniLM-L6-v2 cosine distance: a question and the fact that answers it ~0.1-0.4, unrelated runs ~0.7-0.9
+    recall_distance: float = Field(0.55, ge=0, le=2, description="recall only memories at most this far (cosine)")
     parse_retries: int = Field(2, ge=0, le=10, description="re-asks after an output that does not validate")
     max_tasks_per_cycle: int = Field(3, ge=1, le=100)
     max_queue: int = Field(10, ge=1, le=10_000)

@@ -31,7 +31,8 @@ _INSTRUCTION = re.compile(
     r"(?:should|must|has\s+to|needs?\s+to|is\s+to))\b",
     re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)")
-_QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
+# "…", “…” or '…' (a single quote only between spaces or punctuation: "don't" and "it's" open nothing)
+_QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”|(?:(?<=[\s:(])|^)'([^'\n]{3,}?)'(?=[\s.,;:!?)]|$)")
 _AFTER_COLON = re.compile(r":\s+(.+)$", re.DOTALL)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _NUMBER = r"\(*\s*-?\d[\d,]*(?:\.\d+)?\s*\)*"
@@ -84,7 +85,7 @@ def _found(objective: str) -> list[tuple[str, str]]:
     if len(markers) >= 2:
         ends = [m.start() for m in markers[1:]] + [len(objective)]
         found = [(m.group(0).strip(), objective[m.end():end].strip()) for m, end in zip(markers, ends)]
-    elif quoted := [a or b for a, b in _QUOTED.findall(objective)]:
+    elif quoted := [a or b or c for a, b, c in _QUOTED.findall(objective)]:
         found = [("quoted", q.strip()) for q in quoted]
     elif (after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6:
         found = [("colon", after.group(1).strip())]

@@ -9,7 +9,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the suite must never reach a hub
 
 
 class ListMemory:
-    """An in-process Memory for loop tests: word-overlap ranking, no embedder."""
+    """An in-process Memory for loop tests: word-overlap ranking, no embedder; its distances stay within the
+    recall distance of the settings, so every memory is recalled (the nearest first)."""
 
     def __init__(self) -> None:
         self.items: dict[str, tuple[str, dict]] = {}
@@ -20,7 +21,7 @@ class ListMemory:
     def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]:
         words = set(query.lower().split())
         scored = [
-            Recall(i, text, 1.0 - len(words & set(text.lower().split())) / (len(words) or 1), meta)
+            Recall(i, text, 0.5 * (1.0 - len(words & set(text.lower().split())) / (len(words) or 1)), meta)
             for i, (text, meta) in self.items.items()
             if not where or all(meta.get(key) == value for key, value in where.items())
         ]

@@ -441,7 +441,7 @@ def test_the_decide_grammar_lets_a_call_or_answer_quote_only_steps_that_have_res
 
     first, second, third = (call.schema for call in model.calls)
     expression, cap = pattern(first, "calculator_arguments", "expression")
-    assert cap > 0 and expression.fullmatch("859 + 444") and expression.fullmatch("{-1} * 27")
+    assert cap > 0 and expression.fullmatch("859 + 444") and not expression.fullmatch("{-1} * 27")
     assert not expression.fullmatch("{1} * 27")  # no step has a result yet
     assert not expression.fullmatch("{a} * 27")  # and the objective hands over no passage
     expression, _ = pattern(second, "calculator_arguments", "expression")
@@ -457,8 +457,8 @@ def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objecti
 
     from agent.tools.builtin import calculator
 
-    for objective, labels in (("How many dollars do 14 hinges cost?", ""),
-                              ('Count the words of "the cat sat" and "on the mat", 2 texts.', "ab")):
+    for objective, labels in (("How many dollars do 14 hinges cost, or -1 if unknown?", ""),
+                              ('Count the words of "the cat sat" and "on the mat", -2 texts.', "ab")):
         model = ScriptedModel([call("calculator", expression="14 * 63"), finish("It is {1}.")])
         make_agent(model, memory, tmp_path, tools=[calculator]).run(objective)
         node = model.calls[-1].schema["$defs"]["Finish"]["properties"]["answer"]
@@ -469,6 +469,11 @@ def test_the_decide_grammar_lets_an_answer_quote_a_passage_only_when_the_objecti
         # a brace around a negative number must close right after it ("{  -13 * 50% = 43.6%" leaked as an answer)
         assert allowed("{ -2.5 } or {-13}") and not allowed("{  -13 * 50% = 43.6%") and not allowed("{-13")
         assert not allowed("{" + " " * 40 + "-1}")  # one space at most: no run of blanks to the token limit
+    model = ScriptedModel([call("calculator", expression="2 ^ 10"), finish("It is {1}.")])
+    make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 2 to the power 10?")
+    node = model.calls[0].schema["$defs"]["Call_calculator"]["properties"]["arguments"]
+    expression = model.calls[0].schema["$defs"][node["$ref"].rsplit("/", 1)[1]]["properties"]["expression"]
+    assert not re.fullmatch(expression["pattern"], "{ -10 }")  # no negative number in the objective
 
 
 def test_a_long_reasoning_in_words_is_answered_by_its_conclusion(memory, tmp_path):

@@ -73,3 +73,40 @@ def test_a_stated_form_reaches_the_final_answer(tmp_path):
     result = Agent(model=model, tools=[calculator], run_dir=tmp_path, experience=False,
                    shared_memory=False).run("What is 6 * 7? Reply with just the number.")
     assert result.final_answer == "42"
+
+
+def test_a_passage_and_its_own_numbers_beside_it_are_the_passage_alone():
+    from agent.deciding.moves import decision_model, undoubled
+
+    decision = decision_model([calculator], plan=False, finish=False)
+
+    def expression(objective: str, written: str) -> str:
+        move = decision.model_validate({"next": "calculator", "arguments": {"expression": written}}).root
+        return undoubled(move, objective).arguments.expression
+
+    assert expression("What is 17 * 23?", "{a} * 23") == "{a}"
+    assert expression("What is 17 * 23, then times 23 once more?", "{a} * 23") == "{a} * 23"  # written twice
+    assert expression("What is 17 * 23?", "{a} * 5") == "{a} * 5"
+
+
+def test_a_plain_question_is_asked_as_the_model_alone_would_be_asked(tmp_path):
+    from agent import Agent, ScriptedModel
+
+    model = ScriptedModel([{"next": "solve"}, "Tokyo."])
+    result = Agent(model=model, tools=[calculator], run_dir=tmp_path, experience=False,
+                   shared_memory=False).run("What is the capital of Japan?")
+    assert result.final_answer == "Tokyo." and result.usage.llm_calls == 2
+    assert model.calls[1].messages == [{"role": "user", "content": "What is the capital of Japan?"}]
+    assert "calculator" not in str(model.calls[0].schema)  # no number: the calculator is not offered
+
+
+def test_only_memories_near_the_objective_are_recalled():
+    from agent.memory.base import Recall
+    from agent.run.loop import recall
+
+    class Stored:
+        def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]:
+            return [Recall("near", "the door code is 9187", 0.3, {"run": "old"}),
+                    Recall("far", "What is 17 * 23?\n391", 0.8, {"run": "old"})]
+
+    assert [r.id for r in recall(Stored(), "What was the door code?", "new", 3, 0.55)] == ["near"]

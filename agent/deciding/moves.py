@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, RootModel, create_model
 
 from agent.schemas import Strict
-from agent.text import REFERENCE, loops
+from agent.text import REFERENCE, loops, passages
 from agent.tools.base import Tool
 
 REMEMBER = "remember"  # the one move a worked example may use besides tools
@@ -102,19 +102,23 @@ def decision_model(tools: list[Tool], *, plan: bool, finish: bool, max_steps: in
     return RootModel[union]  # type: ignore[valid-type]  # a union built at run time from the allowed tools
 
 
-def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] = ()) -> dict[str, Any]:
+def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] = (),
+             negatives: bool = True) -> dict[str, Any]:
     """A decision's JSON schema where a free string of a tool call or an answer can write `{N}` only for a step
     N that has a result, and `{a}` only for a passage the objective hands over (`labels`): the grammar then
     cannot produce a placeholder that names nothing (a greedy small model copies "{1} * 27" from a worked
     example into its first call, or answers "14 hinges cost {a} dollars." with no passage at all, and is
-    refused each time it writes it again). Plan steps name their own steps and remembered facts quote
-    nothing, so they are left as they are."""
+    refused each time it writes it again). A brace around a negative number ("{-1}") is read as that number,
+    and is allowed only where the objective writes `negatives` (otherwise a greedy model writes "{ -10 }" for
+    "2 to the power 10"). Plan steps name their own steps and remembered facts quote nothing, so they are left
+    as they are."""
     ids = "|".join(str(n) for n in sorted(set(settled)))
     steps = rf"\{{(?:{ids})[.}}]|" if ids else ""  # {1} or {1.count}
     passages = rf"\{{(?:{'|'.join(map(re.escape, labels))})\}}|" if labels else ""  # {a}
     # any other brace only around a negative number ("{-1}", read as the number): a model that wants a
     # placeholder finds every other opening ("{x}", "{ fact }", "{ 事实 }", "{ }", "{ ()}", "{ -13 * 50%")
-    pattern = rf"^(?:[^{{]|{steps}{passages}\{{ ?-[0-9]+(?:\.[0-9]+)? ?\}})*$"  # one space at most: "{ -1 }"
+    negative = r"|\{ ?-[0-9]+(?:\.[0-9]+)? ?\}" if negatives else ""  # one space at most: "{ -1 }"
+    pattern = rf"^(?:{steps}{passages}[^{{]{negative})*$"
 
     def walk(node: Any, key: str = "") -> Any:
         if isinstance(node, list):
@@ -160,6 +164,39 @@ def literal_numbers(move: Move, objective: str, steps: int) -> Move:
     try:
         return move.model_copy(update={"arguments": type(move.arguments).model_validate(arguments)})
     except ValueError:  # the unwrapped text breaks a constraint of the tool's: the move stays as written
+        return move
+
+
+_LABEL_REF = re.compile(r"\{([a-z])\}")
+_NUMERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+_ARITHMETIC = re.compile(r"[\s()+\-*/×÷^]*")
+
+
+def undoubled(move: Move, objective: str) -> Move:
+    """`move` with a tool argument that only combines a passage of the objective with numbers the passage
+    already holds ("{a} * 23" where {a} is "17 * 23", and 23 is written nowhere else) written as the passage
+    alone ("{a}"): a small model copies the expression and inserts it, and each such number would count twice."""
+    if not isinstance(move, ToolCall):
+        return move
+    found = passages(objective)
+    arguments = move.arguments.model_dump()
+    changed = False
+    for key, value in arguments.items():
+        labels = set(_LABEL_REF.findall(value)) if isinstance(value, str) else set()
+        if len(labels) != 1 or not labels <= found.keys():
+            continue
+        label = labels.pop()
+        rest = _LABEL_REF.sub(" ", value)
+        numbers = _NUMERAL.findall(rest)
+        elsewhere = _NUMERAL.findall(objective.replace(found[label], " "))
+        if (numbers and _ARITHMETIC.fullmatch(_NUMERAL.sub(" ", rest))
+                and all(n in _NUMERAL.findall(found[label]) and n not in elsewhere for n in numbers)):
+            arguments[key], changed = f"{{{label}}}", True
+    if not changed:
+        return move
+    try:
+        return move.model_copy(update={"arguments": type(move.arguments).model_validate(arguments)})
+    except ValueError:
         return move
 
 

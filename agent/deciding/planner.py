@@ -4,6 +4,7 @@ One call decides: a single-step objective goes straight to its tool or to a work
 decomposition, and the same call later judges, by answering, that the objective is met. A fact the objective
 gives to keep is remembered in one move, and a fact kept by an earlier run can answer at once."""
 
+import re
 from collections.abc import Callable, Sequence
 
 from agent.deciding.examples import worked_examples
@@ -17,6 +18,7 @@ from agent.deciding.moves import (
     describe_call,
     grounded,
     literal_numbers,
+    undoubled,
 )
 from agent.events import Event
 from agent.memory.base import FACT, Recall
@@ -54,10 +56,11 @@ class Planner:
                         passages=hint(objective))
         messages = conversation(objective, prompt, self.system, [*self.examples, *experiences])
         schema = grounded(bounded(Decision.model_json_schema()), [t.id for t in settled if t.status is TaskStatus.done],
-                          list(passages(objective)))
+                          list(passages(objective)), negatives=re.search(r"(?<![\w.])-\d", objective) is not None)
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit, schema=schema)
-        return None if decision is None else literal_numbers(decision.root, objective, len(tasks))
+        return None if decision is None else undoubled(literal_numbers(decision.root, objective, len(tasks)),
+                                                       objective)
 
 
 def tasks_for(move: Step | Plan | Remember | ToolCall, objective: str, existing: int) -> list[TaskDraft]:

@@ -11,12 +11,13 @@ from agent.errors import ToolError
 from agent.events import Event, ToolCalled
 from agent.executing.worked_arithmetic import interjection
 from agent.memory.base import Recall
+from agent.models.base import Message
 from agent.prompt_files import render
 from agent.prompting.meter import Meter
 from agent.prompting.structured import ask_or_none
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.text import hint, passages, resolve_refs
+from agent.text import hint, mentions_number, passages, resolve_refs
 from agent.tools.base import Tool
 from agent.tools.runner import run_tool
 
@@ -64,7 +65,7 @@ class Executor:
             else:
                 step = None if task.mode == "solve" and task.description == objective else task.description
                 to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step)))
-        conversations = [conversation(objective, prompt, self.plain) for _, prompt in to_answer]
+        conversations = [self._conversation(objective, task, prompt, done, recalls) for task, prompt in to_answer]
         if "calculator" in self.tools and self.meter.model.supports_interjection:  # arithmetic computed as written
             # the whole objective worked out step by step: twice the room of a step's result
             replies = [self.meter.generate_interjected(
@@ -80,6 +81,15 @@ class Executor:
             settled[task.id] = task.model_copy(update={"status": TaskStatus.done, "result": result,
                                                        "mode": "solve"})
         return [settled[task.id] for task in batch]
+
+    def _conversation(self, objective: str, task: Task, prompt: str, done: list[Task],
+                      recalls: list[Recall]) -> list[Message]:
+        """The messages of a step done in words. An objective with no number to work on, nothing recalled and no
+        step before is asked as it is, as the model alone would be asked (a plain question or a piece of
+        writing): the loop then never answers worse than the model would by itself."""
+        if task.description == objective and not done and not recalls and not mentions_number(objective):
+            return [{"role": "user", "content": objective}]
+        return conversation(objective, prompt, self.plain)
 
     def _choose(self, objective: str, task: Task, done: list[Task], recalls: list[Recall]) -> Task:
         """A planned step with its tool call decided, or marked to be done in words; what memory recalled for

@@ -236,7 +236,8 @@ class Agent:
                 checks=AnswerChecks(settings.answer_checks_off),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,
-                recalls=recall(memory, record.objective, record.run_id, settings.top_k), dropped=[],
+                recalls=recall(memory, record.objective, record.run_id, settings.top_k, settings.recall_distance),
+                dropped=[],
                 experiences=self._worked_examples(record.objective))
             emit(RunStarted(run_id=record.run_id, objective=record.objective, model=self.model_name,
                             resumed=resumed))

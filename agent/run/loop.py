@@ -164,10 +164,11 @@ def close(ctx: Context) -> RunResult:
     return result
 
 
-def recall(memory: Memory, objective: str, run_id: str, k: int) -> list[Recall]:
-    """Memories from other runs relevant to the objective (this run's own results are in its prompts)."""
+def recall(memory: Memory, objective: str, run_id: str, k: int, max_distance: float = 1.0) -> list[Recall]:
+    """Memories from other runs relevant to the objective (this run's own results are in its prompts): the `k`
+    nearest within `max_distance`, since an unrelated memory shown to a small model becomes its answer."""
     found = memory.search(objective, k + 8)
-    return [r for r in found if r.metadata.get("run") != run_id][:k]
+    return [r for r in found if r.metadata.get("run") != run_id and r.distance <= max_distance][:k]
 
 
 def remember(memory: Memory, run_id: str, task: Task) -> None:
