@@ -7,6 +7,7 @@ schema, so the decoding grammar can produce nothing else. Results of earlier tas
 result) in tool arguments and answers; the loop substitutes the exact text, so the model never retypes them."""
 
 import functools
+import json
 import operator
 import re
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, create_model
 
+from agent.records import Task, TaskStatus
 from agent.schemas import Strict
 from agent.text import REFERENCE, loops, passages
 from agent.tools.base import Tool
@@ -172,26 +174,34 @@ _NUMERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 _ARITHMETIC = re.compile(r"[\s()+\-*/×÷^]*")
 
 
-def undoubled(move: Move, objective: str) -> Move:
-    """`move` with a tool argument that only combines a passage of the objective with numbers the passage
-    already holds ("{a} * 23" where {a} is "17 * 23", and 23 is written nowhere else) written as the passage
-    alone ("{a}"): a small model copies the expression and inserts it, and each such number would count twice."""
+def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
+    """`move` with a tool argument that only combines one quoted thing with numbers it already holds, where the
+    objective states each of those numbers once, written as the quoted thing alone: a passage ("{a} * 23" where
+    {a} is "17 * 23" becomes "{a}"), or a settled step whose call wrote them ("{1} * 23" after step 1 computed
+    "17 * 23": a call of "{1}" alone computes nothing new, so the move is the answer "{1}"). A small model
+    copies the objective's numbers beside what already holds them, and each would count twice."""
     if not isinstance(move, ToolCall):
         return move
     found = passages(objective)
+    steps = {t.id: json.dumps(t.arguments or {}) for t in tasks if t.status is TaskStatus.done and t.tool}
     arguments = move.arguments.model_dump()
     changed = False
     for key, value in arguments.items():
-        labels = set(_LABEL_REF.findall(value)) if isinstance(value, str) else set()
-        if len(labels) != 1 or not labels <= found.keys():
+        if not isinstance(value, str):
             continue
-        label = labels.pop()
-        rest = _LABEL_REF.sub(" ", value)
+        quoted = [(m.group(0), found.get(m.group(1), "")) for m in _LABEL_REF.finditer(value)]
+        quoted += [(m.group(0), steps.get(int(m.group(1)), "")) for m in REFERENCE.finditer(value) if not m.group(2)]
+        if len(quoted) != 1 or not quoted[0][1]:
+            continue
+        written, holder = quoted[0]
+        rest = value.replace(written, " ")
         numbers = _NUMERAL.findall(rest)
-        elsewhere = _NUMERAL.findall(objective.replace(found[label], " "))
+        stated = _NUMERAL.findall(objective)
         if (numbers and _ARITHMETIC.fullmatch(_NUMERAL.sub(" ", rest))
-                and all(n in _NUMERAL.findall(found[label]) and n not in elsewhere for n in numbers)):
-            arguments[key], changed = f"{{{label}}}", True
+                and all(n in _NUMERAL.findall(holder) and stated.count(n) == 1 for n in numbers)):
+            if written.strip("{}").isdigit():
+                return Finish(next="finish", answer=written)
+            arguments[key], changed = written, True
     if not changed:
         return move
     try:

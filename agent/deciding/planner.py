@@ -59,8 +59,9 @@ class Planner:
                           list(passages(objective)), negatives=re.search(r"(?<![\w.])-\d", objective) is not None)
         decision = ask_or_none(self.meter, messages, Decision, purpose="decide", retries=self.retries,
                                emit=self.emit, schema=schema)
-        return None if decision is None else undoubled(literal_numbers(decision.root, objective, len(tasks)),
-                                                       objective)
+        if decision is None:
+            return None
+        return undoubled(literal_numbers(decision.root, objective, len(tasks)), objective, tasks)
 
 
 def tasks_for(move: Step | Plan | Remember | ToolCall, objective: str, existing: int) -> list[TaskDraft]:
