@@ -30,14 +30,22 @@ _INSTRUCTION = re.compile(
     r"keep\s+(?:it|the\s+answer)|(?:your|the)\s+(?:final\s+)?(?:answer|reply|response|output|result)\s+"
     r"(?:should|must|has\s+to|needs?\s+to|is\s+to))\b",
     re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)")
-# "…", “…” or '…' (a single quote only between spaces or punctuation: "don't" and "it's" open nothing)
-_QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”|(?:(?<=[\s:(])|^)'([^'\n]{3,}?)'(?=[\s.,;:!?)]|$)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_QUOTED = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
+# '…' between spaces or punctuation ("don't" and "it's" open nothing): after a colon passage, which it may be
+_SINGLE_QUOTED = re.compile(r"(?:(?<=[\s:(])|^)'([^'\n]{3,}?)'(?=[\s.,;:!?)]|$)")
 _AFTER_COLON = re.compile(r":\s+(.+)$", re.DOTALL)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _NUMBER = r"\(*\s*-?\d[\d,]*(?:\.\d+)?\s*\)*"
 _EXPRESSION = re.compile(rf"{_NUMBER}(?:\s*[-+*/×÷^]\s*{_NUMBER})+")
 _SPACED_OPERATOR = re.compile(r"\s[-+*/×÷^]\s")
+# an operation written in words between two numbers: "2 to the power 10", "17 times 23", "96 divided by 4"
+_WORD_OPERATORS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
+                   "to the power of": "^", "to the power": "^", "raised to the power of": "^", "raised to": "^"}
+_WORD_OPERATOR = "|".join(r"\s+".join(map(re.escape, words.split()))
+                          for words in sorted(_WORD_OPERATORS, key=len, reverse=True))
+_WORDED = re.compile(rf"(?<![\w.,])-?\d[\d,]*(?:\.\d+)?(?:\s+(?:{_WORD_OPERATOR})\s+-?\d[\d,]*(?:\.\d+)?)+(?![\w.]\d)",
+                     re.IGNORECASE)
 THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calculator reads; "3, 4" stays
 REFERENCE = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}: task N's result
 _LABEL = re.compile(r"\{([a-z])\}")
@@ -64,9 +72,9 @@ def hint(objective: str) -> dict[str, object]:
 def task_text(objective: str) -> str:
     """The objective without the sentences that only instruct how to answer (see _INSTRUCTION); a sentence is
     kept whole when it holds a quoted passage, whatever it opens with."""
-    kept = [s for s in _SENTENCE.findall(objective)
-            if not (_INSTRUCTION.match(s.strip()) and not _QUOTED.search(s))]
-    return "".join(kept).strip() or objective
+    kept = [s for s in _SENTENCE_END.split(objective.strip())
+            if not (_INSTRUCTION.match(s) and not _QUOTED.search(s) and not _SINGLE_QUOTED.search(s))]
+    return " ".join(kept).strip() or objective
 
 
 def _numbered(objective: str) -> list[re.Match[str]]:
@@ -85,14 +93,26 @@ def _found(objective: str) -> list[tuple[str, str]]:
     if len(markers) >= 2:
         ends = [m.start() for m in markers[1:]] + [len(objective)]
         found = [(m.group(0).strip(), objective[m.end():end].strip()) for m, end in zip(markers, ends)]
-    elif quoted := [a or b or c for a, b, c in _QUOTED.findall(objective)]:
+    elif quoted := [a or b for a, b in _QUOTED.findall(objective)]:
         found = [("quoted", q.strip()) for q in quoted]
     elif (after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6:
         found = [("colon", after.group(1).strip())]
+    elif quoted := _SINGLE_QUOTED.findall(objective):
+        found = [("quoted", q.strip()) for q in quoted]
     else:
-        found = [("expression", THOUSANDS.sub("", _trim_unmatched(m.group(0).strip())))
-                 for m in _EXPRESSION.finditer(objective) if _SPACED_OPERATOR.search(m.group(0))]
+        symbolic = [(m.start(), THOUSANDS.sub("", _trim_unmatched(m.group(0).strip())))
+                    for m in _EXPRESSION.finditer(objective) if _SPACED_OPERATOR.search(m.group(0))]
+        worded = [(m.start(), _in_symbols(m.group(0))) for m in _WORDED.finditer(objective)]
+        found = [("expression", text) for _, text in sorted(symbolic + worded)]
     return [(marker, text) for marker, text in found if text]
+
+
+def _in_symbols(worded: str) -> str:
+    """An operation written in words, in symbols: "2 to the power 10" -> "2 ^ 10"."""
+    for words, symbol in sorted(_WORD_OPERATORS.items(), key=lambda item: -len(item[0])):
+        spaced = r"\s+".join(map(re.escape, words.split()))
+        worded = re.sub(rf"\s+{spaced}\s+", f" {symbol} ", worded, flags=re.IGNORECASE)
+    return THOUSANDS.sub("", worded)
 
 
 def insert_passages(text: str, found: dict[str, str]) -> str:

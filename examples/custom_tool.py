@@ -1,9 +1,10 @@
-"""A custom tool in five lines: the docstring is what the model reads, the type hints check its arguments."""
+"""A custom tool in a few lines: the docstring is what the model reads, the type hints check its arguments, and an
+example of its use shows the model when to call it ({a} inserts the objective's quoted text)."""
 
 from agent import Agent, tool
 
 
-@tool
+@tool(examples=[("How many words does 'to be or not to be' have?", {"text": "{a}"})])
 def word_count(text: str) -> int:
     """Count the words in a text."""
     return len(text.split())

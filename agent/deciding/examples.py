@@ -22,13 +22,15 @@ def _examples() -> list[dict]:
 
 
 def worked_examples(tool_names: set[str], objective: str | None = None, k: int = 4,
-                    embed: Callable[[list[str]], Any] | None = None, max_turns: int = 6) -> list[tuple[str, str]]:
-    """Decide-step examples from prompts/examples.jsonl whose tools are all allowed, as (asked, replied) turns.
+                    embed: Callable[[list[str]], Any] | None = None, max_turns: int = 6,
+                    own: Sequence[dict] = ()) -> list[tuple[str, str]]:
+    """Decide-step examples from prompts/examples.jsonl whose tools are all allowed, and the tools' `own`
+    examples (`tool_examples`), as (asked, replied) turns.
     With `objective` and `embed`, only the `k` examples nearest to the objective, the nearest one last (small
     models follow the example closest to the question most), and the farthest of those left out while they come
     to more than `max_turns` turns (each turn is prompt the first call reads)."""
     units: dict[str, list[tuple[str, str]]] = {}  # an example's turns, grouped by its objective
-    for example in _examples():
+    for example in [*_examples(), *own]:
         keeps = objective is None or asks_to_keep(objective)  # remember is offered only to keep a fact
         if not set(example["tools"]) <= tool_names | ({REMEMBER} if keeps else set()):
             continue
@@ -46,6 +48,13 @@ def worked_examples(tool_names: set[str], objective: str | None = None, k: int =
         while len(chosen) > 1 and sum(len(units[o]) for o in chosen) > max_turns:
             chosen = chosen[1:]
     return [turn for o in chosen for turn in units[o]]
+
+
+def tool_examples(tools: Sequence[Any]) -> list[dict]:
+    """The examples tools give of their own use (`@tool(examples=[(objective, arguments)])`), as worked
+    examples: the objective, then the call."""
+    return [{"objective": objective, "tools": [t.name], "tasks": [], "reply": {"next": t.name, "arguments": args}}
+            for t in tools for objective, args in getattr(t, "examples", ())]
 
 
 def _asked(objective: str, tasks: list[Any], recalls: Sequence[Any] = ()) -> str:

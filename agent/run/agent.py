@@ -17,7 +17,7 @@ from agent.answering.checks import AnswerChecks
 from agent.answering.integrator import Integrator
 from agent.config import Settings, build_settings
 from agent.deciding.board import TaskBoard
-from agent.deciding.examples import experience_turns, worked_examples
+from agent.deciding.examples import experience_turns, tool_examples, worked_examples
 from agent.deciding.planner import Planner
 from agent.errors import UsageError
 from agent.events import Event, RunStarted, ToolCalled
@@ -232,7 +232,8 @@ class Agent:
                                 tasks=tasks, is_repeat=_repeat_detector(settings, tasks)),
                 planner=Planner(meter, tools, system=system, retries=retries, emit=emit,
                                 max_steps=settings.max_tasks_per_cycle,
-                                examples=worked_examples({t.name for t in tools}, record.objective, embed=embed)),
+                                examples=worked_examples({t.name for t in tools}, record.objective, embed=embed,
+                                                         own=tool_examples(tools))),
                 checks=AnswerChecks(settings.answer_checks_off),
                 executor=executor, integrator=Integrator(meter, system=system, retries=retries, emit=emit),
                 store=store, emit=emit, max_cycles=settings.max_cycles, parallel=settings.parallel_tasks,

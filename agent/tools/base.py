@@ -50,6 +50,8 @@ class Tool(ABC, Generic[A]):
     def run(self, args: A) -> Any:
         """Do the work; the return value is turned into text for memory and the model."""
 
+    examples: Sequence[tuple[str, dict[str, Any]]] = ()  # (an objective, the arguments this tool gets for it)
+
     def applies(self, objective: str) -> bool:
         """Whether the objective gives this tool anything to work on (the calculator needs a number, the dates
         tool a date); a tool that does not apply is not offered to the run at all. By default, every tool applies."""
@@ -104,7 +106,8 @@ class FunctionTool(Tool[BaseModel]):
     """A plain typed function turned into a Tool by @tool."""
 
     def __init__(self, function: Callable[..., Any], name: str, description: str,
-                 arguments: type[BaseModel], risky: bool, applies: Callable[[str], bool] | None = None) -> None:
+                 arguments: type[BaseModel], risky: bool, applies: Callable[[str], bool] | None = None,
+                 examples: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
         super().__init__()
         self.function = function
         self.name = name
@@ -112,6 +115,7 @@ class FunctionTool(Tool[BaseModel]):
         self.Arguments = arguments
         self.risky = risky
         self.applies_to = applies
+        self.examples = list(examples)
         self.__doc__ = function.__doc__
 
     def run(self, args: BaseModel) -> Any:
@@ -121,18 +125,25 @@ class FunctionTool(Tool[BaseModel]):
         return self.applies_to is None or self.applies_to(objective)
 
 
+Examples = Sequence[tuple[str, dict[str, Any]]]
+
+
 @overload
 def tool(function: Callable[..., Any], *, name: str | None = None, risky: bool = False,
-         applies: Callable[[str], bool] | None = None) -> FunctionTool: ...
+         applies: Callable[[str], bool] | None = None, examples: Examples = ()) -> FunctionTool: ...
 @overload
 def tool(function: None = None, *, name: str | None = None, risky: bool = False,
-         applies: Callable[[str], bool] | None = None) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+         applies: Callable[[str], bool] | None = None,
+         examples: Examples = ()) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 def tool(function: Callable[..., Any] | None = None, *, name: str | None = None, risky: bool = False,
-         applies: Callable[[str], bool] | None = None) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+         applies: Callable[[str], bool] | None = None,
+         examples: Examples = ()) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a typed, documented function a Tool: the docstring's first paragraph describes it, the type hints
     validate it, and each parameter's line in an "Args:" section (or a ":param name:" line) describes that
     parameter in the schema the model reads. `applies(objective)`, when given, tells whether an objective gives
-    the tool anything to work on; the tool is offered only then."""
+    the tool anything to work on; the tool is offered only then. `examples` are (objective, arguments) pairs
+    of the tool's own use, shown to the model as worked examples (`{a}` in an argument inserts the objective's
+    first passage, e.g. a quoted text); each argument set is validated here."""
 
     def wrap(fn: Callable[..., Any]) -> FunctionTool:
         doc = inspect.getdoc(fn)
@@ -149,7 +160,9 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
             fields[param.name] = (param.annotation, Field(default, description=described.get(param.name)))
         tool_name = name or fn.__name__
         arguments = create_model(f"{tool_name}_arguments", __base__=Arguments, **fields)
-        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky, applies)
+        for _, given in examples:
+            arguments.model_validate(given)  # a wrong example fails at definition, not in a run
+        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky, applies, examples)
 
     return wrap(function) if function is not None else wrap
 
