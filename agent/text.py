@@ -240,6 +240,11 @@ _KEEP = re.compile(r"\b(?:remember|memori[sz]e|keep\s+(?:in\s+mind|track|a\s+not
                    r"take\s+note|make\s+a\s+note|store|save|don'?t\s+forget|do\s+not\s+forget|write\s+down|"
                    r"for\s+later)\b", re.IGNORECASE)
 _WORDS = re.compile(r"[^\W\d_][\w'-]*")
+_STATED_NUMBER = re.compile(r"(?<![\w-])-?\d[\d,]*(?:\.\d+)?(?![\w-])")  # "jade-94" or "A4" state no quantity
+_QUANTITY = re.compile(r"%|\$|£|€|\b(?:how\s+(?:many|much|long|far|old)|total|sum|product|average|mean|convert|"
+                       r"percent(?:age)?|per|each|every|cost|price|pay|times|twice|half|double|triple|square|root|"
+                       r"power|divide|multiply|add|subtract|minus|plus|difference|more|less|left|remain\w*|"
+                       r"count|compute|calculate|evaluate|solve|what\s+is)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)[A-Z][\w'-]+")  # a capitalized word inside a sentence
 TEXT_WORDS = 14  # an objective this long hands over text to read even without a passage marked out
 
@@ -247,6 +252,13 @@ TEXT_WORDS = 14  # an objective this long hands over text to read even without a
 def mentions_number(objective: str) -> bool:
     """Whether the objective states a number, in digits or in words."""
     return any(c.isdigit() for c in objective) or _NUMBER_WORD.search(objective) is not None
+
+
+def asks_to_compute(objective: str) -> bool:
+    """Whether the objective gives something to compute: two numbers or more, or one with a word of quantity
+    ("how many", "total", "convert", "%", "per" …); a code word or a house number alone is not arithmetic."""
+    numbers = len(_STATED_NUMBER.findall(objective)) + len(_NUMBER_WORD.findall(objective))
+    return numbers >= 2 or (numbers == 1 and _QUANTITY.search(objective) is not None)
 
 
 def mentions_date(objective: str) -> bool:

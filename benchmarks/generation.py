@@ -23,7 +23,6 @@ from agent.models.catalog import resolve
 from agent.models.local import LocalModel
 from agent.prompt_files import render
 from agent.prompting.templates import conversation
-from agent.records import Task
 
 OBJECTIVE = "List three uses of a paperclip"
 
@@ -144,7 +143,7 @@ def section_load(args) -> dict:
 
 def section_batch(model: LocalModel, args) -> dict:
     tasks = [f"Describe use number {i} of a paperclip" for i in range(1, 9)]
-    convs = [conversation(OBJECTIVE, render("execute", recalls=[], task=Task(id=i, description=d)))
+    convs = [conversation(OBJECTIVE, render("execute", recalls=[], tasks=[], step=d, compute=True))
              for i, d in enumerate(tasks, 1)]
     model.reuse_prefix = False
     model.generate_batch(convs[:2], max_new_tokens=4)
@@ -166,7 +165,7 @@ def section_prefix(model: LocalModel, args) -> dict:
     """Time to first token of the executor's calls in one run, with and without the shared prefix cached."""
     recalls = [type("R", (), {"text": f"Earlier result {i}: a paperclip can hold papers, pick locks, "
                               "reset routers, act as a bookmark and clean small gaps." * 2})() for i in range(3)]
-    convs = [conversation(OBJECTIVE * 3, render("execute", recalls=recalls, task=Task(id=i, description=f"use {i}")))
+    convs = [conversation(OBJECTIVE * 3, render("execute", recalls=recalls, tasks=[], step=f"use {i}", compute=True))
              for i in range(6)]
     out = {}
     for reuse in (False, True):

@@ -113,7 +113,7 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path, memory):
 def test_resume_refuses_finished_and_unknown_runs(tmp_path, memory):
     model = ScriptedModel([SOLVE, "answer"])
     agent = Agent(model=model, memory=memory, run_dir=tmp_path)
-    result = agent.run("objective 1")
+    result = agent.run("compute objective 1")
     with pytest.raises(UsageError, match="already finished"):
         agent.resume(result.run_id)
     with pytest.raises(UsageError, match="no run 'nope'"):
@@ -122,7 +122,7 @@ def test_resume_refuses_finished_and_unknown_runs(tmp_path, memory):
 
 def test_damaged_state_is_a_clear_error_and_keeps_the_trace(tmp_path, memory):
     model = ScriptedModel([SOLVE, "answer"])
-    result = Agent(model=model, memory=memory, run_dir=tmp_path).run("objective 1")
+    result = Agent(model=model, memory=memory, run_dir=tmp_path).run("compute objective 1")
     run_path = tmp_path / result.run_id
     trace_before = (run_path / "trace.jsonl").read_bytes()
     (run_path / "state.sqlite").write_bytes(b"this is not a database" * 10)
@@ -143,7 +143,7 @@ def test_repeated_tool_calls_are_still_refused_after_a_resume(tmp_path, memory):
                                        call("calculator", expression="6*7")], default=crash),
                   tools=[calculator], memory=memory, run_dir=tmp_path, similar_task_threshold=None)
     with pytest.raises(KeyboardInterrupt):
-        first.run("objective 1", run_id="interrupted")
+        first.run("compute objective 1", run_id="interrupted")
     again = ScriptedModel([call("calculator", expression="6*7"), finish("42")])
     result = Agent(model=again, tools=[calculator], memory=memory, run_dir=tmp_path,
                    similar_task_threshold=None).resume("interrupted")
@@ -167,7 +167,7 @@ def test_resume_refuses_to_change_the_runs_tools(tmp_path, memory):
     first = Agent(model=ScriptedModel([plan("count the words", "then stop")], default=crash), tools=[word_count],
                   memory=memory, run_dir=tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        first.run("objective 1", run_id="custom-tools")
+        first.run("compute objective 1", run_id="custom-tools")
     with pytest.raises(UsageError, match=r"started with tools \['word_count'\]"):
         Agent(model=ScriptedModel(), tools=[calculator], memory=memory, run_dir=tmp_path).resume("custom-tools")
     again = ScriptedModel([call("word_count", text="a b c"), SOLVE, "stopped", finish("{1} words")])

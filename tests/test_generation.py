@@ -59,7 +59,7 @@ def test_every_structured_call_validates_where_free_decoding_fails(model, object
 
 
 def test_batched_greedy_equals_sequential(model):
-    conversations = [conversation(OBJECTIVES[0], render("execute", recalls=[], tasks=[], step=d))
+    conversations = [conversation(OBJECTIVES[0], render("execute", recalls=[], tasks=[], step=d, compute=True))
                      for i, d in enumerate(["Describe a paperclip bookmark", "Explain a paperclip reset pin",
                                             "Say how a paperclip holds cables"], 1)]
     model.reuse_prefix = False

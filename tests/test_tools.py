@@ -21,7 +21,8 @@ from moves import SOLVE, call, finish
 def run_one_call(tmp_path, memory, tools, action, **options):
     """A run whose single task calls `action`; returns that task."""
     model = ScriptedModel([action, finish("answer")])
-    result = Agent(model=model, tools=tools, memory=memory, run_dir=tmp_path / "runs", **options).run("objective 1")
+    result = Agent(model=model, tools=tools, memory=memory, run_dir=tmp_path / "runs", **options).run(
+        "compute objective 1")
     return result.tasks[0]
 
 
@@ -203,7 +204,7 @@ def test_a_failing_tool_fails_its_task_and_the_run_goes_on(tmp_path, memory):
         raise RuntimeError(f"boom: {reason}")
 
     model = ScriptedModel([call("explode", reason="test"), SOLVE, "second done", finish("answer")])
-    result = Agent(model=model, tools=[explode], memory=memory, run_dir=tmp_path / "runs").run("objective 1")
+    result = Agent(model=model, tools=[explode], memory=memory, run_dir=tmp_path / "runs").run("compute objective 1")
     first, second = result.tasks
     assert (first.status, first.tool, first.result) == (TaskStatus.failed, "explode",
                                                         "explode failed: RuntimeError: boom: test")

@@ -17,7 +17,7 @@ from agent.prompting.meter import Meter
 from agent.prompting.structured import ask_or_none
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.text import hint, mentions_number, passages, resolve_refs
+from agent.text import asks_to_compute, hint, mentions_number, passages, resolve_refs
 from agent.tools.base import Tool
 from agent.tools.runner import run_tool
 
@@ -64,7 +64,8 @@ class Executor:
                 settled[task.id] = self._call_tool(task, self.tools[task.tool], arguments)
             else:
                 step = None if task.mode == "solve" and task.description == objective else task.description
-                to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step)))
+                to_answer.append((task, render("execute", recalls=recalls, tasks=done, step=step,
+                                                compute=asks_to_compute(objective))))
         conversations = [self._conversation(objective, task, prompt, done, recalls) for task, prompt in to_answer]
         if "calculator" in self.tools and self.meter.model.supports_interjection:  # arithmetic computed as written
             # the whole objective worked out step by step: twice the room of a step's result

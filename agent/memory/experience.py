@@ -34,7 +34,7 @@ def quantities(objective: str) -> int:
     only for an objective that hands over as many things as its own did."""
     from agent.text import STATED_DATE, passages
 
-    found = passages(objective)
+    found = {label: text for label, text in passages(objective).items() if text in objective}  # as written
     rest = objective
     for text in found.values():
         rest = rest.replace(text, " ")

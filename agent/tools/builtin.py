@@ -1,7 +1,7 @@
 """Tools that ship with the agent."""
 
 from agent.errors import ToolError
-from agent.text import mentions_number
+from agent.text import asks_to_compute
 from agent.tools.base import tool
 from agent.tools.calculator import CalculatorError, evaluate, format_number
 from agent.tools.dates import dates
@@ -9,7 +9,7 @@ from agent.tools.dates import dates
 __all__ = ["calculator", "dates"]
 
 
-@tool(applies=mentions_number)
+@tool(applies=asks_to_compute)
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression exactly, e.g. "(12.5 * 4) / 3" or "2^10" or "sqrt(2)".
 
