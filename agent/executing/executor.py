@@ -17,7 +17,7 @@ from agent.prompting.meter import Meter
 from agent.prompting.structured import ask_or_none
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
-from agent.text import asks_to_compute, hint, mentions_number, passages, resolve_refs
+from agent.text import asks_to_compute, hint, passages, resolve_refs
 from agent.tools.base import Tool
 from agent.tools.runner import run_tool
 
@@ -85,10 +85,10 @@ class Executor:
 
     def _conversation(self, objective: str, task: Task, prompt: str, done: list[Task],
                       recalls: list[Recall]) -> list[Message]:
-        """The messages of a step done in words. An objective with no number to work on, nothing recalled and no
+        """The messages of a step done in words. An objective with nothing to compute, nothing recalled and no
         step before is asked as it is, as the model alone would be asked (a plain question or a piece of
         writing): the loop then never answers worse than the model would by itself."""
-        if task.description == objective and not done and not recalls and not mentions_number(objective):
+        if task.description == objective and not done and not recalls and not asks_to_compute(objective):
             return [{"role": "user", "content": objective}]
         return conversation(objective, prompt, self.plain)
 
