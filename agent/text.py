@@ -48,6 +48,8 @@ _WORDED = re.compile(rf"(?<![\w.,])-?\d[\d,]*(?:\.\d+)?(?:\s+(?:{_WORD_OPERATOR}
                      re.IGNORECASE)
 THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calculator reads; "3, 4" stays
 REFERENCE = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}: task N's result
+_ANY_REFERENCE = re.compile(r"\{(?P<id>\d{1,3})(?P<path>(?:\.[\w-]+)*)\}|\{(?P<label>[a-z])\}")
+MAX_RESOLVED_CHARS = 20_000  # a text with its references inserted: a tool argument, an answer
 _LABEL = re.compile(r"\{([a-z])\}")
 _LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
 
@@ -147,17 +149,22 @@ def _trim_unmatched(expression: str) -> str:
 def resolve_refs(value: Any, tasks: list[Task], passages: dict[str, str] | None = None) -> Any:
     """`value` with every `{N}` naming a settled task replaced by that task's exact result (`{N.key}`: the part
     of the result at that key), and every `{x}` naming one of the objective's `passages` by that passage
-    (strings inside dicts and lists too); references to nothing stay as written."""
+    (strings inside dicts and lists too); references to nothing stay as written. One pass: what is inserted is
+    never read for references again (a result holding "{a}" stays as it is), and the whole is cut at
+    MAX_RESOLVED_CHARS, so no reference can make a text grow without bound."""
     if isinstance(value, str):
         results = {t.id: (t.result or "").strip() for t in tasks if t.status is not TaskStatus.pending}
+        found = passages or {}
 
         def insert(match: re.Match[str]) -> str:
-            result = results.get(int(match.group(1)))
-            part = None if result is None else result_part(result, match.group(2))
+            if match.group("label") is not None:
+                return found.get(match.group("label"), match.group(0))
+            result = results.get(int(match.group("id")))
+            part = None if result is None else result_part(result, match.group("path"))
             return match.group(0) if part is None else part
 
-        value = REFERENCE.sub(insert, value)
-        return insert_passages(value, passages) if passages else value
+        resolved = _ANY_REFERENCE.sub(insert, value)
+        return resolved if len(resolved) <= MAX_RESOLVED_CHARS else resolved[:MAX_RESOLVED_CHARS] + " […]"
     if isinstance(value, dict):
         return {k: resolve_refs(v, tasks, passages) for k, v in value.items()}
     if isinstance(value, list):

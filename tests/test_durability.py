@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,16 +38,22 @@ def snapshot(run_path: Path) -> tuple[str, dict[str, str]]:
 
 
 def crash_and_resume(run_dir: Path, run_id: str, memory: str, rng: random.Random, max_kills: int) -> int:
-    """Start/resume the worker until it finishes by itself; returns how many times it was killed."""
+    """Start/resume the worker until it finishes by itself; returns how many times it was killed. Each kill
+    lands at a chosen point of the run's progress (one or two more task executions logged, then, half the time,
+    a little later), never after a chosen time: how much work fits in a second depends on the machine."""
     kills = 0
     history: list[tuple[int, dict[str, str]]] = []
+    log = run_dir / "executions.log"
     for session in range(200):
         process = subprocess.Popen([sys.executable, str(WORKER), str(run_dir), run_id, str(session), memory],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if kills < max_kills:
-            try:
-                process.wait(timeout=rng.uniform(0.5, 3.0))
-            except subprocess.TimeoutExpired:
+            target = executed(log) + rng.randint(1, 2)
+            while process.poll() is None and executed(log) < target:
+                time.sleep(0.01)
+            if process.poll() is None:
+                time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.2))))
+            if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 kills += 1
@@ -66,6 +73,11 @@ def crash_and_resume(run_dir: Path, run_id: str, memory: str, rng: random.Random
             later = [s for s, task in executions if task == description and int(s) > session]
             assert not later, f"{description} was acknowledged before session {session} died, then run again"
     return kills
+
+
+def executed(log: Path) -> int:
+    """How many task executions the workers have logged so far."""
+    return len(log.read_text().splitlines()) if log.exists() else 0
 
 
 def test_kill_9_at_random_points_then_resume(tmp_path):

@@ -110,3 +110,15 @@ def test_only_memories_near_the_objective_are_recalled():
                     Recall("far", "What is 17 * 23?\n391", 0.8, {"run": "old"})]
 
     assert [r.id for r in recall(Stored(), "What was the door code?", "new", 3, 0.55)] == ["near"]
+
+
+def test_references_are_resolved_in_one_pass_and_bounded():
+    from agent.records import Task, TaskStatus
+    from agent.text import MAX_RESOLVED_CHARS, resolve_refs
+
+    hostile = Task(id=1, description="read_file", result="'{a}'" * 1333, status=TaskStatus.done)
+    passage = {"a": "x" * 1900}
+    once = resolve_refs("{1}", [hostile], passage)
+    assert once == hostile.result  # the passage is not inserted into the inserted result
+    many = resolve_refs(" / ".join(["{1}"] * 100) + " {a}", [hostile], passage)
+    assert len(many) <= MAX_RESOLVED_CHARS + 4 and many.endswith("[…]")
