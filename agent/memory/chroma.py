@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import chromadb
+import filelock
 from chromadb.config import Settings as ChromaSettings
 
 from agent.errors import BackendError, StorageError
@@ -19,6 +20,24 @@ from agent.memory.embedder import PackagedEmbedder
 from agent.store import disk_full
 
 COLLECTION = "results"
+OPENING_TIMEOUT = 120.0  # seconds a run waits for another process opening the same store
+
+
+@contextmanager
+def opening_lock(path: Path) -> Iterator[None]:
+    """Held while creating or opening the store at `path`, across processes (a lock file beside it)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if disk_full(exc):
+            raise StorageError(f"no space left on {path.parent}: free some space and try again") from None
+        raise
+    try:
+        with filelock.FileLock(str(path.parent / f".{path.name}.lock"), timeout=OPENING_TIMEOUT):
+            yield
+    except filelock.Timeout:
+        raise StorageError(f"another process has been opening {path} for {OPENING_TIMEOUT:.0f} s: wait for it "
+                           "to finish, or stop it, then try again") from None
 
 
 class ChromaMemory:
@@ -37,7 +56,13 @@ class ChromaMemory:
     @classmethod
     def persistent(cls, path: Path, **kwargs: Any) -> Self:
         """The store at `path`; a damaged one (garbled files, a truncated database, a file in its place) is
-        moved aside to `<path>.damaged-<time>` and a fresh one is started."""
+        moved aside to `<path>.damaged-<time>` and a fresh one is started. Opening holds `opening_lock(path)`:
+        runs started together on a new store create it once, never take a half-made one for damaged."""
+        with opening_lock(path):
+            return cls._open_or_replace(path, **kwargs)
+
+    @classmethod
+    def _open_or_replace(cls, path: Path, **kwargs: Any) -> Self:
         try:
             return cls._open(path, **kwargs)
         except StorageError:

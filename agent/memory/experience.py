@@ -88,13 +88,15 @@ class ExperienceStore:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        from agent.memory.chroma import opening_lock
         from agent.memory.embedder import PackagedEmbedder
 
-        Path(path).mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-        self._collection = client.get_or_create_collection(
-            COLLECTION, embedding_function=PackagedEmbedder(cache_dir),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
-            metadata={"hnsw:space": "cosine"})
+        with opening_lock(Path(path)):  # runs started together on a new store create it once
+            Path(path).mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+            self._collection = client.get_or_create_collection(
+                COLLECTION, embedding_function=PackagedEmbedder(cache_dir),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
+                metadata={"hnsw:space": "cosine"})
         self.path = Path(path)
         self.min_similarity = min_similarity
 
