@@ -91,7 +91,8 @@ def run_bare(items: list[EvalItem], model: ChatModel,
     for item in items:
         start = time.perf_counter()
         reply = model.generate([{"role": "user", "content": item.objective}], max_new_tokens=BARE_MAX_NEW_TOKENS)
-        results.append(ItemResult(id=item.id, kind=item.kind, success=passes(item.check, reply.text),
+        results.append(ItemResult(id=item.id, kind=item.kind, split=item.split, template=item.template,
+                                  success=passes(item.check, reply.text),
                                   status="done", llm_calls=1, tokens=reply.prompt_tokens + reply.completion_tokens,
                                   seconds=round(time.perf_counter() - start, 3), parse_failures=0,
                                   answer=reply.text[:300]))
