@@ -72,17 +72,20 @@ def experience_clear(run_dir: Path | None) -> None:
 @click.command("feedback")
 @click.argument("run_id")
 @click.option("--task", type=int, metavar="N", help="The task the feedback is about (default: the whole run).")
-@click.option("--good", "verdict", flag_value="good", help="The run (or task) was right.")
-@click.option("--bad", "verdict", flag_value="bad", help="The run (or task) was wrong.")
+@click.option("--good", is_flag=True, help="The run (or task) was right.")
+@click.option("--bad", is_flag=True, help="The run (or task) was wrong.")
 @click.option("--label", metavar="LABEL", help="The right label (e.g. positive/negative for a sentiment task).")
 @_RUN_DIR
-def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | None, label: str | None,
+def feedback(run_id: str, task: int | None, good: bool, bad: bool, label: str | None,
              run_dir: Path | None) -> None:
     """Record a correction for RUN_ID (or its task N) in the run's feedback.jsonl; `agent heads train
     --from-feedback` learns from labelled ones. A whole run marked --good is kept as an experience (a worked
     example for similar objectives); one marked --bad is removed from the experience store."""
     from agent.learning.feedback import Feedback, record_feedback
 
+    if good and bad:
+        raise UsageError("--good and --bad contradict each other: pass one of them")
+    verdict: Literal["good", "bad"] | None = "good" if good else "bad" if bad else None
     if label is not None and not label.strip():
         raise UsageError("--label is empty: give the right label")
     settings = load_settings(run_dir=run_dir)
@@ -98,7 +101,10 @@ def feedback(run_id: str, task: int | None, verdict: Literal["good", "bad"] | No
             click.echo("not an experience: the run has no result yet (finish it with `agent resume`)")
             return
         store, experience = _store(run_dir), experience_from_result(result)
-        if verdict == "good":
+        if verdict == "good" and result.status.value != "done":
+            click.echo(f"not kept as an experience: the run ended {result.status.value}, not done; only a run "
+                       "that reached its answer is shown as a worked example")
+        elif verdict == "good":
             click.echo(f"kept as experience {store.add(experience.model_copy(update={'success': True}))}")
         elif store.discard(experience.id):
             click.echo(f"removed experience {experience.id}: it is no longer shown as a worked example")

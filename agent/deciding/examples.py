@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.deciding.moves import REMEMBER
 from agent.memory.base import FACT, Recall
-from agent.prompt_files import render
+from agent.prompt_files import quote, render
 from agent.records import Task, TaskStatus
 from agent.text import asks_to_keep, hint, passages, references
 
@@ -71,12 +71,15 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str,
     replay."""
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
         return []
+    objective, answer = quote(objective), quote(answer)  # a past run's words are data: they never close a block
+    written = None if written is None else quote(written)
     if not steps[0].tool:  # one step in words; a remember step keeps its fact
         kept = (steps[0].arguments or {}).get("fact")
-        return [(_asked(objective, []), json.dumps({"next": "remember", "fact": kept} if kept else {"next": "solve"}))]
+        move = {"next": "remember", "fact": kept} if kept else {"next": "solve"}
+        return [(_asked(objective, []), quote(json.dumps(move)))]
     tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)
              for i, s in enumerate(steps, 1)]
-    turns = [(_asked(objective, tasks[:n]), json.dumps({"next": step.tool, "arguments": step.arguments or {}}))
+    turns = [(_asked(objective, tasks[:n]), quote(json.dumps({"next": step.tool, "arguments": step.arguments or {}})))
              for n, step in enumerate(steps)]
     if written is None or not set(references(written)) <= {t.id for t in tasks}:
         written = answer
