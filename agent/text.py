@@ -50,7 +50,7 @@ THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,250 -> 1250, as a calcul
 REFERENCE = re.compile(r"\{(\d{1,3})((?:\.[\w-]+)*)\}")  # {N} or {N.key.key}: task N's result
 _ANY_REFERENCE = re.compile(r"\{(?P<id>\d{1,3})(?P<path>(?:\.[\w-]+)*)\}|\{(?P<label>[a-z])\}")
 MAX_RESOLVED_CHARS = 20_000  # a text with its references inserted: a tool argument, an answer
-_LABEL = re.compile(r"\{([a-z])\}")
+PASSAGE_REFERENCE = re.compile(r"\{([a-z])\}")  # {a}: the objective's passage a
 _LABELS_ONLY = re.compile(r"\s*\{[a-z]\}(?:[\s,;'\"]*\{[a-z]\})+[\s'\"]*")
 
 
@@ -117,18 +117,13 @@ def _in_symbols(worded: str) -> str:
     return THOUSANDS.sub("", worded)
 
 
-def insert_passages(text: str, found: dict[str, str]) -> str:
-    """`text` with each `{x}` naming a passage replaced by it; other braces stay as written."""
-    return _LABEL.sub(lambda m: found.get(m.group(1), m.group(0)), text)
-
-
 def split_labels(items: list[object]) -> list[object]:
     """A list argument with any item that names several passages and nothing else (`{a}', '{b}`, a small
     model writing the list inside one string) split into one item per label."""
     split: list[object] = []
     for item in items:
         if isinstance(item, str) and _LABELS_ONLY.fullmatch(item):
-            split += [f"{{{label}}}" for label in _LABEL.findall(item)]
+            split += [f"{{{label}}}" for label in PASSAGE_REFERENCE.findall(item)]
         else:
             split.append(item)
     return split

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, RootModel, create_model
 
 from agent.records import Task, TaskStatus
 from agent.schemas import Strict
-from agent.text import REFERENCE, loops, passages
+from agent.text import PASSAGE_REFERENCE, REFERENCE, loops, passages
 from agent.tools.base import Tool
 
 REMEMBER = "remember"  # the one move a worked example may use besides tools
@@ -169,7 +169,6 @@ def literal_numbers(move: Move, objective: str, steps: int) -> Move:
         return move
 
 
-_LABEL_REF = re.compile(r"\{([a-z])\}")
 _NUMERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 _ARITHMETIC = re.compile(r"[\s()+\-*/×÷^]*")
 
@@ -184,19 +183,19 @@ def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
         return move
     found = passages(objective)
     steps = {t.id: json.dumps(t.arguments or {}) for t in tasks if t.status is TaskStatus.done and t.tool}
+    stated = _NUMERAL.findall(objective)
     arguments = move.arguments.model_dump()
     changed = False
     for key, value in arguments.items():
         if not isinstance(value, str):
             continue
-        quoted = [(m.group(0), found.get(m.group(1), "")) for m in _LABEL_REF.finditer(value)]
+        quoted = [(m.group(0), found.get(m.group(1), "")) for m in PASSAGE_REFERENCE.finditer(value)]
         quoted += [(m.group(0), steps.get(int(m.group(1)), "")) for m in REFERENCE.finditer(value) if not m.group(2)]
         if len(quoted) != 1 or not quoted[0][1]:
             continue
         written, holder = quoted[0]
         rest = value.replace(written, " ")
         numbers = _NUMERAL.findall(rest)
-        stated = _NUMERAL.findall(objective)
         if (numbers and _ARITHMETIC.fullmatch(_NUMERAL.sub(" ", rest))
                 and all(n in _NUMERAL.findall(holder) and stated.count(n) == 1 for n in numbers)):
             if written.strip("{}").isdigit():
