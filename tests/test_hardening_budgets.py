@@ -1,6 +1,7 @@
 """Time bounds the calls themselves: a slow model, a silent model server or a silent memory server end on time."""
 
 import socket
+import threading
 import time
 
 import pytest
@@ -19,6 +20,69 @@ def silent_server():
     listener.listen(16)
     yield f"127.0.0.1:{listener.getsockname()[1]}"
     listener.close()
+
+
+@pytest.fixture
+def trickling_server():
+    """Answers every connection with HTTP headers, then one body byte every 0.2 s for 30 s: each read is quick,
+    the reply never ends."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def trickle(connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+                for _ in range(150):
+                    if stop.is_set():
+                        return
+                    connection.sendall(b" ")
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+
+
+def test_a_trickling_model_server_ends_at_the_deadline(trickling_server):
+    """Each byte comes well within the read timeout; the call as a whole still ends at the run's deadline."""
+    model = OpenAIModel("m", f"http://{trickling_server}/v1", timeout=60, retries=3, backoff=0)
+    started = time.monotonic()
+    with pytest.raises(BudgetExhausted):
+        model.generate([{"role": "user", "content": "hi"}], deadline=time.monotonic() + 1.0)
+    assert time.monotonic() - started < 5  # the server would trickle for 30 s
+
+
+def test_a_trickling_model_server_is_bounded_by_the_timeout(trickling_server):
+    model = OpenAIModel("m", f"http://{trickling_server}/v1", timeout=1.0, retries=0, backoff=0)
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="gave no reply within 1 s"):
+        model.generate([{"role": "user", "content": "hi"}])
+    assert time.monotonic() - started < 5
+
+
+def test_a_trickling_memory_server_is_one_line_naming_it(trickling_server):
+    from agent.memory.remote import remote_memory
+
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=f"chroma server at http://{trickling_server} did not answer"):
+        remote_memory(f"http://{trickling_server}", connect_timeout=0.5, read_timeout=0.5, attempts=2)
+    assert time.monotonic() - started < 8
 
 
 def test_the_meter_hands_the_time_left_to_the_backend_as_a_deadline():

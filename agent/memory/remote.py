@@ -11,6 +11,7 @@ from chromadb.config import Settings as ChromaSettings
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from agent.errors import BackendError, UsageError
+from agent.http_calls import request_within
 from agent.memory.chroma import COLLECTION, ChromaMemory
 
 _FORM = "use http://HOST:PORT, e.g. http://127.0.0.1:8000"
@@ -55,7 +56,7 @@ def _heartbeat(base: str, url: str, timeout: httpx.Timeout, attempts: int) -> No
     try:
         for attempt in retrying:
             with attempt, httpx.Client(timeout=timeout) as http:
-                http.get(f"{base}/api/v2/heartbeat")
+                request_within(http, "GET", f"{base}/api/v2/heartbeat", timeout.connect or CONNECT_SECONDS)
     except httpx.TimeoutException as exc:
         raise BackendError(f"chroma server at {url} did not answer within {timeout.read or 0:g} s "
                            f"({type(exc).__name__}, {attempts} attempts): is it a chroma server, and alive?") from None

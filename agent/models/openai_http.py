@@ -19,6 +19,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from agent.errors import BackendError, BudgetExhausted, UsageError
+from agent.http_calls import request_within
 from agent.models.base import ChatModel, Generation, Message
 from agent.prompt_files import render
 
@@ -123,7 +124,9 @@ class OpenAIModel(ChatModel):
                 with attempt:
                     if _past(deadline):
                         raise BudgetExhausted("max_seconds", f"time budget spent waiting for {self.url}")
-                    response = self._client.post(self.url, json=body, timeout=self._timeout(deadline))
+                    timeout = self._timeout(deadline)
+                    response = request_within(self._client, "POST", self.url, timeout.read or self.timeout,
+                                              json=body, timeout=timeout)
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _Transient(response)
         except (_Transient, httpx.TransportError) as exc:
