@@ -1,6 +1,7 @@
 """Damaged run directories end in one clear line or are repaired; acknowledged state is never silently lost."""
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -165,17 +166,37 @@ def damage_memory(path: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["file", "truncated", "garbled"])
-def test_a_damaged_memory_is_moved_aside_and_started_afresh(tmp_path, how):
+def test_a_damaged_memory_is_moved_aside_and_started_afresh(tmp_path, how, caplog):
     from agent.memory.chroma import ChromaMemory
 
     path = tmp_path / "memory"
     memory = ChromaMemory.persistent(path)
     memory._client.close()
     damage_memory(path, how)
-    fresh = ChromaMemory.persistent(path)
+    with caplog.at_level(logging.WARNING, logger="agent"):
+        fresh = ChromaMemory.persistent(path)
     assert fresh.count() == 0
-    assert [p.name.split(".")[1].split("-")[0] for p in tmp_path.glob("memory.damaged-*")] == ["damaged"]
+    aside = list(tmp_path.glob("memory.damaged-*"))
+    assert [p.name.split(".")[1].split("-")[0] for p in aside] == ["damaged"]
+    assert [r.getMessage() for r in caplog.records if str(aside[0]) in r.getMessage()], "nothing said it"
     fresh._client.close()
+
+
+@pytest.mark.parametrize("how", ["file", "truncated", "garbled"])
+def test_a_damaged_experience_store_is_moved_aside_with_a_line(tmp_path, how, caplog):
+    from agent.memory.experience import Experience, ExperienceStore
+
+    path = tmp_path / ".experience"
+    store = ExperienceStore(path)
+    store.add(Experience(objective="What is 2 + 2?", answer="4"))
+    store._client.close()
+    damage_memory(path, how)
+    with caplog.at_level(logging.WARNING, logger="agent"):
+        fresh = ExperienceStore(path)
+    assert fresh.count() == 0
+    aside = list(tmp_path.glob(".experience.damaged-*"))
+    assert len(aside) == 1
+    assert any(str(aside[0]) in r.getMessage() and "experience store" in r.getMessage() for r in caplog.records)
 
 
 class Unreachable:

@@ -3,6 +3,7 @@
 prompt prefix changes nothing but the work done, a damaged cache is rebuilt, a bad GGUF is one line."""
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -183,6 +184,26 @@ def test_damaged_cache_is_rebuilt(engine, tmp_path):
     assert model.directory == copy and is_sound(copy, key)
     assert model.generate(conversation(OBJECTIVES[0], "Say hello."), max_new_tokens=4).completion_tokens > 0
     assert not [p for p in cache_root(tmp_path).iterdir() if p.name.startswith(".staging-")]
+
+
+@pytest.mark.slow
+def test_a_same_size_garbled_tokenizer_is_rebuilt_with_a_line(engine, tmp_path, caplog):
+    """Damage the manifest cannot see (same size, other bytes): the load fails, a line says so, it is rebuilt."""
+    models = CACHE / "models"
+    (tmp_path / "models").mkdir()
+    for built in models.iterdir():
+        if built.is_dir() and not built.name.startswith("."):
+            (tmp_path / "models" / built.name).symlink_to(built)
+    copy = cache_root(tmp_path) / engine.name
+    shutil.copytree(engine, copy)
+    tokenizer = copy / "tokenizer.json"
+    tokenizer.write_bytes(b"\x00" * tokenizer.stat().st_size)
+    key = json.loads((copy / MANIFEST).read_text())["key"]
+    assert is_sound(copy, key)  # the sizes still match
+    with caplog.at_level(logging.WARNING, logger="agent"):
+        model = OrtGenAIModel(resolve("smollm2-135m"), cache_dir=tmp_path, show_progress=False)
+    assert any("damaged" in r.getMessage() and "building it again" in r.getMessage() for r in caplog.records)
+    assert model.generate(conversation(OBJECTIVES[0], "Say hello."), max_new_tokens=4).completion_tokens > 0
 
 
 def test_missing_manifest_means_unsound(tmp_path):

@@ -2,6 +2,7 @@
 
 import importlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -309,8 +310,21 @@ class _Progress:
                   f"{self.rate:.1f} tok/s · {self.task[:60]}")
 
 
+def _warning_lines() -> None:
+    logger = logging.getLogger("agent")
+    if not any(getattr(h, "agent_lines", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("agent: warning: %(message)s"))
+        handler.agent_lines = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main() -> None:
-    """Entry point: every error is one line on stderr; usage errors exit with status 2."""
+    """Entry point: every error is one line on stderr; usage errors exit with status 2. The project's own
+    warnings (a damaged store moved aside, a cache rebuilt) are lines on stderr too."""
+    _warning_lines()
     try:
         app.main(standalone_mode=False, prog_name="agent")
     except click.exceptions.Exit as exc:

@@ -4,11 +4,12 @@ A run's memory is derived from its acknowledged results (the run re-stores every
 damaged local store is moved aside and rebuilt rather than fatal. Failures of a server or a full disk become one
 clear error naming the server or the path."""
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import chromadb
 import filelock
@@ -18,6 +19,9 @@ from agent.errors import BackendError, StorageError
 from agent.memory.base import Recall
 from agent.memory.embedder import PackagedEmbedder
 from agent.store import disk_full
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COLLECTION = "results"
 OPENING_TIMEOUT = 120.0  # seconds a run waits for another process opening the same store
@@ -40,6 +44,26 @@ def opening_lock(path: Path) -> Iterator[None]:
                            "to finish, or stop it, then try again") from None
 
 
+def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -> T:
+    """`open_store(path)` under the opening lock; when it fails on a damaged store, the store is renamed to
+    `<path>.damaged-<time>` (nothing is deleted), a warning line names both paths, and a new one is opened."""
+    with opening_lock(path):
+        try:
+            return open_store(path)
+        except StorageError:
+            raise
+        except Exception as exc:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
+            if not path.exists() and not path.is_symlink():
+                raise
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
+            path.rename(aside)
+            _forget_system(path)
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            log.warning("the %s at %s could not be opened (%s): moved it aside to %s and started a new one",
+                        what, path, reason, aside)
+            return open_store(path)
+
+
 class ChromaMemory:
     """Every stored text is embedded by the packaged MiniLM, never by chroma's downloading default.
     `where` names the store in error messages (a path, or the server's URL)."""
@@ -56,24 +80,10 @@ class ChromaMemory:
     @classmethod
     def persistent(cls, path: Path, **kwargs: Any) -> Self:
         """The store at `path`; a damaged one (garbled files, a truncated database, a file in its place) is
-        moved aside to `<path>.damaged-<time>` and a fresh one is started. Opening holds `opening_lock(path)`:
-        runs started together on a new store create it once, never take a half-made one for damaged."""
-        with opening_lock(path):
-            return cls._open_or_replace(path, **kwargs)
-
-    @classmethod
-    def _open_or_replace(cls, path: Path, **kwargs: Any) -> Self:
-        try:
-            return cls._open(path, **kwargs)
-        except StorageError:
-            raise
-        except Exception:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
-            if not path.exists() and not path.is_symlink():
-                raise
-            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
-            path.rename(aside)
-            _forget_system(path)
-            return cls._open(path, **kwargs)
+        moved aside to `<path>.damaged-<time>`, with a line saying so, and a fresh one is started (the run
+        re-stores its results). Opening holds `opening_lock(path)`: runs started together on a new store create
+        it once, never take a half-made one for damaged."""
+        return open_or_move_aside(path, lambda where: cls._open(where, **kwargs), "memory store")
 
     @classmethod
     def _open(cls, path: Path, **kwargs: Any) -> Self:

@@ -88,15 +88,27 @@ class ExperienceStore:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        from agent.memory.chroma import opening_lock
+        from agent.memory.chroma import open_or_move_aside
         from agent.memory.embedder import PackagedEmbedder
 
-        with opening_lock(Path(path)):  # runs started together on a new store create it once
-            Path(path).mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-            self._collection = client.get_or_create_collection(
-                COLLECTION, embedding_function=PackagedEmbedder(cache_dir),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
-                metadata={"hnsw:space": "cosine"})
+        def open_store(where: Path) -> Any:
+            if where.exists() and not where.is_dir():
+                raise NotADirectoryError(f"{where} is not a directory")
+            where.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(where), settings=ChromaSettings(anonymized_telemetry=False))
+            try:
+                collection = client.get_or_create_collection(
+                    COLLECTION, embedding_function=PackagedEmbedder(cache_dir),  # type: ignore[arg-type]  # chroma's protocol also types image inputs; ours embeds documents only
+                    metadata={"hnsw:space": "cosine"})
+                collection.count()  # reads the segment files: damage shows here, not mid-run
+                collection.peek(1)
+            except BaseException:
+                client.close()  # type: ignore[attr-defined]  # as in ChromaMemory._open: frees the path
+                raise
+            return client, collection
+
+        # runs started together on a new store create it once; a damaged one is kept aside, never deleted
+        self._client, self._collection = open_or_move_aside(Path(path), open_store, "experience store")
         self.path = Path(path)
         self.min_similarity = min_similarity
 

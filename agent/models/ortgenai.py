@@ -9,6 +9,7 @@ schemas differ: `finish` is offered once a step has settled) each read their who
 masking outside, every structured call shares one generator and rewinds to the prefix it holds."""
 
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,8 @@ from agent.models.base import (
 from agent.models.catalog import ModelSource
 from agent.models.engine_build import discard, engine_dir
 from agent.models.prefix import MIN_PREFIX_TOKENS, common_prefix
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install onnxruntime-genai onnx onnx-ir"
 
@@ -84,13 +87,18 @@ class OrtGenAIModel(ChatModel):
         self.name = source.label
         self.directory = engine_dir(source, cache_dir, show_progress=show_progress)
         try:
-            self.model = og.Model(str(self.directory))
-        except RuntimeError:  # a cache damaged in a way its manifest cannot see: build it once more
+            self.model, self.tokenizer, config = self._open(self.directory)
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+            # a cache damaged in a way its manifest cannot see (a same-size garbled file): build it once more
+            log.warning("the engine model at %s is damaged (%s): building it again", self.directory,
+                        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
             discard(self.directory)
             self.directory = engine_dir(source, cache_dir, show_progress=show_progress)
-            self.model = og.Model(str(self.directory))
-        self.tokenizer = og.Tokenizer(self.model)
-        config = json.loads((self.directory / "genai_config.json").read_text())["model"]
+            try:
+                self.model, self.tokenizer, config = self._open(self.directory)
+            except (RuntimeError, OSError, ValueError, KeyError) as again:
+                raise ModelError(f"the engine model built from {source.label} does not load ({again}): check "
+                                 f"the model files, or remove {self.directory} and try again") from None
         eos = config.get("eos_token_id", [])
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
         self.context = min(context, int(config.get("context_length") or context))
@@ -100,6 +108,12 @@ class OrtGenAIModel(ChatModel):
         self._matchers: OrderedDict[str, Any] = OrderedDict()  # compiled grammars, by schema
         self.prefilled_tokens = 0  # prompt tokens actually read; what prefix reuse saves shows here
         self._sample: tuple[float, np.random.Generator, int] | None = None  # temperature, its generator, seed
+
+    def _open(self, directory: Path) -> tuple[Any, Any, dict[str, Any]]:
+        model = self._og.Model(str(directory))
+        tokenizer = self._og.Tokenizer(model)
+        config = json.loads((directory / "genai_config.json").read_text())["model"]
+        return model, tokenizer, config
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         text = self.tokenizer.apply_chat_template(json.dumps(list(messages)), add_generation_prompt=True)
