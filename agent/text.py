@@ -167,6 +167,14 @@ def resolve_refs(value: Any, tasks: list[Task], passages: dict[str, str] | None 
     return value
 
 
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates (which JSON allows and UTF-8 cannot store) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def result_part(result: str, path: str) -> str | None:
     """The part of a result that a reference's `.key.key` path names (keys of the result read as JSON, or
     indices into its lists), as plain text: the whole result for no path, None where there is no such part."""
@@ -174,7 +182,7 @@ def result_part(result: str, path: str) -> str | None:
         return result
     try:
         value = json.loads(result)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         return None
     for key in path.split(".")[1:]:
         if isinstance(value, dict) and key in value:

@@ -165,7 +165,7 @@ def damage_memory(path: Path, how: str) -> None:
                 file.write_bytes(os.urandom(max(file.stat().st_size, 64)))
 
 
-@pytest.mark.parametrize("how", ["file", "truncated", "garbled"])
+@pytest.mark.parametrize("how", ["truncated", "garbled"])
 def test_a_damaged_memory_is_moved_aside_and_started_afresh(tmp_path, how, caplog):
     from agent.memory.chroma import ChromaMemory
 
@@ -182,7 +182,7 @@ def test_a_damaged_memory_is_moved_aside_and_started_afresh(tmp_path, how, caplo
     fresh._client.close()
 
 
-@pytest.mark.parametrize("how", ["file", "truncated", "garbled"])
+@pytest.mark.parametrize("how", ["truncated", "garbled"])
 def test_a_damaged_experience_store_is_moved_aside_with_a_line(tmp_path, how, caplog):
     from agent.memory.experience import Experience, ExperienceStore
 
@@ -220,3 +220,43 @@ def test_a_memory_server_that_goes_away_is_one_line_naming_it():
         with pytest.raises(BackendError, match="memory server at http://127.0.0.1:9 failed") as caught:
             act()
         assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("what", ["memory", "experience"])
+@pytest.mark.parametrize("thing", ["file", "foreign directory"])
+def test_something_else_in_a_stores_place_is_refused_and_left_alone(tmp_path, what, thing):
+    """A file (say AGENT_EXPERIENCE_DIR=/etc/passwd) or a directory of other files is never moved or written."""
+    from agent.memory.chroma import ChromaMemory
+    from agent.memory.experience import ExperienceStore
+
+    path = tmp_path / "store"
+    if thing == "file":
+        path.write_text("root:x:0:0")
+    else:
+        path.mkdir()
+        (path / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(StorageError, match="store") as caught:
+        ChromaMemory.persistent(path) if what == "memory" else ExperienceStore(path)
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted([*before, ".store.lock"])
+    assert (path.read_text() if thing == "file" else (path / "notes.txt").read_text()) in ("root:x:0:0", "mine")
+
+
+def test_a_cache_dir_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    from cli_calls import cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("AGENT_CACHE_DIR", str(blocker))
+    monkeypatch.setenv("AGENT_RUN_DIR", str(tmp_path / "runs"))
+    code, out, err = cli(monkeypatch, capsys, "run", "What is 2 + 2?", "--no-experience", "--no-memory")
+    lines = [line for line in err.strip().splitlines() if line.startswith("agent:")]
+    assert code == 1 and len(lines) == 1 and str(blocker) in lines[0], err
+    assert "Traceback" not in err and blocker.read_text() == "not a directory"
+
+
+def test_a_reference_into_thousands_of_brackets_is_no_part():
+    from agent.text import result_part
+
+    assert result_part("[" * 3000, ".0") is None  # json's decoder recursed until it failed

@@ -250,3 +250,14 @@ def test_every_unconstrained_mode_states_the_shape_and_free_text_does_not(server
     shaped, free = server.bodies
     assert json.dumps(SCHEMA, separators=(",", ":")) in shaped["messages"][-1]["content"]
     assert free["messages"] == MESSAGES and "response_format" not in free
+
+
+def test_a_reply_with_a_lone_surrogate_is_stored_text(server, make_model, memory, tmp_path):
+    """JSON may carry a lone surrogate, UTF-8 cannot: the reply keeps a replacement character in its place and
+    the run its state (a commit used to fail, leaving the run "running")."""
+    server.reply(200, completion("4 \ud800 ok"))
+    assert make_model().generate(MESSAGES).text == "4 \ufffd ok"
+    server.default = (200, completion(json.dumps({"next": "finish", "answer": "4 \ud800"})), 0.0)
+    result = Agent(model=make_model(), memory=memory, run_dir=tmp_path / "runs").run("Name the capital of France")
+    assert result.status in (RunStatus.done, RunStatus.no_tasks)  # ended, not left running by a failed commit
+    assert "\ud800" not in json.dumps(result.model_dump(mode="json"))

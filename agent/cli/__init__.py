@@ -1,5 +1,6 @@
 """The `agent` command. With config.py, the only place that reads the environment."""
 
+import errno
 import importlib
 import json
 import logging
@@ -310,6 +311,20 @@ class _Progress:
                   f"{self.rate:.1f} tok/s · {self.task[:60]}")
 
 
+def os_error_line(exc: OSError) -> str:
+    """An OSError as one line naming the path, with what to do where there is something to do."""
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on{where or ' the disk'}: free some space and try again"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = {errno.ENOTDIR: "a directory setting points at or under a file",
+            errno.EEXIST: "a directory setting points at a file",
+            errno.EACCES: "check its permissions, or choose another directory",
+            errno.EROFS: "choose a writable directory",
+            errno.ENOENT: "check the directory settings (AGENT_*_DIR) and paths given"}.get(exc.errno or 0)
+    return f"{reason}:{where}" + (f" ({hint})" if hint else "")
+
+
 def _warning_lines() -> None:
     logger = logging.getLogger("agent")
     if not any(getattr(h, "agent_lines", False) for h in logger.handlers):
@@ -344,3 +359,6 @@ def main() -> None:
     except KeyboardInterrupt:
         print("agent: interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as exc:  # a path from the settings that is a file, missing, unwritable or on a full disk
+        print(f"agent: error: {os_error_line(exc)}", file=sys.stderr)
+        sys.exit(1)

@@ -48,12 +48,13 @@ def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -
     """`open_store(path)` under the opening lock; when it fails on a damaged store, the store is renamed to
     `<path>.damaged-<time>` (nothing is deleted), a warning line names both paths, and a new one is opened."""
     with opening_lock(path):
+        _refuse_foreign(path, what)
         try:
             return open_store(path)
         except StorageError:
             raise
         except Exception as exc:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
-            if not path.exists() and not path.is_symlink():
+            if not (path / "chroma.sqlite3").exists():  # only a store of ours is ever moved
                 raise
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
             path.rename(aside)
@@ -62,6 +63,25 @@ def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -
             log.warning("the %s at %s could not be opened (%s): moved it aside to %s and started a new one",
                         what, path, reason, aside)
             return open_store(path)
+
+
+def _refuse_foreign(path: Path, what: str) -> None:
+    """Something at `path` that is not a store (a file, a directory of other things) is never moved or
+    written into: a one-line error says so."""
+    if path.is_symlink() and not path.exists():
+        raise StorageError(f"the {what} path {path} is a broken link: remove it or choose another directory")
+    if path.exists() and not path.is_dir():
+        raise StorageError(f"the {what} path {path} is a file, not a store: move it away or choose another "
+                           "directory")
+    if path.is_dir() and not (path / "chroma.sqlite3").exists():
+        try:
+            foreign = next(iter(path.iterdir()), None)
+        except OSError as exc:
+            raise StorageError(f"the {what} at {path} cannot be read ({exc.strerror}): check its permissions"
+                               ) from None
+        if foreign is not None:
+            raise StorageError(f"{path} holds other files ({foreign.name}) and no {what}: choose an empty or "
+                               "new directory")
 
 
 class ChromaMemory:

@@ -22,6 +22,7 @@ from agent.errors import BackendError, BudgetExhausted, UsageError
 from agent.http_calls import request_within
 from agent.models.base import ChatModel, Generation, Message
 from agent.prompt_files import render
+from agent.text import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ class OpenAIModel(ChatModel):
             raise BackendError(f"model server at {self.url} sent no choices[0].message in its reply "
                                f"({response.text[:200]!r}): is it an OpenAI-compatible endpoint?") from None
         # a reply cut off before any text (or a tool-call-only reply) is empty text, which validation re-asks
-        return content if isinstance(content, str) else ""
+        return valid_text(content) if isinstance(content, str) else ""
 
 
 class _StopAt(stop_base):
