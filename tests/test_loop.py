@@ -106,12 +106,24 @@ def test_a_long_answer_that_does_not_loop_stands(memory, tmp_path):
     assert result.final_answer.endswith("keyboard; 7 * 2 is 14.") and model.pending == 0
 
 
-def test_two_failed_decisions_in_a_row_end_the_run_with_an_honest_answer(memory, tmp_path):
-    model = ScriptedModel(default='{"next": "calculator", "arguments": {"expression": "1 + 1 + 1 + 1')
+BROKEN_DECISION = '{"next": "calculator", "arguments": {"expression": "1 + 1 + 1 + 1'
+
+
+def test_two_failed_decisions_in_a_row_end_the_run_with_the_question_asked_directly(memory, tmp_path):
+    model = ScriptedModel([BROKEN_DECISION] * 6 + ["1 + 1 is 2."])
     result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=5).run("What is 1 + 1?")
     assert result.status is RunStatus.no_tasks and result.tasks == []
-    assert "not answered" in result.final_answer
-    assert result.usage.llm_calls == 2 * 3  # two decisions, each asked once and re-asked twice, then no more
+    assert result.final_answer == "1 + 1 is 2." and model.pending == 0
+    # two decisions, each asked once and re-asked twice, then the objective alone as a user would ask it
+    assert result.usage.llm_calls == 2 * 3 + 1
+    assert model.calls[-1].messages == [{"role": "user", "content": "What is 1 + 1?"}]
+
+
+@pytest.mark.parametrize("direct", ["   ", BROKEN_DECISION, json.dumps(finish("It is 2."))])
+def test_a_direct_answer_that_says_nothing_or_is_one_more_move_is_an_honest_no_answer(direct, memory, tmp_path):
+    model = ScriptedModel([BROKEN_DECISION] * 6 + [direct])
+    result = make_agent(model, memory, tmp_path, tools=[calculator], max_cycles=5).run("What is 1 + 1?")
+    assert "not answered" in result.final_answer and model.pending == 0
 
 
 def test_a_run_whose_only_step_failed_says_so_instead_of_quoting_the_error(memory, tmp_path):

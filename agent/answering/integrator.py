@@ -14,6 +14,7 @@ from agent.text import loops, passages, references, resolve_refs
 
 NOTHING = "No result was produced before the run stopped, so the objective is not answered."
 RECENT = 8
+DIRECT_TOKENS = 256  # as a step done in words
 
 
 class Integrator:
@@ -26,7 +27,7 @@ class Integrator:
         With `write` False (the time is up) no model call is made: the latest result is reported as such."""
         done = [task for task in tasks if task.status is TaskStatus.done and task.result]
         if not done:
-            return NOTHING
+            return self._asked_directly(objective) if write else NOTHING
         if not write:
             return f"The time budget ran out before an answer was written; the latest result was: {done[-1].result}"
         with self.meter.unbounded():
@@ -37,6 +38,15 @@ class Integrator:
                 settled := settle_answer(reply.answer, tasks, objective)):
             return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
         return settled
+
+    def _asked_directly(self, objective: str) -> str:
+        """No step settled anything (every decision refused or invalid): the objective is asked as the model
+        alone would be asked, so a question the model answers by itself is not lost to the loop. A reply that is
+        one more move (JSON) or loops answers nothing."""
+        with self.meter.unbounded():
+            reply = self.meter.generate([{"role": "user", "content": objective}], purpose="final",
+                                        max_new_tokens=DIRECT_TOKENS).text.strip()
+        return NOTHING if not reply or loops(reply) or reply.startswith(("{", "[")) else conclusion(reply)
 
 
 def settle_answer(answer: str, tasks: list[Task], objective: str) -> str:
