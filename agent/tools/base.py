@@ -23,7 +23,9 @@ A = TypeVar("A", bound=BaseModel)
 class Tool(ABC, Generic[A]):
     """Subclass `Tool[MyArguments]` with `name`, `description`, `Arguments = MyArguments` and `run(args)`,
     which then receives a validated MyArguments. `setup()` runs once, lazily, before the first call (load
-    weights there, not in __init__). `risky` tools need the user's approval."""
+    weights there, not in __init__). `risky` tools need the user's approval. An `isolated` tool runs in a child
+    process that is killed at `timeout_seconds` (for code that may never return to Python and cannot be told to
+    stop); its value or error must pickle, and what it changes in its own objects stays in the child."""
 
     name: str
     description: str
@@ -31,6 +33,7 @@ class Tool(ABC, Generic[A]):
     Arguments: type[A] = Arguments  # type: ignore[assignment]
     risky: bool = False
     timeout_seconds: float = 60.0
+    isolated: bool = False
     # for decoding only: the type of one call's arguments where it is narrower than Arguments, e.g. a union
     # discriminated by an operation of one model per operation (see `shape`), each requiring the fields that
     # operation reads, so the grammar cannot leave one out. What it accepts must validate as Arguments too.
@@ -70,12 +73,16 @@ class Tool(ABC, Generic[A]):
         except ValidationError as exc:
             raise ToolError(f"bad arguments for {self.name}: {describe(exc, limit=1, subject='arguments')}") from exc
 
-    def __call__(self, **raw: Any) -> Any:
+    def prepare(self, raw: dict[str, Any]) -> A:
+        """The validated arguments, with setup() done once before the first call."""
         args = self.parse(raw)
         if not self._ready:
             self.setup()
             self._ready = True
-        return self.run(args)
+        return args
+
+    def __call__(self, **raw: Any) -> Any:
+        return self.run(self.prepare(raw))
 
     def spec(self) -> dict[str, Any]:
         """Name, description and the JSON schema of the arguments, as listed by `agent tools list`."""
@@ -107,7 +114,7 @@ class FunctionTool(Tool[BaseModel]):
 
     def __init__(self, function: Callable[..., Any], name: str, description: str,
                  arguments: type[BaseModel], risky: bool, applies: Callable[[str], bool] | None = None,
-                 examples: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
+                 examples: Sequence[tuple[str, dict[str, Any]]] = (), isolated: bool = True) -> None:
         super().__init__()
         self.function = function
         self.name = name
@@ -116,6 +123,7 @@ class FunctionTool(Tool[BaseModel]):
         self.risky = risky
         self.applies_to = applies
         self.examples = list(examples)
+        self.isolated = isolated
         self.__doc__ = function.__doc__
 
     def run(self, args: BaseModel) -> Any:
@@ -130,20 +138,23 @@ Examples = Sequence[tuple[str, dict[str, Any]]]
 
 @overload
 def tool(function: Callable[..., Any], *, name: str | None = None, risky: bool = False,
-         applies: Callable[[str], bool] | None = None, examples: Examples = ()) -> FunctionTool: ...
+         applies: Callable[[str], bool] | None = None, examples: Examples = (),
+         isolated: bool = True) -> FunctionTool: ...
 @overload
 def tool(function: None = None, *, name: str | None = None, risky: bool = False,
-         applies: Callable[[str], bool] | None = None,
-         examples: Examples = ()) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+         applies: Callable[[str], bool] | None = None, examples: Examples = (),
+         isolated: bool = True) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 def tool(function: Callable[..., Any] | None = None, *, name: str | None = None, risky: bool = False,
-         applies: Callable[[str], bool] | None = None,
-         examples: Examples = ()) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+         applies: Callable[[str], bool] | None = None, examples: Examples = (),
+         isolated: bool = True) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a typed, documented function a Tool: the docstring's first paragraph describes it, the type hints
     validate it, and each parameter's line in an "Args:" section (or a ":param name:" line) describes that
     parameter in the schema the model reads. `applies(objective)`, when given, tells whether an objective gives
     the tool anything to work on; the tool is offered only then. `examples` are (objective, arguments) pairs
     of the tool's own use, shown to the model as worked examples (`{a}` in an argument inserts the objective's
-    first passage, e.g. a quoted text); each argument set is validated here."""
+    first passage, e.g. a quoted text); each argument set is validated here. The function runs in a child process
+    killed at its timeout (it cannot be told to stop otherwise); `isolated=False` runs it in this process, for
+    a function that must change objects of its caller (an open connection, a list it fills)."""
 
     def wrap(fn: Callable[..., Any]) -> FunctionTool:
         doc = inspect.getdoc(fn)
@@ -162,7 +173,7 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
         arguments = create_model(f"{tool_name}_arguments", __base__=Arguments, **fields)
         for _, given in examples:
             arguments.model_validate(given)  # a wrong example fails at definition, not in a run
-        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky, applies, examples)
+        return FunctionTool(fn, tool_name, _summary(doc), arguments, risky, applies, examples, isolated)
 
     return wrap(function) if function is not None else wrap
 

@@ -9,7 +9,8 @@ from agent.tools.dates import dates
 __all__ = ["calculator", "dates"]
 
 
-@tool(applies=asks_to_compute)
+# in this process: its evaluator bounds the length, depth and size of what it computes before computing it
+@tool(applies=asks_to_compute, isolated=False)
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression exactly, e.g. "(12.5 * 4) / 3" or "2^10" or "sqrt(2)".
 
