@@ -46,7 +46,8 @@ def opening_lock(path: Path) -> Iterator[None]:
 
 def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -> T:
     """`open_store(path)` under the opening lock; when it fails on a damaged store, the store is renamed to
-    `<path>.damaged-<time>` (nothing is deleted), a warning line names both paths, and a new one is opened."""
+    `<path>.damaged-<time>` (nothing is deleted), a warning line names both paths, and a new one is opened.
+    A full disk is said as such, and nothing is moved."""
     with opening_lock(path):
         _refuse_foreign(path, what)
         try:
@@ -54,6 +55,9 @@ def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -
         except StorageError:
             raise
         except Exception as exc:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
+            if disk_full(exc) or nearly_full(str(path)):  # a full disk is not damage: nothing is moved
+                _forget_system(path)
+                raise StorageError(f"no space left on {path}: free some space and try again") from None
             if not (path / "chroma.sqlite3").exists():  # only a store of ours is ever moved
                 raise
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
@@ -158,7 +162,7 @@ class ChromaMemory:
             raise BackendError(f"memory server at {self.where} failed ({type(exc).__name__}: {exc}): is it "
                                "running? The run can be resumed with `agent resume RUN_ID` once it is") from None
         except Exception as exc:
-            if disk_full(exc) or _nearly_full(self.where):  # chroma's compaction errors do not say why
+            if disk_full(exc) or nearly_full(self.where):  # chroma's compaction errors do not say why
                 raise StorageError(f"no space left on {self.where}: free some space, then `agent resume RUN_ID` "
                                    "continues the run") from None
             raise
@@ -173,7 +177,7 @@ def _forget_system(path: Path) -> None:
     SharedSystemClient._identifier_to_refcount.pop(str(path), None)
 
 
-def _nearly_full(where: str) -> bool:
+def nearly_full(where: str) -> bool:
     """Whether the local store at `where` sits on a disk with almost no space left (False for a server)."""
     import shutil
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.errors import UsageError, describe
+from agent.errors import StorageError, UsageError, describe
 from agent.records import RunResult, RunStatus, TaskStatus
+from agent.store import disk_full
 
 COLLECTION = "experience"
 MIN_SIMILARITY = 0.5  # below this cosine, a past objective is another kind of problem: no example at all
@@ -120,9 +121,16 @@ class ExperienceStore:
         return cls(experience_root(settings.run_dir, settings.experience_dir), cache_dir=settings.cache_dir)
 
     def add(self, experience: Experience) -> str:
-        """Store (or replace) the experience of its objective; returns its id."""
-        self._collection.upsert(ids=[experience.id], documents=[number_shape(experience.objective)],
-                                metadatas=[{"json": experience.model_dump_json(), "success": experience.success}])
+        """Store (or replace) the experience of its objective; returns its id. A full disk is one line."""
+        from agent.memory.chroma import nearly_full
+
+        try:
+            self._collection.upsert(ids=[experience.id], documents=[number_shape(experience.objective)],
+                                    metadatas=[{"json": experience.model_dump_json(), "success": experience.success}])
+        except Exception as exc:
+            if disk_full(exc) or nearly_full(str(self.path)):
+                raise StorageError(f"no space left on {self.path}: free some space and try again") from None
+            raise
         return experience.id
 
     def similar(self, objective: str, k: int = 2) -> list[Experience]:
