@@ -47,6 +47,9 @@ def test_feedback_is_recorded_in_the_run_dir(monkeypatch, capsys, tmp_path):
     (["feedback", "../r1", "--good"], "is not a run id"),
     (["feedback", "r1", "--label", " "], "--label is empty"),
     (["feedback", "r1", "--good", "--bad"], "--good and --bad contradict each other"),
+    (["feedback", "r1", "--task", "1", "--label", "x" * 201], "--label has 201 characters; a label has at most 200"),
+    (["feedback", "r1", "--task", "1", "--label", "neg\udcffative"], "--label is not valid UTF-8 text"),
+    (["feedback", "r1", "--task", "1", "--label", "neg\native"], "--label holds a line break"),
 ])
 def test_feedback_for_what_does_not_exist_is_one_line(monkeypatch, capsys, tmp_path, args, message):
     make_run(tmp_path, "r1", [sentiment_task(1, "a dull film", "positive")])

@@ -203,7 +203,10 @@ def test_a_reply_that_is_not_a_chat_completion(server, make_model):
 
 @pytest.mark.parametrize("kwargs", [{"base_url": "localhost:8000"}, {"base_url": "ftp://h/v1"},
                                     {"base_url": "http://h/v1", "structured": "grammar"},
-                                    {"base_url": "http://h/v1", "retries": -1}])
+                                    {"base_url": "http://h/v1", "retries": -1}, {"base_url": "http://[::1"},
+                                    {"base_url": "http://256.1.1.1:80/v1"}, {"base_url": "http://h:99999/v1"},
+                                    {"base_url": "http://h/v1", "api_key": "éé"},
+                                    {"base_url": "http://h/v1", "api_key": "sk-1\nX-Injected: 1"}])
 def test_bad_settings_are_usage_errors(kwargs):
     with pytest.raises(UsageError):
         OpenAIModel("m", **kwargs)

@@ -143,6 +143,24 @@ def test_deadline_stops_generation(model):
     assert reply.completion_tokens == 0 and reply.text == ""
 
 
+@pytest.mark.slow
+def test_a_deadline_passed_before_the_prefill_reads_no_prompt_and_a_far_one_changes_nothing(model, monkeypatch):
+    """Under a deadline the prompt goes in by chunks, the deadline checked before each: a long prefill ends at
+    the deadline, not after the whole prompt. Read in chunks, a prompt gives the reply it gives read whole."""
+    messages = conversation(OBJECTIVES[1], "Work out the cost step by step. " * 40)
+    before = model.prefilled_tokens
+    late = model.generate(messages, max_new_tokens=20, deadline=time.monotonic() - 1)
+    assert (late.text, late.completion_tokens, model.prefilled_tokens - before) == ("", 0, 0)
+    model.reuse_prefix = False
+    whole = model.generate(messages, max_new_tokens=20).text
+    monkeypatch.setattr("agent.models.ortgenai.PREFILL_CHUNK", 64)
+    before = model.prefilled_tokens
+    chunked = model.generate(messages, max_new_tokens=20, deadline=time.monotonic() + 600)
+    model.reuse_prefix = True
+    assert chunked.text == whole and chunked.prompt_tokens > 4 * 64
+    assert model.prefilled_tokens - before == chunked.prompt_tokens
+
+
 def test_strict_schema_closes_objects_keeps_field_order_and_fixes_whitespace():
     strict = json.loads(strict_schema(Plan.model_json_schema()))
     assert strict["additionalProperties"] is False

@@ -9,6 +9,7 @@ import click
 
 from agent.config import load_settings
 from agent.errors import UsageError
+from agent.learning.feedback import MAX_LABEL_CHARS
 
 _RUN_DIR = click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
                         help="Directory holding runs (the experience store lives in DIR/.experience).")
@@ -86,8 +87,8 @@ def feedback(run_id: str, task: int | None, good: bool, bad: bool, label: str | 
     if good and bad:
         raise UsageError("--good and --bad contradict each other: pass one of them")
     verdict: Literal["good", "bad"] | None = "good" if good else "bad" if bad else None
-    if label is not None and not label.strip():
-        raise UsageError("--label is empty: give the right label")
+    if label is not None:
+        _check_label(label)
     settings = load_settings(run_dir=run_dir)
     path = record_feedback(settings.run_dir,
                            Feedback(run_id=run_id, task=task, verdict=verdict, label=label and label.strip()))
@@ -108,6 +109,17 @@ def feedback(run_id: str, task: int | None, good: bool, bad: bool, label: str | 
             click.echo(f"kept as experience {store.add(experience.model_copy(update={'success': True}))}")
         elif store.discard(experience.id):
             click.echo(f"removed experience {experience.id}: it is no longer shown as a worked example")
+
+
+def _check_label(label: str) -> None:
+    if not label.strip():
+        raise UsageError("--label is empty: give the right label")
+    if len(label.strip()) > MAX_LABEL_CHARS:
+        raise UsageError(f"--label has {len(label.strip())} characters; a label has at most {MAX_LABEL_CHARS}")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in label):  # undecodable bytes of the command line
+        raise UsageError("--label is not valid UTF-8 text: give the label as text")
+    if not label.strip().isprintable():
+        raise UsageError("--label holds a line break or control character: give the label on one line")
 
 
 @click.command("learn")

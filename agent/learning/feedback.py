@@ -12,13 +12,14 @@ from agent.errors import UsageError, describe
 from agent.records import Task
 
 FEEDBACK_FILE = "feedback.jsonl"
+MAX_LABEL_CHARS = 200
 
 
 class Feedback(BaseModel):
     run_id: str
     task: int | None = None
     verdict: Literal["good", "bad"] | None = None
-    label: str | None = Field(None, min_length=1, max_length=200)
+    label: str | None = Field(None, min_length=1, max_length=MAX_LABEL_CHARS)
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -61,6 +61,9 @@ class OpenAIModel(ChatModel):
         self.structured = structured
         self.supports_schema = structured == "json_schema"
         self._backoff = backoff
+        if api_key and not (api_key.isascii() and api_key.isprintable()):
+            raise UsageError("the API key holds characters a request header cannot carry (non-ASCII or control "
+                             "characters): check AGENT_API_KEY")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=self._timeout(None), headers=headers)
 
@@ -182,11 +185,18 @@ def _past(deadline: float | None) -> bool:
 
 def _completions_url(base_url: str) -> str:
     """`http://host:port` gets the conventional /v1; a base URL with a path is used as given."""
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"base URL {base_url!r} is not an http(s) URL: pass e.g. http://127.0.0.1:8000/v1")
-    path = parts.path.rstrip("/") or "/v1"
-    return f"{parts.scheme}://{parts.netloc}{path}/chat/completions"
+    usage = f"base URL {base_url!r} is not an http(s) URL: pass e.g. http://127.0.0.1:8000/v1"
+    try:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(usage)
+        path = parts.path.rstrip("/") or "/v1"
+        url = f"{parts.scheme}://{parts.netloc}{path}/chat/completions"
+        _ = parts.port  # a port out of range
+        httpx.URL(url).copy_with()  # the host as the client will read it (an IPv4 part over 255)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise UsageError(f"{usage} ({exc})") from None
+    return url
 
 
 def _with_shape(messages: Sequence[Message], schema: dict[str, Any]) -> list[Message]:
