@@ -148,7 +148,8 @@ def test_a_replayed_experience_shows_references_as_written_not_the_texts_they_st
     assert experience.steps[0].arguments == {"expression": "{a}"}  # what the model wrote
     first, last = experience_turns(experience.objective, experience.steps, experience.answer)
     assert json.loads(first[1]) == call("calculator", expression="{a}")
-    assert json.loads(last[1]) == finish("{a} = {1}")  # a later objective copies the pattern, not -161 - 859
+    # a later objective copies the pattern, not -161 - 859
+    assert json.loads(last[1]) == finish("<data>{a} = {1}</data>")
 
 
 def test_a_replayed_experience_shows_every_move_and_the_answer_as_the_model_wrote_it(tmp_path, memory):
@@ -169,7 +170,7 @@ def test_a_replayed_experience_shows_every_move_and_the_answer_as_the_model_wrot
     turns = experience_turns(experience.objective, experience.steps, experience.answer, experience.written_answer)
     assert [json.loads(reply) for _, reply in turns] == [
         call("calculator", expression="714 + 844"), call("calculator", expression="{1} * 28"),
-        finish("The final number is {2}.")]
+        finish("<data>The final number is {2}.</data>")]
     assert "1558" in turns[1][0] and "1558" not in turns[0][0]  # each move sees the steps done before it
 
 
@@ -185,8 +186,11 @@ def test_a_replayed_answer_keeps_a_reference_into_a_structured_result():
                             written_answer="{1.counts.positive} sentences are positive.")
     last = json.loads(experience_turns(experience.objective, experience.steps, experience.answer,
                                        experience.written_answer)[-1][1])
-    assert last["answer"] == "{1.counts.positive} sentences are positive."  # not the "0" a later run would copy
+    # not the "0" a later run would copy
+    assert last["answer"] == "<data>{1.counts.positive} sentences are positive.</data>"
     unwritten = json.loads(experience_turns(experience.objective, experience.steps, experience.answer)[-1][1])
-    assert unwritten["answer"] == "0 sentences are positive."  # an experience kept before answers were written down
+    # an experience kept before answers were written down
+    assert unwritten["answer"] == "<data>0 sentences are positive.</data>"
     stray = experience_turns(experience.objective, experience.steps, experience.answer, "{3} are positive.")
-    assert json.loads(stray[-1][1])["answer"] == "0 sentences are positive."  # a reference to no replayed step
+    # a reference to no replayed step
+    assert json.loads(stray[-1][1])["answer"] == "<data>0 sentences are positive.</data>"

@@ -1,8 +1,10 @@
 """Time bounds the calls themselves: a slow model, a silent model server or a silent memory server end on time."""
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -22,10 +24,10 @@ def silent_server():
     listener.close()
 
 
-@pytest.fixture
-def trickling_server():
-    """Answers every connection with HTTP headers, then one body byte every 0.2 s for 30 s: each read is quick,
-    the reply never ends."""
+@contextlib.contextmanager
+def trickler(interval: float) -> Iterator[str]:
+    """A local server (HOST:PORT) that answers every connection with HTTP headers, then one body byte every
+    `interval` seconds for as long as it runs: each read is quick, the reply never ends."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -36,12 +38,11 @@ def trickling_server():
         with connection:
             try:
                 connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
-                for _ in range(150):
-                    if stop.is_set():
-                        return
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 1000000000\r\n\r\n")
+                while not stop.is_set():
                     connection.sendall(b" ")
-                    time.sleep(0.2)
+                    stop.wait(interval)
             except OSError:
                 return
 
@@ -49,14 +50,22 @@ def trickling_server():
         while not stop.is_set():
             try:
                 connection, _ = listener.accept()
-            except OSError:
+            except OSError:  # the accept timeout, or the listener closed
                 continue
             threading.Thread(target=trickle, args=(connection,), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
-    yield f"127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    listener.close()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    with trickler(0.2) as address:
+        yield address
 
 
 def test_a_trickling_model_server_ends_at_the_deadline(trickling_server):

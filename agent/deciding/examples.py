@@ -67,15 +67,15 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str,
                      written: str | None = None) -> list[tuple[str, str]]:
     """A past success replayed as decide-step turns: each of its moves with the steps done before it, then its
     answer as the model wrote it (`written`), else with the tool results and the objective's passages written
-    back as `{N}` and `{a}` references. Only runs whose steps were all tool calls, or one step in words,
-    replay."""
+    back as `{N}` and `{a}` references, inside data markers like a kept fact. Only runs whose steps were all tool
+    calls, or one step in words, replay."""
     if not steps or not (all(s.tool for s in steps) or len(steps) == 1):
         return []
     objective, answer = quote(objective), quote(answer)  # a past run's words are data: they never close a block
     written = None if written is None else quote(written)
     if not steps[0].tool:  # one step in words; a remember step keeps its fact
         kept = (steps[0].arguments or {}).get("fact")
-        move = {"next": "remember", "fact": kept} if kept else {"next": "solve"}
+        move = {"next": "remember", "fact": f"<data>{kept}</data>"} if kept else {"next": "solve"}
         return [(_asked(objective, []), quote(json.dumps(move)))]
     tasks = [Task(id=i, description=s.description, result=s.result, status=TaskStatus.done)
              for i, s in enumerate(steps, 1)]
@@ -88,5 +88,7 @@ def experience_turns(objective: str, steps: Sequence[Any], answer: str,
                 written = written.replace(task.result, "{" + str(task.id) + "}")
         for label, text in sorted(passages(objective).items(), key=lambda p: -len(p[1])):
             written = written.replace(text, "{" + label + "}")
-    turns.append((_asked(objective, tasks), json.dumps({"next": "finish", "answer": written[:400]})))
+    # the answer's words stay data too (an answer marked good may carry what a tool read); the markers are taken
+    # out of an answer that copies them, as out of any answer
+    turns.append((_asked(objective, tasks), json.dumps({"next": "finish", "answer": f"<data>{written[:400]}</data>"})))
     return turns
