@@ -383,6 +383,19 @@ def test_an_answer_keeping_a_placeholder_that_names_nothing_is_refused(memory, t
     assert ("compute it with a tool" in refused[0]) is any(op in placeholder for op in "*+")
 
 
+def test_braces_inside_a_quoted_result_are_the_results_not_a_placeholder_of_the_answer(memory, tmp_path):
+    from agent.tools.base import tool
+
+    @tool(isolated=False)
+    def read_note() -> str:
+        """Read the note."""
+        return "use {a} and {N} as blanks"
+
+    model = ScriptedModel([call("read_note"), finish("The note says: {1}")])
+    result = make_agent(model, memory, tmp_path, tools=[read_note]).run("What does the note say?")
+    assert result.final_answer == "The note says: use {a} and {N} as blanks" and model.pending == 0
+
+
 def test_a_closing_answer_keeping_a_placeholder_gives_way_to_the_latest_result(memory, tmp_path):
     model = ScriptedModel([call("calculator", expression="456 / 2 + 13"), finish("A total of {N} points."),
                            json.dumps({"answer": "A total of {N}."})])

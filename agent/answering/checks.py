@@ -82,8 +82,10 @@ def _quotes_nothing(move: Finish, s: Situation) -> str | None:
 
 
 def _placeholder(move: Finish, s: Situation) -> str | None:
-    """An answer keeping a placeholder that names nothing ("a total of {N} points", "{3 * 4}")."""
-    if placeholder := leftover_placeholder(settle_answer(move.answer, s.tasks, s.objective)):
+    """An answer keeping a placeholder that names nothing ("a total of {N} points", "{3 * 4}"). Braces that a
+    quoted result itself holds (a file's text read by a tool) are that result's, not the model's."""
+    placeholder = leftover_placeholder(settle_answer(move.answer, s.tasks, s.objective))
+    if placeholder and placeholder in move.answer:
         if computes_inside(placeholder):
             return f"the answer writes {placeholder}, but braces only quote a result: compute it with a tool first"
         return f"the answer writes {placeholder}, which names no step and no text of the objective"
