@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from agent.errors import UsageError
 from agent.evaluation.suite import parse_suite
@@ -79,7 +81,7 @@ def test_a_suite_with_no_passing_trajectory_keeps_nothing(tmp_path):
 def write_adapter(directory, **meta):
     directory.mkdir()
     (directory / "adapter_config.json").write_text("{}")
-    (directory / "adapter_model.safetensors").write_bytes(b"\0")
+    save_file({"lora_A": np.zeros((2, 4), dtype=np.float32)}, str(directory / "adapter_model.safetensors"))
     values = {"base_model": "smollm2-135m", "base_key": "abc", "created": "now", **meta}
     (directory / META_FILE).write_text(AdapterMeta(**values).model_dump_json())
     return directory
@@ -87,12 +89,9 @@ def write_adapter(directory, **meta):
 
 def test_adapters_are_found_by_path_name_or_latest(tmp_path):
     kept = tmp_path / "runs" / ".adapters"
+    kept.mkdir(parents=True)
     for name, created in (("b-older", "2026-01-02T00:00:00+00:00"), ("a-newer", "2026-03-04T00:00:00+00:00")):
-        (kept / name).mkdir(parents=True)
-        (kept / name / META_FILE).write_text(AdapterMeta(base_model="m", base_key="k", created=created)
-                                             .model_dump_json())
-        for peft_file in ("adapter_config.json", "adapter_model.safetensors"):
-            (kept / name / peft_file).write_text("{}")
+        write_adapter(kept / name, base_model="m", base_key="k", created=created)
     runs = tmp_path / "runs"
     assert find_adapter(kept / "b-older", runs) == kept / "b-older"
     assert find_adapter("b-older", runs) == kept / "b-older"
@@ -155,6 +154,12 @@ def test_corrupt_or_incomplete_adapter_dirs_are_usage_errors(tmp_path):
     (garbled / META_FILE).write_text("{not json")
     with pytest.raises(UsageError, match="is corrupt"):
         read_meta(garbled)
+    for cut in (1000, 8, 3):  # mid-data, mid-header, inside the header's length
+        truncated = write_adapter(tmp_path / f"truncated-{cut}")
+        weights = truncated / "adapter_model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:min(cut, weights.stat().st_size - 4)])
+        with pytest.raises(UsageError, match=r"is corrupt: adapter_model.safetensors: .*: train it again"):
+            read_meta(truncated)
 
 
 # --- the real model -----------------------------------------------------------------------------------------

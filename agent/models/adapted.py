@@ -115,7 +115,20 @@ def read_meta(adapter: Path) -> AdapterMeta:
         json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, ValidationError) as exc:
         raise UsageError(f"adapter {adapter} is corrupt: {str(exc).splitlines()[0]}") from exc
+    _check_weights(adapter / "adapter_model.safetensors")
     return meta
+
+
+def _check_weights(path: Path) -> None:
+    """The weights file's header, and that the file holds every byte it announces (a truncated copy does not)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as weights:
+            weights.keys()
+    except (OSError, SafetensorError) as exc:
+        raise UsageError(f"adapter {path.parent} is corrupt: {path.name}: {str(exc).splitlines()[0]}: train it "
+                         "again or copy it whole") from None
 
 
 def adapter_key(adapter: Path) -> str:
