@@ -39,11 +39,11 @@ def long_prompt() -> str:
     return f"Objective: {OBJECTIVE}\nWhat was found so far: {recalls}\nSay which use is the most common."
 
 
-def ort_decode(model: OrtGenAIModel, tokens: int) -> float:
+def ort_decode(model: OrtGenAIModel, tokens: int, repeats: int = 2) -> float:
     ids = model.prompt_ids(conversation(OBJECTIVE, "Describe each use in detail."))
 
     def run(n: int) -> float:
-        generator = model._generator(None)
+        generator = model._generator(structured=False)  # free text: the engine decodes, as in a run
         generator.append_tokens(np.asarray(ids, dtype=np.int32))
         start = time.perf_counter()
         for _ in range(n):
@@ -51,24 +51,24 @@ def ort_decode(model: OrtGenAIModel, tokens: int) -> float:
         return time.perf_counter() - start
 
     run(4)
-    return tokens / min(run(tokens) for _ in range(2))
+    return tokens / min(run(tokens) for _ in range(repeats))
 
 
-def ort_prefill(model: OrtGenAIModel) -> tuple[float, int]:
-    ids = [int(t) for t in model.tokenizer.encode(long_prompt())][:400]
+def ort_prefill(model: OrtGenAIModel, prompt_tokens: int = 400, repeats: int = 3) -> tuple[float, int]:
+    ids = [int(t) for t in model.tokenizer.encode(long_prompt())][:prompt_tokens]
     best = float("inf")
-    for _ in range(3):
-        generator = model._generator(None)
+    for _ in range(repeats):
+        generator = model._generator(structured=False)
         start = time.perf_counter()
         generator.append_tokens(np.asarray(ids, dtype=np.int32))
         best = min(best, time.perf_counter() - start)
     return len(ids) / best, len(ids)
 
 
-def constrained_vs_free(model: OrtGenAIModel, tokens: int) -> dict:
+def constrained_vs_free(model: OrtGenAIModel, tokens: int, repeats: int = 3) -> dict:
     messages = conversation(OBJECTIVE, PLAN_PROMPT)
-    rates = {"free": [], "constrained": []}
-    for _ in range(3):
+    rates: dict[str, list[float]] = {"free": [], "constrained": []}
+    for _ in range(repeats):
         for name, schema in (("free", None), ("constrained", Plan.model_json_schema())):
             g = model.generate(messages, schema=schema, max_new_tokens=tokens)
             rates[name].append(g.completion_tokens / g.seconds)
@@ -77,8 +77,9 @@ def constrained_vs_free(model: OrtGenAIModel, tokens: int) -> dict:
             "overhead_per_token": round(1 - constrained / free, 3)}
 
 
-def prefix_reuse(model: OrtGenAIModel) -> dict:
-    convs = [conversation(OBJECTIVE * 3, long_prompt()[:900] + f" Task {i}: describe use {i}.") for i in range(6)]
+def prefix_reuse(model: OrtGenAIModel, calls: int = 6) -> dict:
+    convs = [conversation(OBJECTIVE * 3, long_prompt()[:900] + f" Task {i}: describe use {i}.")
+             for i in range(calls)]
     out = {}
     for reuse in (False, True):
         model.reuse_prefix, before = reuse, model.prefilled_tokens
@@ -95,7 +96,8 @@ def warm_start(args) -> float:
     code = ("import time; t = time.perf_counter(); from pathlib import Path; from agent.models import load_model; "
             f"m = load_model({args.model!r}, device='cpu', cache_dir=Path({str(args.cache_dir)!r})); "
             "m.generate([{'role': 'user', 'content': 'Hi'}], max_new_tokens=1); print(time.perf_counter() - t)")
-    subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)  # builds if needed
+    if args.repeats > 1:  # a first start, not counted: builds if needed, and reads the files into the page cache
+        subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return float(done.stdout.strip().splitlines()[-1])
@@ -103,24 +105,25 @@ def warm_start(args) -> float:
 
 def engine_figures(out: dict, args) -> None:
     model = OrtGenAIModel(resolve(args.model), cache_dir=args.cache_dir)
-    out["decode"]["onnxruntime-genai"] = {"tok_s": round(ort_decode(model, args.tokens), 1)}
-    rate, n = ort_prefill(model)
+    decode_repeats = max(1, args.repeats - 1)  # best of 2 by default, after a warm-up run
+    out["decode"]["onnxruntime-genai"] = {"tok_s": round(ort_decode(model, args.tokens, decode_repeats), 1)}
+    rate, n = ort_prefill(model, args.prompt_tokens, args.repeats)
     out["prefill"]["onnxruntime-genai"] = {"tok_s": round(rate, 1), "prompt_tokens": n}
-    out["constrained"] = constrained_vs_free(model, args.tokens)
-    out["prefix"] = prefix_reuse(model)
+    out["constrained"] = constrained_vs_free(model, args.tokens, args.repeats)
+    out["prefix"] = prefix_reuse(model, args.calls)
     out["warm_start_s"] = round(warm_start(args), 2)
     llama = llama_cpp_figures(args)
     if llama:
         out["decode"]["llama.cpp"], out["prefill"]["llama.cpp"] = llama
-    for name in PRESETS:
+    for name in args.presets:
         try:
             preset = OrtGenAIModel(resolve(name, cache_dir=args.presets_cache), cache_dir=args.presets_cache)
         except AgentError as exc:  # a preset not pulled is reported, not fatal
             out.setdefault("presets", {})[name] = {"skipped": str(exc)}
             continue
-        rate, n = ort_prefill(preset)
+        rate, n = ort_prefill(preset, args.prompt_tokens, args.repeats)
         out.setdefault("presets", {})[name] = {"prefill_tok_s": round(rate, 1), "prompt_tokens": n,
-                                               "decode_tok_s": round(ort_decode(preset, 32), 1)}
+                                               "decode_tok_s": round(ort_decode(preset, 32, decode_repeats), 1)}
     print(json.dumps({"engines": "done"}), file=sys.stderr)
 
 
@@ -133,7 +136,7 @@ def llama_cpp_figures(args) -> tuple[dict, dict] | None:
     if not source.gguf_file:
         return None
     llm = Llama(str(source.directory / source.gguf_file), n_threads=os.cpu_count(), n_ctx=1024, verbose=False)
-    ids = llm.tokenize(long_prompt().encode())[:400]
+    ids = llm.tokenize(long_prompt().encode())[:args.prompt_tokens]
     start = time.perf_counter()
     llm.eval(ids)
     prefill = len(ids) / (time.perf_counter() - start)

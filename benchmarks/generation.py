@@ -1,10 +1,14 @@
 """Generation benchmarks for the local backend, each figure a ratio measured in this one run.
 
     python benchmarks/generation.py [--model smollm2-135m] [--device cpu] [--tokens 128] [--only NAME ...]
+        [--cache-dir DIR] [--quick]
 
 Sections: bandwidth ceiling and decode tok/s (fp32, bf16), constrained vs free decoding, cold vs warm load,
 batch-8 vs sequential, time-to-first-token with and without prefix reuse, and llama.cpp on the same GGUF when
-llama-cpp-python is installed. Run it with nothing else busy on the machine."""
+llama-cpp-python is installed. Run it with nothing else busy on the machine.
+
+--quick is a smoke run (the test suite's): every measurement once, on 32-token prompts, 2 conversations where a
+section has 6 or 8, fp32 only and no pulled presets. Its figures mean nothing; it shows the script still runs."""
 
 import argparse
 import json
@@ -16,7 +20,7 @@ import time
 from pathlib import Path
 
 import torch
-from engines import PLAN_PROMPT, Plan  # beside this script
+from engines import PLAN_PROMPT, PRESETS, Plan  # beside this script
 
 from agent.config import load_settings
 from agent.models.catalog import resolve
@@ -27,12 +31,12 @@ from agent.prompting.templates import conversation
 OBJECTIVE = "List three uses of a paperclip"
 
 
-def bandwidth_gbs(device: torch.device) -> float:
+def bandwidth_gbs(device: torch.device, repeats: int = 5) -> float:
     """Copy bandwidth (read + write) over a buffer far larger than the caches, best of 5."""
     src = torch.empty(256 * 2**20, dtype=torch.uint8, device=device).fill_(1)
     dst = torch.empty_like(src)
     best = float("inf")
-    for _ in range(5):
+    for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -73,16 +77,16 @@ def section_decode(model: LocalModel, args) -> dict:
     start, constrained vs free decoding, prefix reuse, and prefill of the pulled presets."""
     from engines import engine_figures  # beside this script
 
-    gbs = bandwidth_gbs(model.device)
+    gbs = bandwidth_gbs(model.device, 5 if args.repeats > 1 else 1)
     out = {"bandwidth_GBps": round(gbs, 1), "decode": {}, "prefill": {}}
-    for dtype in (torch.float32, torch.bfloat16):
+    for dtype in args.dtypes:
         model.model.to(dtype)
         rate = decode_rate(model, args.tokens)
         ceiling = gbs * 1e9 / weight_bytes(model)
         name = f"transformers_{str(dtype).split('.')[1]}"
         out["decode"][name] = {"tok_s": round(rate, 1), "ceiling_tok_s": round(ceiling, 1),
                                "fraction_of_ceiling": round(rate / ceiling, 3)}
-        out["prefill"][name] = {"tok_s": round(prefill_rate(model), 1)}
+        out["prefill"][name] = {"tok_s": round(prefill_rate(model, args.prompt_tokens, args.repeats), 1)}
     model.model.to(model.dtype)
     engine_figures(out, args)
     for kind in ("decode", "prefill"):
@@ -93,14 +97,14 @@ def section_decode(model: LocalModel, args) -> dict:
     return out
 
 
-def prefill_rate(model: LocalModel) -> float:
+def prefill_rate(model: LocalModel, prompt_tokens: int = 400, repeats: int = 3) -> float:
     """Tokens/s of reading a ~400-token prompt (one forward pass, best of 3)."""
     from engines import long_prompt
 
-    ids = model.tokenizer(long_prompt(), add_special_tokens=False)["input_ids"][:400]
+    ids = model.tokenizer(long_prompt(), add_special_tokens=False)["input_ids"][:prompt_tokens]
     inputs = torch.tensor([ids], device=model.device)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(repeats):
         start = time.perf_counter()
         with torch.inference_mode():
             model.model(inputs, use_cache=True)
@@ -116,8 +120,8 @@ def section_constrained(model: LocalModel, args) -> dict:
     model.grammars.compiled(schema)
     compile_ms = (time.perf_counter() - start) * 1000
     model.reuse_prefix = False
-    rates = {"free": [], "constrained": []}
-    for _ in range(3):
+    rates: dict[str, list[float]] = {"free": [], "constrained": []}
+    for _ in range(args.repeats):
         for name, s in (("free", None), ("constrained", schema)):
             g = model.generate(messages, schema=s, max_new_tokens=args.tokens)
             rates[name].append(g.completion_tokens / g.seconds)
@@ -128,7 +132,8 @@ def section_constrained(model: LocalModel, args) -> dict:
 
 
 def section_load(args) -> dict:
-    """Cold (GGUF dequantized into an empty cache) vs warm (cached safetensors), each in a fresh process."""
+    """Cold (an empty cache: the GGUF dequantized, and on the CPU engine its engine model built) vs warm (all
+    cached), each in a fresh process, on the backend `agent run` picks for the device."""
     code = ("import time; t=time.perf_counter(); from pathlib import Path; from agent.models import load_model; "
             f"load_model({args.model!r}, device={args.device!r}, cache_dir=Path({{cache!r}})); "
             "print(time.perf_counter()-t)")
@@ -142,11 +147,12 @@ def section_load(args) -> dict:
 
 
 def section_batch(model: LocalModel, args) -> dict:
-    tasks = [f"Describe use number {i} of a paperclip" for i in range(1, 9)]
+    tasks = [f"Describe use number {i} of a paperclip" for i in range(1, args.batch + 1)]
     convs = [conversation(OBJECTIVE, render("execute", recalls=[], tasks=[], step=d, compute=True))
              for i, d in enumerate(tasks, 1)]
     model.reuse_prefix = False
-    model.generate_batch(convs[:2], max_new_tokens=4)
+    if args.repeats > 1:  # a warm-up batch, not counted
+        model.generate_batch(convs[:2], max_new_tokens=4)
     start = time.perf_counter()
     sequential = [model.generate(c, max_new_tokens=args.batch_tokens) for c in convs]
     seq_s = time.perf_counter() - start
@@ -156,7 +162,8 @@ def section_batch(model: LocalModel, args) -> dict:
     model.reuse_prefix = True
     seq_tokens = sum(g.completion_tokens for g in sequential)
     batch_tokens = sum(g.completion_tokens for g in batched)
-    return {"sequential_tok_s": round(seq_tokens / seq_s, 1), "batch8_tok_s": round(batch_tokens / batch_s, 1),
+    return {"sequential_tok_s": round(seq_tokens / seq_s, 1),
+            f"batch{len(convs)}_tok_s": round(batch_tokens / batch_s, 1),
             "speedup": round((batch_tokens / batch_s) / (seq_tokens / seq_s), 2),
             "greedy_equal": [g.text for g in sequential] == [g.text for g in batched]}
 
@@ -164,9 +171,10 @@ def section_batch(model: LocalModel, args) -> dict:
 def section_prefix(model: LocalModel, args) -> dict:
     """Time to first token of the executor's calls in one run, with and without the shared prefix cached."""
     recalls = [type("R", (), {"text": f"Earlier result {i}: a paperclip can hold papers, pick locks, "
-                              "reset routers, act as a bookmark and clean small gaps." * 2})() for i in range(3)]
+                              "reset routers, act as a bookmark and clean small gaps." * 2})()
+               for i in range(args.recalls)]
     convs = [conversation(OBJECTIVE * 3, render("execute", recalls=recalls, tasks=[], step=f"use {i}", compute=True))
-             for i in range(6)]
+             for i in range(args.calls)]
     out = {}
     for reuse in (False, True):
         model.reuse_prefix = reuse
@@ -219,7 +227,14 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "agent-bench-cache")
     parser.add_argument("--presets-cache", type=Path, default=load_settings().cache_dir,
                         help="where `agent models pull` put the presets (and their engine models)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: every measurement once, at the smallest sizes (the figures mean nothing)")
     args = parser.parse_args()
+    # repetitions (best of), prefill prompt length, calls of the prefix sections, batch size, recalls per prompt
+    args.repeats, args.prompt_tokens, args.calls, args.batch, args.recalls = (1, 32, 2, 2, 1) if args.quick \
+        else (3, 400, 6, 8, 3)
+    args.dtypes = (torch.float32,) if args.quick else (torch.float32, torch.bfloat16)
+    args.presets = () if args.quick else PRESETS
     results: dict = {"model": args.model, "torch_threads": torch.get_num_threads()}
     if "load" in args.only:
         results["load"] = section_load(args)

@@ -48,7 +48,7 @@ from agent.models.base import ChatModel
 from agent.run.agent import Agent, load_configured_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from peer_smolagents import engine_model, run_smolagents, transformers_model  # noqa: E402
+from peer_smolagents import engine_model, require_smolagents, run_smolagents, transformers_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SINGLE_STEP_KINDS = ("arithmetic", "products", "legs", "calendar", "entities", "sentiment")
@@ -203,6 +203,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.from_log is not None:
         return show(read_log(args.from_log), str(args.from_log), args.items, args.json)
+    if not args.skip_peer:
+        require_smolagents(", or leave the peer out with --skip-peer")
 
     # as `agent eval`: no memory server and no cross-run store; items sharing a memory key share one store
     settings = load_settings(model=args.model, device=args.device).model_copy(

@@ -33,6 +33,15 @@ from agent.tools.builtin import calculator
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_NEW_TOKENS = 200  # as this agent's default per free-text call
+PEER_INSTALL = "pip install 'agent[peer]'"  # smolagents, pinned in pyproject.toml
+
+
+def require_smolagents(alternative: str = "") -> None:
+    """Stop with one line, before anything is loaded, where smolagents is not installed."""
+    try:
+        import smolagents  # noqa: F401
+    except ImportError:
+        sys.exit(f"error: smolagents is not installed: {PEER_INSTALL}{alternative}")
 
 
 def default_model_dir() -> Path:
@@ -145,7 +154,8 @@ def run_smolagents(items: list[EvalItem], peer_model, max_steps: int,
         try:
             run = agent.run(item.objective, return_full_result=True)
         except Exception as exc:  # a peer's failure on one item is a data point, not the end of the benchmark
-            result = ItemResult(id=item.id, kind=item.kind, success=False, status=None, llm_calls=calls - before,
+            result = ItemResult(id=item.id, kind=item.kind, split=item.split, template=item.template,
+                                success=False, status=None, llm_calls=calls - before,
                                 tokens=0, seconds=round(time.perf_counter() - start, 3), parse_failures=0,
                                 answer="", error=f"{type(exc).__name__}: {exc}"[:300])
         else:
@@ -153,7 +163,8 @@ def run_smolagents(items: list[EvalItem], peer_model, max_steps: int,
             # smolagents records an unparsable tool call as a step's AgentParsingError: our parse failures' peer
             errors = sum(1 for step in run.steps if (step.get("error") or {}).get("type") == "AgentParsingError")
             result = ItemResult(
-                id=item.id, kind=item.kind, success=passes(item.check, answer), status=run.state,
+                id=item.id, kind=item.kind, split=item.split, template=item.template,
+                success=passes(item.check, answer), status=run.state,
                 llm_calls=calls - before, tokens=run.token_usage.total_tokens if run.token_usage else 0,
                 seconds=round(time.perf_counter() - start, 3), parse_failures=errors, answer=answer[:300])
         results.append(result)
@@ -183,6 +194,7 @@ def main() -> None:
     parser.add_argument("--max-cycles", type=int, default=5, help="this agent's cycle budget per item")
     parser.add_argument("--json", action="store_true", help="print both reports as JSON")
     args = parser.parse_args()
+    require_smolagents()
     items = load_suite(args.suite)[: args.limit]
     model_dir = args.model_dir or default_model_dir()
     print(f"{len(items)} items from {args.suite.name}; model {model_dir}", file=sys.stderr)

@@ -1,13 +1,14 @@
 """Wall time of single-step objectives as a user sees it: `agent run OBJECTIVE` in a new process each time,
 process start, model load and the answer included.
 
-    python benchmarks/single_step.py [--suite examples/suites/dev.jsonl] [--per-kind 3] [--model SPEC]
-                                     [--head DIR ...] [--json]
+    python benchmarks/single_step.py [--suite examples/suites/dev.jsonl] [--per-kind 3] [--kinds K,K]
+                                     [--model SPEC] [--head DIR ...] [--no-warm-up] [--json]
 
 Takes the first N items of each single-step kind (those whose tools need a head only when --head gives it),
 runs each once with the default settings in a fresh run dir (so no earlier memory or experience helps), after
-one warm-up run that is not counted (it builds the engine and embedder caches when they are missing). Prints
-the median and every run's wall seconds, model calls and whether the answer passed its check.
+one warm-up run that is not counted (it builds the engine and embedder caches when they are missing; --no-warm-up
+leaves it out where they are known to be built). Prints the median and every run's wall seconds, model calls and
+whether the answer passed its check.
 """
 
 from __future__ import annotations
@@ -42,21 +43,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", type=Path, default=ROOT / "examples" / "suites" / "dev.jsonl")
     parser.add_argument("--per-kind", type=int, default=3)
+    parser.add_argument("--kinds", metavar="K,K", help=f"only these kinds (default: {','.join(KINDS)})")
     parser.add_argument("--model", metavar="SPEC")
     parser.add_argument("--head", action="append", type=Path, default=[], help="a trained head (entities, sentiment)")
+    parser.add_argument("--no-warm-up", action="store_true", help="no uncounted first run (the caches are built)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    kinds = [k for k in (args.kinds or ",".join(KINDS)).split(",") if k]
+    if unknown := sorted(set(kinds) - set(KINDS)):
+        sys.exit(f"error: {unknown[0]!r} is not a single-step kind: the kinds are {', '.join(KINDS)}")
 
     heads = [arg for head in args.head for arg in ("--head", str(head))]
     model = ["--model", args.model] if args.model else []
     items = []
-    for kind in KINDS:
+    for kind in kinds:
         chosen = [i for i in load_suite(args.suite) if i.kind == kind
                   and (heads or not HEAD_TOOLS & set(i.tools or []))][:args.per_kind]
         items.extend(chosen)
     rows = []
     with tempfile.TemporaryDirectory(prefix="single-step-") as scratch:
-        agent_run("What is 2 + 2?", Path(scratch) / "warm-up", model)
+        if not args.no_warm_up:
+            agent_run("What is 2 + 2?", Path(scratch) / "warm-up", model)
         for n, item in enumerate(items):
             tools = [arg for name in (item.tools or []) if name not in HEAD_TOOLS for arg in ("--tool", name)]
             needs_head = bool(HEAD_TOOLS & set(item.tools or []))

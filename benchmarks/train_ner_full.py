@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 from agent.heads import evaluate_head, fetch_datasets, format_report, train_head
+from agent.heads.data import HeadDataError
 
 
 def main() -> None:
@@ -32,7 +34,10 @@ def main() -> None:
                         help="continue from this trained NER head (e.g. one more epoch at a lower rate)")
     args = parser.parse_args()
 
-    fetch_datasets(args.data_dir)
+    try:
+        fetch_datasets(args.data_dir)
+    except HeadDataError as error:  # offline, say: one line, as `agent heads fetch-data` says it
+        sys.exit(f"error: {error}")
     trained = train_head(
         "ner",
         args.data_dir,
