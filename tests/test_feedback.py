@@ -124,8 +124,10 @@ def test_a_replayed_past_run_never_closes_a_data_block():
     steps = [PastStep(description="calculator(expression=2 + 2)", tool="calculator",
                       arguments={"expression": "2 + 2"}, result=hostile)]
     turns = experience_turns(f"What is 2 + 2? {hostile}", steps, f"It is 4. {hostile}", f"It is {{1}}. {hostile}")
-    assert turns and not any("</data>" in replied or "<data>" in replied for _, replied in turns)
-    assert all(asked.count("<data>") == asked.count("</data>") for asked, _ in turns)
+    assert turns and all(asked.count("<data>") == asked.count("</data>") for asked, _ in turns)
+    for _, replied in turns:  # the answer's words are one data block the hostile text cannot close
+        assert replied.count("<data>") == replied.count("</data>") <= 1
+        assert "PWNED" not in replied or replied.index("<data>") < replied.index("PWNED") < replied.index("</data>")
 
 
 def test_a_run_that_did_not_reach_its_answer_is_not_kept_as_a_success(monkeypatch, capsys, tmp_path):
