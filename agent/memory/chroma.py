@@ -51,13 +51,12 @@ def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -
     with opening_lock(path):
         _refuse_foreign(path, what)
         try:
-            return open_store(path)
+            with full_disk_said(str(path)):  # a full disk is not damage: nothing is moved
+                return open_store(path)
         except StorageError:
+            _forget_system(path)
             raise
         except Exception as exc:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
-            if disk_full(exc) or nearly_full(str(path)):  # a full disk is not damage: nothing is moved
-                _forget_system(path)
-                raise StorageError(f"no space left on {path}: free some space and try again") from None
             if not (path / "chroma.sqlite3").exists():  # only a store of ours is ever moved
                 raise
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
@@ -67,6 +66,20 @@ def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -
             log.warning("the %s at %s could not be opened (%s): moved it aside to %s and started a new one",
                         what, path, reason, aside)
             return open_store(path)
+
+
+@contextmanager
+def full_disk_said(where: str, then: str = "free some space and try again") -> Iterator[None]:
+    """A failure of the store at `where` on a full disk as one line, `then` saying what to do (chroma's
+    compaction errors do not say why they failed, so a disk with almost no space left counts too)."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        if disk_full(exc) or _nearly_full(where):
+            raise StorageError(f"no space left on {where}: {then}") from None
+        raise
 
 
 def _refuse_foreign(path: Path, what: str) -> None:
@@ -157,15 +170,11 @@ class ChromaMemory:
         import httpx
 
         try:
-            yield
+            with full_disk_said(self.where, "free some space, then `agent resume RUN_ID` continues the run"):
+                yield
         except httpx.TransportError as exc:
             raise BackendError(f"memory server at {self.where} failed ({type(exc).__name__}: {exc}): is it "
                                "running? The run can be resumed with `agent resume RUN_ID` once it is") from None
-        except Exception as exc:
-            if disk_full(exc) or nearly_full(self.where):  # chroma's compaction errors do not say why
-                raise StorageError(f"no space left on {self.where}: free some space, then `agent resume RUN_ID` "
-                                   "continues the run") from None
-            raise
 
 
 def _forget_system(path: Path) -> None:
@@ -177,7 +186,7 @@ def _forget_system(path: Path) -> None:
     SharedSystemClient._identifier_to_refcount.pop(str(path), None)
 
 
-def nearly_full(where: str) -> bool:
+def _nearly_full(where: str) -> bool:
     """Whether the local store at `where` sits on a disk with almost no space left (False for a server)."""
     import shutil
 

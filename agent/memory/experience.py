@@ -10,9 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.errors import StorageError, UsageError, describe
+from agent.errors import UsageError, describe
 from agent.records import RunResult, RunStatus, TaskStatus
-from agent.store import disk_full
 
 COLLECTION = "experience"
 MIN_SIMILARITY = 0.5  # below this cosine, a past objective is another kind of problem: no example at all
@@ -122,15 +121,11 @@ class ExperienceStore:
 
     def add(self, experience: Experience) -> str:
         """Store (or replace) the experience of its objective; returns its id. A full disk is one line."""
-        from agent.memory.chroma import nearly_full
+        from agent.memory.chroma import full_disk_said
 
-        try:
+        with full_disk_said(str(self.path)):
             self._collection.upsert(ids=[experience.id], documents=[number_shape(experience.objective)],
                                     metadatas=[{"json": experience.model_dump_json(), "success": experience.success}])
-        except Exception as exc:
-            if disk_full(exc) or nearly_full(str(self.path)):
-                raise StorageError(f"no space left on {self.path}: free some space and try again") from None
-            raise
         return experience.id
 
     def similar(self, objective: str, k: int = 2) -> list[Experience]:

@@ -263,8 +263,9 @@ class OrtGenAIModel(ChatModel):
         for at in range(shared, len(ids), step):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            slot.generator.append_tokens(np.asarray(ids[at:at + step], dtype=np.int32))
-            self.prefilled_tokens += len(ids[at:at + step])
+            chunk = ids[at:at + step]
+            slot.generator.append_tokens(np.asarray(chunk, dtype=np.int32))
+            self.prefilled_tokens += len(chunk)
         return True
 
     def _decode(self, generator: Any, batch: int, budget: int, deadline: float | None,

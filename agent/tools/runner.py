@@ -55,9 +55,9 @@ def run_tool(tool: Tool, arguments: dict[str, Any], timeout: float | None = None
 
 
 def _in_child(tool: Tool, args: Any, limit: float) -> Any:
-    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
-    child = multiprocessing.get_context("fork").Process(target=_child, args=(tool, args, writer),
-                                                        name=f"tool-{tool.name}", daemon=True)
+    fork = multiprocessing.get_context("fork")
+    reader, writer = fork.Pipe(duplex=False)
+    child = fork.Process(target=_child, args=(tool, args, writer), name=f"tool-{tool.name}", daemon=True)
     child.start()
     writer.close()
     try:
