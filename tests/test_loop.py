@@ -160,7 +160,7 @@ def test_stops_at_max_cycles_and_still_answers(memory, tmp_path):
 
 def test_token_budget_halts_and_still_answers(memory, tmp_path):
     model = ScriptedModel(default=lambda m, schema: json.dumps({"answer": "from {1}"}) if schema and "answer" in
-                          schema.get("properties", {}) else json.dumps(plan("aaa", "bbb")) if schema else "word " * 50)
+                          schema.get("properties", {}) else json.dumps(plan("do aaa", "do bbb")) if schema else "word " * 50)
     result = make_agent(model, memory, tmp_path, max_tokens=600, max_cycles=50).run("compute objective 1")
     assert result.status is RunStatus.max_tokens
     assert result.final_answer.startswith("from word")  # written from what exists, past the budget
@@ -274,7 +274,7 @@ def test_json_document_has_the_contract_fields(memory, tmp_path):
 
 
 def test_structured_calls_pass_their_schema_down(memory, tmp_path):
-    model = ScriptedModel([plan("one", "two"), "r1", "r2", finish("a")])
+    model = ScriptedModel([plan("step one", "step two"), "r1", "r2", finish("a")])
     make_agent(model, memory, tmp_path).run("Remember o")
     schemas = [call.schema for call in model.calls]
     first = {v["properties"]["next"]["const"] for v in schemas[0]["$defs"].values() if "next" in v["properties"]}
@@ -285,12 +285,12 @@ def test_structured_calls_pass_their_schema_down(memory, tmp_path):
 
 
 def test_parallel_tasks_run_as_one_batch(memory, tmp_path):
-    model = ScriptedModel([{"next": "plan", "steps": ["alpha", "beta", "gamma"]}, "A", "B", "C", finish("ans")],
+    model = ScriptedModel([{"next": "plan", "steps": ["find alpha", "find beta", "find gamma"]}, "A", "B", "C", finish("ans")],
                           supports_batch=True)
     result = make_agent(model, memory, tmp_path, parallel_tasks=3).run("compute objective 1")
     assert model.batches == [3] and result.final_answer == "ans"
     assert [(t.description, t.status) for t in result.tasks] == [
-        ("alpha", TaskStatus.done), ("beta", TaskStatus.done), ("gamma", TaskStatus.done)]
+        ("find alpha", TaskStatus.done), ("find beta", TaskStatus.done), ("find gamma", TaskStatus.done)]
 
 
 def test_near_duplicate_tasks_are_dropped_by_embedding_similarity(memory, tmp_path):
@@ -511,3 +511,10 @@ def test_a_long_reasoning_in_words_is_answered_by_its_conclusion(memory, tmp_pat
         result = make_agent(model, memory, tmp_path).run("How many eggs are still hidden?")
         assert result.final_answer == (answer or steps + ending)  # the whole reply when it states no conclusion
         assert result.tasks[0].result == steps + ending  # the reasoning is kept as the step's result
+
+
+def test_a_plan_of_single_words_names_no_work_and_is_solved_as_one_step(memory, tmp_path):
+    model = ScriptedModel([plan("write", "recall", "finish"), "A paperclip holds papers, resets phones, picks locks."])
+    result = make_agent(model, memory, tmp_path).run("List three uses of a paperclip")
+    assert [(t.description, t.mode) for t in result.tasks] == [("List three uses of a paperclip", "solve")]
+    assert result.status is RunStatus.done and "resets phones" in result.final_answer

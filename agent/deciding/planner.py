@@ -67,8 +67,9 @@ class Planner:
 def tasks_for(move: Step | Plan | Remember | ToolCall, objective: str, existing: int) -> list[TaskDraft]:
     """The tasks a move adds to a board of `existing` tasks: the objective worked out in words, a fact to keep,
     the steps of a plan (`{N}` in a plan means its own step N, renumbered to the ids the steps will get, and a
-    step depends on the steps it quotes), or one tool call."""
-    if isinstance(move, Step):
+    step depends on the steps it quotes), or one tool call. A plan whose every step is one word ("write",
+    "recall", "finish") names no work: the objective is worked out in words as one step instead."""
+    if isinstance(move, Step) or isinstance(move, Plan) and all(len(step.split()) < 2 for step in move.steps):
         return [TaskDraft(description=objective, mode="solve")]
     if isinstance(move, Remember):
         return [TaskDraft(description=f"remember: {move.fact}", mode="remember", arguments={"fact": move.fact})]
