@@ -6,7 +6,8 @@ The passages an objective hands over, so that tool arguments can take them by re
 A small model copying three review sentences into a tool call runs them together or loops inside the string;
 writing `{a}`, `{b}`, `{c}` it cannot get them wrong. The passages are, in the first form that applies: items
 enumerated `(a) … (b) …` (or `(1) … (2) …`, or numbered `1. … 2. …` in order), then passages in double quotes,
-then a passage of at least six words after the objective's first colon ("List the named entities in: …"), then
+then a passage of at least six words after the objective's first colon ("List the named entities in: …"; not a
+question, which is the objective's own: "settle a bet: how many sides does a triangle have?"), then
 arithmetic expressions (numbers with an operator between spaces: "-161 - 859 - -453", not a date like
 2022-06-17). They are labelled a, b, c … in order whatever the objective's own labels, and `{a}` in a tool
 argument or an answer becomes passage a exactly. Sentences that only instruct ("Give only the result as your
@@ -97,7 +98,8 @@ def _found(objective: str) -> list[tuple[str, str]]:
         found = [(m.group(0).strip(), objective[m.end():end].strip()) for m, end in zip(markers, ends)]
     elif quoted := [a or b for a, b in _QUOTED.findall(objective)]:
         found = [("quoted", q.strip()) for q in quoted]
-    elif (after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6:
+    elif ((after := _AFTER_COLON.search(objective)) and len(_WORD.findall(after.group(1))) >= 6
+          and not after.group(1).rstrip().endswith("?")):  # "settle a bet: how many sides …?" is the question
         found = [("colon", after.group(1).strip())]
     elif quoted := _SINGLE_QUOTED.findall(objective):
         found = [("quoted", q.strip()) for q in quoted]

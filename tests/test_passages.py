@@ -60,6 +60,7 @@ def test_quoted_passages_then_the_text_after_a_colon_then_none():
     assert told('Compare "the red one" with "the blue one".').endswith("the objective's quoted texts, in order.")
     assert told(f"List the named entities in: {sentence}").endswith("the objective's text after the colon.")
     assert passages("What is 17*23 in words?") == {} and told("What is 17*23 in words?") == ""
+    assert passages("Hey, settle a bet for us: how many sides does a triangle have?") == {}  # the question itself
 
 
 def test_arithmetic_expressions_are_passages_but_dates_are_not():
