@@ -11,6 +11,8 @@ from typing import Any
 import click
 from rich.console import Console
 
+from agent.cli.mcp import MCP_HELP, allowed_tools
+from agent.cli.mcp import mcp as mcp_group
 from agent.config import build_settings, load_settings
 from agent.errors import AgentError, UsageError
 from agent.tools.registry import MEMORY_SEARCH
@@ -35,7 +37,7 @@ class _App(click.Group):
     lazy = {"heads": ("agent.cli.heads", "heads"), "eval": ("agent.cli.eval", "eval_command"),
             "memory": ("agent.cli.memory", "memory"), "experience": ("agent.cli.learning", "experience"),
             "learn": ("agent.cli.learning", "learn"), "feedback": ("agent.cli.learning", "feedback"),
-            "models": ("agent.cli.models", "models")}
+            "models": ("agent.cli.models", "models"), "batch": ("agent.cli.batch", "batch")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -57,6 +59,9 @@ def app() -> None:
 @app.group("tools")
 def tools_group() -> None:
     """Inspect the tools a run can use."""
+
+
+app.add_command(mcp_group)
 
 
 stderr = Console(stderr=True)
@@ -108,6 +113,7 @@ class _Dir(click.Path):
 @click.option("--parallel", type=click.IntRange(1, 16), metavar="N",
               help="Execute up to N ready tasks per cycle as one batched generation (default 1).")
 @click.option("--no-tools", is_flag=True, help="Answer every task with the model alone.")
+@click.option("--mcp", "mcp_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE", help=MCP_HELP)
 @click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
 @click.option("--otel", is_flag=True, help="Send OpenTelemetry spans per cycle and model call (OTLP; needs "
@@ -117,11 +123,11 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         memory_url: str | None, tools: tuple[str, ...], heads: tuple[Path, ...], workspace: Path | None,
         parallel: int | None, otel: bool,
         no_tools: bool, yes: bool, as_json: bool, memory_name: str | None = None, no_memory: bool = False,
-        no_experience: bool = False, adapter: str | None = None, no_adapter: bool = False) -> None:
+        no_experience: bool = False, adapter: str | None = None, no_adapter: bool = False,
+        mcp_file: Path | None = None) -> None:
     """Run OBJECTIVE to completion and print the final answer."""
     from agent.models import check_model
     from agent.run.agent import Agent, check_objective, check_workspace, check_writable
-    from agent.tools.registry import tools_for
 
     for name, value in (("--max-cycles", max_cycles), ("--max-tokens", max_tokens), ("--max-seconds", max_seconds)):
         if value is not None and value <= 0:
@@ -131,7 +137,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                          parallel_tasks=parallel, tools=[] if no_tools else (list(tools) or None),
                          heads=list(heads) or None, workspace=workspace, memory_name=memory_name,
                          shared_memory=False if no_memory else None, experience=False if no_experience else None,
-                         default_adapter=False if no_adapter else None)
+                         default_adapter=False if no_adapter else None, mcp=mcp_file)
     if adapter is not None:
         from agent.models.adapted import find_adapter
 
@@ -146,7 +152,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         from agent.memory.remote import remote_memory
 
         memory = remote_memory(settings.memory_url)
-    allowed = tools_for(settings.tools, settings.heads, settings.workspace, settings.device)
+    allowed = allowed_tools(settings, settings.tools)
     listener = _telemetry() if otel else None
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {settings.model}")
@@ -188,9 +194,12 @@ def _report(result, as_json: bool) -> None:
 @click.argument("run_id")
 @click.option("--run-dir", type=_Dir(path_type=Path), metavar="DIR", help="Directory holding runs.")
 @click.option("--max-cycles", type=click.IntRange(min=1), metavar="N", help="Raise the run's cycle budget.")
+@click.option("--mcp", "mcp_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="The MCP servers file for the run's SERVER.TOOL tools (default: the one it was started with).")
 @click.option("--yes", is_flag=True, help="Approve risky tools without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of progress and answer.")
-def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool, as_json: bool) -> None:
+def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool, as_json: bool,
+           mcp_file: Path | None = None) -> None:
     """Continue the interrupted run RUN_ID where it stopped."""
     from agent.run.agent import Agent, check_run_id
     from agent.store import STATE_FILE, RunStore
@@ -202,11 +211,12 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
         raise UsageError(f"no run {run_id!r} under {settings.run_dir} (see `agent runs`)")
     with RunStore(run_path) as store:  # read the run's own settings; the lock is taken again to drive it
         record, _ = store.load()
-    stored = build_settings({**record.settings, "run_dir": settings.run_dir})  # a stored None stays None
+    stored = build_settings({**record.settings, "run_dir": settings.run_dir,  # a stored None stays None
+                             **({"mcp": mcp_file} if mcp_file else {})})
     limits = {"max_cycles": max_cycles} if max_cycles else {}
     with _Progress(enabled=not as_json) as show:
         show.note(f"loading {stored.model}")
-        agent = Agent(tools=tools_for(stored.tools, stored.heads, stored.workspace, stored.device), settings=stored,
+        agent = Agent(tools=allowed_tools(stored, stored.tools, started_with=record.tools), settings=stored,
                       approve=_approver(yes), memory_search=MEMORY_SEARCH in stored.tools)
         _report(agent.resume(run_id, on_event=show, **limits), as_json)
 

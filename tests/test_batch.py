@@ -1,0 +1,180 @@
+"""Batches of objectives on a real local Ray cluster (head + 2 worker processes on 127.0.0.1): every
+objective finishes exactly once, through a worker killed mid-objective and a driver killed mid-batch."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import ray
+
+from agent.batch import executor as executor_module
+from agent.batch.executor import InProcess, Placement, open_executor
+from agent.batch.ledger import BatchDir, batches_root
+from agent.batch.objectives import number_lines, parse_lines
+from agent.batch.ray_pool import RayPool
+from agent.batch.runner import ObjectiveWorkers, run_batch
+from agent.config import build_settings
+from agent.errors import UsageError
+
+from batch_helpers import FileMemories, GateTools, ScriptedFactory, lines
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray cluster, its workers able to import the helpers beside the tests."""
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                       _node_ip_address="127.0.0.1",
+                       runtime_env={"env_vars": {"PYTHONPATH": str(TESTS)}})
+    yield context.address_info["gcs_address"]
+    ray.shutdown()
+
+
+def settings_for(run_dir: Path):
+    return build_settings({"run_dir": run_dir, "max_cycles": 3, "experience": False, "shared_memory": False,
+                           "similar_task_threshold": None})
+
+
+def new_batch(run_dir: Path, count: int, batch_id: str = "b1") -> BatchDir:
+    settings = settings_for(run_dir)
+    objectives = number_lines(parse_lines([json.dumps({"objective": f"handle item-{i}"}) for i in range(count)]),
+                              batch_id)
+    root = batches_root(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    return BatchDir.create(root, batch_id, settings.model_dump(mode="json", exclude={"api_key"}), objectives,
+                           "test")
+
+
+def workers_for(run_dir: Path, held: tuple[str, ...] = ()) -> ObjectiveWorkers:
+    return ObjectiveWorkers(settings_for(run_dir), ScriptedFactory(), GateTools(run_dir, held),
+                            FileMemories(run_dir / "memories"))
+
+
+def wait_for(predicate, what: str) -> None:
+    deadline = time.monotonic() + 60  # a guard against a hang only; every wait is on an event
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def assert_each_once(run_dir: Path, folder: BatchDir, count: int) -> None:
+    acked = [json.loads(line)["id"] for line in lines(folder.path / "acks.jsonl")]
+    assert sorted(acked) == sorted(f"line-{i + 1:04d}" for i in range(count))  # none lost, none acked twice
+    assert sorted(lines(run_dir / "done.log")) == sorted(f"item-{i}" for i in range(count))  # none run twice
+    summary = [json.loads(line) for line in lines(folder.path / "summary.jsonl")]
+    assert [s["status"] for s in summary] == ["done"] * count
+    assert [s["final_answer"] for s in summary] == [f"passed item-{i}" for i in range(count)]
+    assert all((folder.path / "results" / f"{s['id']}.json").is_file() for s in summary)
+
+
+def test_lines_are_checked_one_by_one():
+    parsed = parse_lines(['"a bare objective"', '{"objective": "x", "id": "one", "max_cycles": 2}', ""])
+    assert parsed[0].objective == "a bare objective" and parsed[1].overrides() == {"max_cycles": 2}
+    for bad, said in (('{"objective": "x", "colour": 1}', "line 1"), ("{not json", "not JSON"),
+                      ('{"objective": ""}', "objective"), ('{"objective": "x", "max_cycles": 0}', "max_cycles")):
+        with pytest.raises(UsageError, match=said) as caught:
+            parse_lines([bad], "f.jsonl")
+        assert "\n" not in str(caught.value)
+    with pytest.raises(UsageError, match="already used on line 1"):
+        parse_lines(['{"objective": "a", "id": "x"}', '{"objective": "b", "id": "x"}'])
+
+
+def test_without_ray_one_worker_runs_in_process_and_more_say_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(executor_module, "ray_available", lambda: False)
+    assert isinstance(open_executor(workers_for(tmp_path), Placement(workers=1)), InProcess)
+    with pytest.raises(UsageError, match=r"--workers 2 .*pip install -e '\.\[ray\]'"):
+        open_executor(workers_for(tmp_path), Placement(workers=2))
+    folder = new_batch(tmp_path, 3)
+    with folder:
+        report = run_batch(folder, InProcess(workers_for(tmp_path)), progress=False)
+    assert report.ran == 3
+    assert_each_once(tmp_path, folder, 3)
+    with folder:  # finished: a resume runs nothing
+        assert run_batch(folder, InProcess(workers_for(tmp_path)), progress=False).ran == 0
+
+
+def test_two_workers_run_a_batch_on_ray(cluster, tmp_path):
+    folder = new_batch(tmp_path, 6)
+    pool = RayPool(workers_for(tmp_path), Placement(workers=2))
+    try:
+        with folder:
+            report = run_batch(folder, pool, progress=False)
+    finally:
+        pool.close()
+    assert_each_once(tmp_path, folder, 6)
+    assert {ack.worker for ack in report.acks} == {0, 1}
+    assert len(set(pool.pids)) == 2 and os.getpid() not in pool.pids
+
+
+def test_a_worker_killed_mid_objective_is_replaced_and_its_run_resumed(cluster, tmp_path):
+    folder = new_batch(tmp_path, 5)
+    pool = RayPool(workers_for(tmp_path, held=("item-1",)), Placement(workers=2))
+    failure: list[BaseException] = []
+
+    def drive() -> None:
+        try:
+            with folder:
+                run_batch(folder, pool, progress=False)
+        except BaseException as exc:  # handed to the test thread
+            failure.append(exc)
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        wait_for(lambda: any(line.startswith("item-1\t") for line in lines(tmp_path / "started.log")),
+                 "item-1 started")
+        pid = int(next(line for line in lines(tmp_path / "started.log") if line.startswith("item-1\t")).split()[1])
+        os.kill(pid, signal.SIGKILL)  # mid-objective: its gate is waiting for the release file
+        wait_for(lambda: pool.started == 3, "a replacement worker")
+        (tmp_path / "release").touch()
+        driver.join()
+    finally:
+        (tmp_path / "release").touch()
+        driver.join()
+        pool.close()
+    assert not failure
+    assert_each_once(tmp_path, folder, 5)
+    starts = [line.split("\t") for line in lines(tmp_path / "started.log") if line.startswith("item-1\t")]
+    assert len(starts) == 2 and starts[0][1] != starts[1][1]  # cut off, then resumed on the new worker
+
+
+def test_a_batch_whose_driver_was_killed_resumes_without_running_anything_twice(cluster, tmp_path):
+    folder = new_batch(tmp_path, 5)
+    driver = subprocess.Popen([sys.executable, str(TESTS / "batch_driver.py"), cluster, str(tmp_path), "b1",
+                               str(tmp_path), "item-3"], env={**os.environ, "PYTHONPATH": str(TESTS)})
+    try:
+        wait_for(lambda: "item-3" in [line.split("\t")[0] for line in lines(tmp_path / "started.log")],
+                 "item-3 started")
+        driver.kill()  # the driver dies; Ray ends its actors with it
+    finally:
+        driver.kill()
+        driver.wait()
+    held_by = int(next(line for line in lines(tmp_path / "started.log") if line.startswith("item-3\t")).split()[1])
+    wait_for(lambda: not alive(held_by), "the dead driver's workers ended by Ray")
+    acked_before = len(lines(folder.path / "acks.jsonl"))
+    assert acked_before < 5
+    (tmp_path / "release").touch()
+    pool = RayPool(workers_for(tmp_path), Placement(workers=2))
+    try:
+        with folder:
+            report = run_batch(folder, pool, progress=False)
+    finally:
+        pool.close()
+    assert report.ran == 5 - acked_before
+    assert_each_once(tmp_path, folder, 5)
