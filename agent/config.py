@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     tools: list[str] = Field(default_factory=lambda: ["calculator", "dates"], description="tool names the CLI allows")
     heads: list[Path] = Field(default_factory=list, description="trained head directories allowed as tools")
     workspace: Path | None = Field(None, description="directory the file tools are confined to")
+    mcp: Path | None = Field(None, description='MCP servers file ({"mcpServers": {...}}); their tools join the '
+                             "allowed ones as SERVER.TOOL")
     parallel_tasks: int = Field(1, ge=1, le=16, description="ready tasks executed per cycle, as one batch")
     max_objective_chars: int = Field(2000, ge=1, le=100_000)
 

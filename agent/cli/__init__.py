@@ -203,7 +203,6 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
     """Continue the interrupted run RUN_ID where it stopped."""
     from agent.run.agent import Agent, check_run_id
     from agent.store import STATE_FILE, RunStore
-    from agent.tools.registry import tools_for
 
     settings = load_settings(run_dir=run_dir)
     run_path = settings.run_dir / check_run_id(run_id)  # checked before anything in it is touched
@@ -254,11 +253,14 @@ def report(run_id: str, run_dir: Path | None, out: Path | None) -> None:
 
 @tools_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def tools_list(as_json: bool) -> None:
+@click.option("--mcp", "mcp_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE", help=MCP_HELP)
+def tools_list(as_json: bool, mcp_file: Path | None = None) -> None:
     """Every tool a run can allow, with its argument schema."""
+    from agent.cli.mcp import mcp_toolset
     from agent.tools.registry import available_tools
 
-    specs = [t.spec() for t in available_tools().values()]
+    served = mcp_toolset(load_settings(mcp=mcp_file).mcp)
+    specs = [t.spec() for t in [*available_tools().values(), *(served.tools() if served else [])]]
     if as_json:
         click.echo(json.dumps(specs, indent=2))
         return
