@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_calls import cli
 
 from agent import Agent, RunStatus, ScriptedModel, TaskStatus, ToolError, mcp_tools
 from agent.tools.runner import run_tool
 
-from cli_calls import cli
 from moves import call, finish
 
 pytest.importorskip("mcp")
