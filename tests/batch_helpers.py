@@ -73,3 +73,54 @@ class FileMemories:
 
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+def suite_reply(messages, schema) -> str:
+    """Solves an item's question "what is N plus one" in words (N+1), then finishes with that step's result."""
+    text = "\n".join(m["content"] for m in messages)
+    found = re.search(r"what is (\d+) plus one", text)
+    answer = str(int(found.group(1)) + 1) if found else "unknown"
+    if schema is None:  # the step, solved in words
+        return answer
+    if "answer" in schema.get("properties", {}):
+        return json.dumps({"answer": answer})
+    if re.search(r"^\[\d+\]", messages[-1]["content"], re.M):
+        return json.dumps({"next": "finish", "answer": "{1}"})
+    return json.dumps({"next": "solve"})
+
+
+@dataclass(frozen=True)
+class SuiteScripted:
+    def __call__(self) -> ScriptedModel:
+        return ScriptedModel(default=suite_reply)
+
+
+def no_tools() -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class SuiteWorkers:
+    """Evaluation workers on the scripted model; each logs the pid that ran each item."""
+
+    settings: object
+    log: Path
+
+    def __call__(self):
+        from agent.evaluation.suite import run_item
+        from agent.run.agent import Agent
+
+        model = SuiteScripted()()
+
+        def make_agent(item):  # items sharing a memory key share its file
+            memory = FileMemory(self.log.parent / f"memory-{item.memory or item.id}.json")
+            return Agent(model=model, tools=[], memory=memory, settings=self.settings)
+
+        def run_group(group):
+            results = []
+            for item in group:
+                _log(self.log, f"{item.id}\t{os.getpid()}")
+                results.append(run_item(item, make_agent))
+            return results
+
+        return run_group

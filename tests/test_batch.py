@@ -14,15 +14,19 @@ import pytest
 import ray
 
 from agent.batch import executor as executor_module
+from agent.batch.collect import CollectWorkers, collect_on
 from agent.batch.executor import InProcess, Placement, open_executor
 from agent.batch.ledger import BatchDir, batches_root
 from agent.batch.objectives import number_lines, parse_lines
 from agent.batch.ray_pool import RayPool
 from agent.batch.runner import ObjectiveWorkers, run_batch
+from agent.batch.suite import item_groups, run_suite_on
 from agent.config import build_settings
 from agent.errors import UsageError
+from agent.evaluation.suite import EvalItem
+from agent.learning.trajectories import TrajectoryLog
 
-from batch_helpers import FileMemories, GateTools, ScriptedFactory, lines
+from batch_helpers import FileMemories, GateTools, ScriptedFactory, SuiteScripted, SuiteWorkers, lines, no_tools
 
 TESTS = Path(__file__).parent
 
@@ -178,3 +182,79 @@ def test_a_batch_whose_driver_was_killed_resumes_without_running_anything_twice(
         pool.close()
     assert report.ran == 5 - acked_before
     assert_each_once(tmp_path, folder, 5)
+
+
+def suite_items(count: int, shared: int = 0) -> list[EvalItem]:
+    return [EvalItem(id=f"q-{i}", objective=f"Say what is {i} plus one", tools=[],
+                     memory="shared" if i < shared else None, check={"type": "number", "value": i + 1})
+            for i in range(count)]
+
+
+def test_an_evaluation_on_two_workers_keeps_a_memory_group_on_one_worker_in_order(cluster, tmp_path):
+    items = suite_items(7, shared=3)
+    assert [len(group) for group in item_groups(items)] == [3, 1, 1, 1, 1]
+    pool = RayPool(SuiteWorkers(settings_for(tmp_path), tmp_path / "ran.log"), Placement(workers=2))
+    try:
+        report = run_suite_on(pool, items, progress=False)
+    finally:
+        pool.close()
+    assert [r.id for r in report.items] == [item.id for item in items] and report.passed == 7
+    ran = [line.split("\t") for line in lines(tmp_path / "ran.log")]
+    assert sorted(item for item, _ in ran) == sorted(item.id for item in items)  # each item once
+    group = [(item, pid) for item, pid in ran if item in ("q-0", "q-1", "q-2")]
+    assert [item for item, _ in group] == ["q-0", "q-1", "q-2"] and len({pid for _, pid in group}) == 1
+
+
+def test_trajectories_from_two_workers_land_in_one_log_each_run_once(cluster, tmp_path):
+    items = suite_items(5)
+    log = TrajectoryLog(tmp_path / "trajectories.jsonl")
+    workers = CollectWorkers(settings_for(tmp_path), settings_for(tmp_path), None, no_tools, samples=2,
+                             temperature=0.8, model=SuiteScripted())
+    pool = RayPool(workers, Placement(workers=2))
+    try:
+        assert collect_on(pool, items, log, "scripted", seed=0) == 5
+        assert collect_on(pool, items, log, "scripted", seed=0) == 0  # a rerun finds every run in the log
+    finally:
+        pool.close()
+    again = TrajectoryLog(tmp_path / "trajectories.jsonl").runs
+    assert sorted(t.item_id for t in again) == sorted(item.id for item in items)
+    assert all(t.passed and t.model == "scripted" for t in again)
+
+
+@pytest.mark.parametrize(("args", "lines_text", "message"), [
+    ((), None, "give OBJECTIVES.jsonl to start a batch, or --resume ID"),
+    (("@FILE",), '{"objective": "a"}\n{"objective": "b", "colour": "red"}\n', "@FILE line 2: "),
+    (("@FILE",), '{"objective": "a", "tools": ["no_such_tool"]}\n', "objective 1: unknown tool(s) no_such_tool"),
+    (("@FILE",), "\n\n", "holds no objectives"),
+    (("--resume", "nope"), None, "no batch 'nope'"),
+    (("@FILE", "--workers", "2"), '"a"\n', "--workers 2 runs workers on Ray, which is not installed: pip install"),
+])
+def test_bad_batch_input_is_one_line_and_writes_nothing(monkeypatch, capsys, tmp_path, args, lines_text, message):
+    from cli_calls import cli
+
+    monkeypatch.setattr(executor_module, "ray_available", lambda: False)
+    path = tmp_path / "objectives.jsonl"
+    if lines_text is not None:
+        path.write_text(lines_text)
+    args = tuple(str(path) if a == "@FILE" else a for a in args)
+    code, out, err = cli(monkeypatch, capsys, "batch", *args, "--run-dir", str(tmp_path / "runs"))
+    shown = message.replace("@FILE", str(path))
+    assert code == 2 and err.startswith("agent: error: ") and shown in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_batch_with_the_default_model_on_two_ray_workers_then_resumed(cluster, tmp_path):
+    objectives = tmp_path / "objectives.jsonl"
+    objectives.write_text('{"id": "mult", "objective": "What is 614 * 624?"}\n"List three uses of a paperclip"\n')
+    command = [sys.executable, "-m", "agent", "batch", "--run-dir", str(tmp_path / "runs"),
+               "--ray-address", cluster, "--workers", "2", "--max-cycles", "2"]
+    done = subprocess.run([*command, str(objectives), "--json"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [s["id"] for s in summary] == ["mult", "line-0002"]
+    assert all(s["status"] and s["error"] is None and s["final_answer"] for s in summary)
+    batch_id = done.stderr.split("batch ", 1)[1].split(":", 1)[0]
+    again = subprocess.run([*command[:-4], "--resume", batch_id], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "2 objectives" in again.stdout and "0 run now" in again.stdout

@@ -11,6 +11,7 @@ from typing import Any
 from agent.batch.executor import Executor, Job, Outcome
 from agent.batch.ledger import Ack, BatchDir
 from agent.batch.objectives import BatchObjective
+from agent.batch.progress import run_with_bar
 from agent.config import Settings
 from agent.errors import AgentError
 from agent.memory.base import Memory
@@ -120,25 +121,10 @@ def run_batch(batch: BatchDir, executor: Executor, *, progress: bool = True,
         on_ack(ack)
 
     if progress and jobs:
-        _with_bar(executor, jobs, settle, len(objectives) - len(jobs), len(objectives))
+        run_with_bar(executor, jobs, settle, "batch", total=len(objectives), done=len(objectives) - len(jobs))
     else:
         executor.run(jobs, settle)
     ordered = [acks[o.id] for o in objectives]
     report = BatchReport(batch.batch_id, ordered, len(jobs), round(time.perf_counter() - started, 3))
     batch.write_summary(ordered, format_table(report))
     return report
-
-
-def _with_bar(executor: Executor, jobs: list[Job], settle: Callable[[Outcome], None], done: int, total: int) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"batch · {executor.workers} workers", total=total, completed=done)
-
-        def settle_and_show(outcome: Outcome) -> None:
-            settle(outcome)
-            bar.advance(task)
-
-        executor.run(jobs, settle_and_show)

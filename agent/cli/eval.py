@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from agent.config import explicit_device
+from agent.batch.executor import needs_ray, open_executor
+from agent.cli.batch import placement_of, placement_options
+from agent.config import Settings, explicit_device
 from agent.errors import UsageError
 from agent.evaluation.suite import DEFAULT_TOOLS
 
 if TYPE_CHECKING:
-    from agent.evaluation.suite import EvalItem, SuiteReport
+    from agent.evaluation.suite import EvalItem, ItemResult, SuiteReport
+    from agent.models.base import ChatModel
+    from agent.run.agent import Agent
     from agent.tools.base import Tool
 
 
@@ -37,17 +43,19 @@ if TYPE_CHECKING:
               help="Offer items without a `tools` field every tool a configured user has (the built-ins, plugins, "
               "each --head, search_memory), not only the default tools.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+@placement_options
 def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: tuple[Path, ...],
                  run_dir: Path | None, device: str | None, limit: int | None, kinds: tuple[str, ...],
-                 all_tools: bool, as_json: bool) -> None:
+                 all_tools: bool, as_json: bool, workers: int | None = None, ray_address: str | None = None,
+                 cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0) -> None:
     """Run every item of SUITE (JSON lines: id, objective, check, tools?, memory?) and score the answers.
 
-    The model is loaded once and shared by all items; items sharing a memory key share one memory, fresh
-    for this evaluation.
+    The model is loaded once per worker and shared by its items; items sharing a memory key share one memory,
+    fresh for this evaluation, and run on one worker in file order.
     """
     from agent.config import load_settings
-    from agent.evaluation.suite import SharedMemories, load_suite, run_suite
-    from agent.run.agent import Agent, check_writable, load_configured_model
+    from agent.evaluation.suite import load_suite, run_suite
+    from agent.run.agent import check_writable, load_configured_model
 
     items = select_items(load_suite(suite), kinds, limit)
     settings = load_settings(model=model, max_cycles=max_cycles, run_dir=run_dir, device=device)
@@ -55,17 +63,59 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
     settings = settings.model_copy(update={"memory_url": None, "shared_memory": False})
     check_writable(settings.run_dir)
     tools = _tool_pool(items, heads, settings.device, all_tools)  # every name is checked before the model loads
-    loaded = load_configured_model(settings)
-    with tempfile.TemporaryDirectory(prefix="agent-eval-memory-", ignore_cleanup_errors=True) as scratch:
-        memories = SharedMemories(Path(scratch) / "memories")
+    placement = placement_of(workers, ray_address, cpus_per_worker, gpus_per_worker)
+    if needs_ray(placement):
+        from agent.batch.suite import run_suite_on
+        from agent.models import check_model
 
-        def make_agent(item: EvalItem) -> Agent:
-            return Agent(model=loaded, tools=item_tools(item, tools, all_tools, Path(scratch) / "workspaces"),
-                         memory=memories(item.memory), memory_search=all_tools and item.tools is None,
-                         settings=settings)
-
-        report = run_suite(items, make_agent, progress=not as_json)
+        check_model(settings.model, device=settings.device, base_url=settings.base_url, cache_dir=settings.cache_dir)
+        executor = open_executor(EvalWorkers(settings, items, tuple(heads), all_tools), placement)
+        try:
+            report = run_suite_on(executor, items, progress=not as_json)
+        finally:
+            executor.close()
+    else:
+        with tempfile.TemporaryDirectory(prefix="agent-eval-memory-", ignore_cleanup_errors=True) as scratch:
+            make_agent = _agent_maker(settings, load_configured_model(settings), tools, all_tools, Path(scratch))
+            report = run_suite(items, make_agent, progress=not as_json)
     click.echo(report_json(report) if as_json else format_table(report), nl=as_json)
+
+
+def _agent_maker(settings: Settings, loaded: ChatModel, tools: dict[str, Tool], all_tools: bool,
+                 scratch: Path) -> Callable[[EvalItem], Agent]:
+    """An Agent per item on the loaded model: its tools, and its memory key's store under `scratch`."""
+    from agent.evaluation.suite import SharedMemories
+    from agent.run.agent import Agent
+
+    memories = SharedMemories(scratch / "memories")
+
+    def make_agent(item: EvalItem) -> Agent:
+        return Agent(model=loaded, tools=item_tools(item, tools, all_tools, scratch / "workspaces"),
+                     memory=memories(item.memory), memory_search=all_tools and item.tools is None,
+                     settings=settings)
+
+    return make_agent
+
+
+@dataclass(frozen=True)
+class EvalWorkers:
+    """The factory of evaluation workers (made once in each worker process): the model loaded once, the tool
+    pool, a scratch directory for memories and workspaces; each job is a group of items run in order."""
+
+    settings: Settings
+    items: list[EvalItem]
+    heads: tuple[Path, ...]
+    all_tools: bool
+
+    def __call__(self) -> Callable[[list[EvalItem]], list[ItemResult]]:
+        from agent.evaluation.suite import run_item
+        from agent.run.agent import load_configured_model
+
+        tools = _tool_pool(self.items, self.heads, self.settings.device, self.all_tools)
+        scratch = Path(tempfile.mkdtemp(prefix="agent-eval-worker-"))
+        make_agent = _agent_maker(self.settings, load_configured_model(self.settings), tools, self.all_tools,
+                                  scratch)
+        return lambda group: [run_item(item, make_agent) for item in group]
 
 
 def item_tools(item: EvalItem, pool: dict[str, Tool], whole: bool = False,

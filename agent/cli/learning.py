@@ -1,12 +1,16 @@
 """`agent experience ...`, `agent learn SUITE.jsonl` and `agent feedback RUN_ID`."""
 
+import functools
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Literal
 
 import click
 
+from agent.batch.executor import needs_ray, open_executor
+from agent.cli.batch import placement_of, placement_options
 from agent.config import load_settings
 from agent.errors import UsageError
 from agent.learning.feedback import MAX_LABEL_CHARS
@@ -148,10 +152,12 @@ def _check_label(label: str) -> None:
               help="A trained head directory served as a tool (as in agent eval); repeatable.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@placement_options
 def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None, out: Path | None,
           trajectories: Path | None, samples: int, temperature: float, epochs: int, rank: int, lr: float,
           max_cycles: int | None, limit: int | None, heads: tuple[Path, ...], device: str | None,
-          as_json: bool) -> None:
+          as_json: bool, workers: int | None = None, ray_address: str | None = None, cpus_per_worker: float = 1.0,
+          gpus_per_worker: float = 0.0) -> None:
     """Improve the model itself: run it on SUITE's objectives (sampled several times), keep the runs whose
     answers pass the checks, train a LoRA adapter on their model calls, and keep the adapter only when it
     beats the base model on held-out objectives. Use it with `agent run --adapter DIR`."""
@@ -166,6 +172,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     from agent.models.adapted import base_directory, weights_key
     from agent.run.agent import check_writable, load_configured_model
 
+    placement = placement_of(workers, ray_address, cpus_per_worker, gpus_per_worker)
     served = load_settings(model=model, max_cycles=max_cycles, device=device)  # as `agent run` would serve it
     settings = served.model_copy(update={"default_adapter": False})  # the plain weights are what is adapted
     items = load_suite(suite)
@@ -192,9 +199,23 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
     data = {"suite": str(suite), "suite_sha256": hashlib.sha256(suite.read_bytes()).hexdigest(),
             "dev": str(dev) if dev else "held-out quarter of the suite"}
-    report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
-                       samples=samples, temperature=temperature, lora=LoraSettings(rank=rank, alpha=2 * rank,
-                       lr=lr, epochs=epochs), data=data, evaluate=engine_scorer(settings), log=log, progress=note)
+    lora = LoraSettings(rank=rank, alpha=2 * rank, lr=lr, epochs=epochs)
+    with tempfile.TemporaryDirectory(prefix="agent-learn-log-", ignore_cleanup_errors=True) as spare:
+        if needs_ray(placement):  # collected on the workers first; the loop below then finds every run in the log
+            from agent.batch.collect import CollectWorkers, collect_on
+            from agent.cli.eval import _tool_pool as tool_pool
+
+            log = log or TrajectoryLog(Path(spare) / "trajectories.jsonl")
+            make_tools = functools.partial(tool_pool, [*train_items, *dev_items], list(heads), settings.device)
+            executor = open_executor(CollectWorkers(settings, served, teacher, make_tools, samples, temperature),
+                                     placement)
+            try:
+                collect_on(executor, train_items, log, source.name, lora.seed, note)
+            finally:
+                executor.close()
+        report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
+                           samples=samples, temperature=temperature, lora=lora, data=data,
+                           evaluate=engine_scorer(settings), log=log, progress=note)
     figures = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
     if as_json:
         click.echo(json.dumps(figures, indent=2))
