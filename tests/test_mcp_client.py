@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_calls import cli
 
-from agent import Agent, RunStatus, ScriptedModel, TaskStatus, ToolError, mcp_tools
+from agent import Agent, RunStatus, ScriptedModel, TaskStatus, ToolError, UsageError, mcp_tools
 from agent.tools.runner import run_tool
 
 from moves import call, finish
@@ -54,7 +54,7 @@ def deleted(tmp_path) -> Path:
 
 def servers(deleted: Path, **extra) -> dict:
     local = {"command": sys.executable, "args": [str(SERVER)], "env": {"TOOLS_SERVER_LOG": str(deleted)},
-             "timeout": 2}
+             "timeout": 3}
     return {"mcpServers": {"local": local, **extra}}
 
 
@@ -62,7 +62,10 @@ def servers(deleted: Path, **extra) -> dict:
 def local(tmp_path_factory):
     """One stdio server for the tests that only list and call (each start costs a Python start)."""
     log = tmp_path_factory.mktemp("mcp") / "deleted.log"
-    with mcp_tools(servers(log)) as toolset:
+    document = servers(log)
+    document["mcpServers"]["local"]["examples"] = {"echo": [["Say 'hi' twice", {"text": "{a}", "times": 2}],
+                                                            ["Say nothing", {"words": "none"}]]}
+    with mcp_tools(document) as toolset:
         yield {t.name: t for t in toolset}
 
 
@@ -76,6 +79,7 @@ def test_tools_join_as_server_dot_tool_with_typed_arguments_and_read_only_hints(
     with pytest.raises(ToolError, match="bad arguments for local.measure"):
         local["local.measure"].parse({"unit": "km", "values": [1]})
     assert local["local.echo"].parse({"text": "a"}).times == 1  # the server's default
+    assert local["local.echo"].examples == [("Say 'hi' twice", {"text": "{a}", "times": 2})]  # the bad one left out
 
 
 def test_results_are_data_structured_text_and_pictures_named_not_inlined(local):
@@ -90,9 +94,9 @@ def test_failures_are_one_line_naming_the_server_and_the_next_call_starts_it_aga
     with pytest.raises(ToolError, match=r"^local\.explode failed: ") as raised:
         run_tool(local["local.explode"], {"reason": "boom"})
     started = time.monotonic()
-    with pytest.raises(ToolError, match=r"^MCP server 'local' gave no answer within 2 s calling slow$"):
+    with pytest.raises(ToolError, match=r"^MCP server 'local' gave no answer within 3 s calling slow$"):
         run_tool(local["local.slow"], {"seconds": 30})
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 8
     with pytest.raises(ToolError, match=r"^MCP server 'local' stopped while calling die") as died:
         run_tool(local["local.die"], {})
     for error in (raised.value, died.value):
@@ -110,6 +114,19 @@ def test_a_server_that_never_starts_is_one_warning_and_the_others_still_serve(de
     lines = [r.getMessage() for r in caplog.records]
     assert any(line.startswith("MCP server 'broken' did not start") and "no config" in line for line in lines)
     assert any(line.startswith("MCP server 'missing' did not start") for line in lines)
+
+
+def test_a_resumed_run_gets_exactly_its_tools_and_those_of_a_server_down_fail_each_call(deleted):
+    document = servers(deleted, down={"command": sys.executable, "args": ["-c", "raise SystemExit(1)"]})
+    with mcp_tools(document) as toolset:
+        assert toolset.select(["calculator"], exact=True) == []
+        assert [t.name for t in toolset.select(["calculator"])] == [t.name for t in toolset]  # all join a run
+        chosen = toolset.select(["local.echo", "down.lookup", "calculator"], exact=True)
+        assert [t.name for t in chosen] == ["local.echo", "down.lookup"]
+        with pytest.raises(ToolError, match=r"^down\.lookup is unavailable: MCP server 'down' did not start"):
+            run_tool(chosen[1], {})
+        with pytest.raises(UsageError, match="'local' has no tool 'nope'; it offers: local.delete_everything, "):
+            toolset.select(["local.nope"])
 
 
 def test_streamable_http_server(http_url):

@@ -11,7 +11,7 @@ from typing import Literal
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ImageContent, TextContent, ToolAnnotations
 
-server = MCPServer("tools")
+server = MCPServer("tools", log_level="CRITICAL")  # a failing tool is the point here, not news
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 
 

@@ -1,8 +1,9 @@
 """The servers file every MCP client reads: `{"mcpServers": {NAME: {"command", "args", "env"} | {"url", "headers"}}}`.
 
 A server's tools are named `NAME.TOOL`, so NAME holds no dot (two servers can never give one name to two tools).
-Two optional keys of our own per server: `timeout` (seconds per call, default 60) and `start_timeout` (seconds
-to start and list its tools, default 30)."""
+Optional keys of our own per server: `timeout` (seconds per call, default 60), `start_timeout` (seconds to start
+and list its tools, default 30) and `examples` ({TOOL: [[OBJECTIVE, ARGUMENTS], ...]}, worked examples shown to
+the model)."""
 
 import json
 import re
@@ -23,6 +24,9 @@ class _Server(BaseModel):
 
     timeout: Seconds = 60.0
     start_timeout: Seconds = 30.0
+    # worked examples of a tool's use, {TOOL: [[OBJECTIVE, ARGUMENTS], ...]}: a small model rarely picks a tool it
+    # has never seen used ("{a}" in an argument stands for the objective's first quoted passage)
+    examples: dict[str, list[tuple[str, dict[str, Any]]]] = Field(default_factory=dict)
 
 
 class StdioServer(_Server):

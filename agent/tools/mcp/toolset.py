@@ -45,6 +45,7 @@ class McpTool(Tool[BaseModel]):
         annotations = getattr(remote, "annotations", None)
         self.risky = not bool(annotations is not None and annotations.read_only_hint)
         self.timeout_seconds = connection.spec.timeout + connection.spec.start_timeout + 5
+        self.examples = _valid_examples(self, connection.spec.examples.get(self.remote_name, []))
 
     def run(self, args: BaseModel) -> Any:
         arguments = args.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -149,6 +150,19 @@ class McpToolSet:
 def _stop_all(connections: list[ServerConnection]) -> None:
     for connection in connections:
         connection.stop()
+
+
+def _valid_examples(tool: Tool, examples: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The worked examples from the servers file whose arguments the tool accepts; the others are said and left."""
+    kept = []
+    for objective, arguments in examples:
+        try:
+            tool.parse(arguments)
+        except ToolError as exc:
+            logger.warning("an example of %s is left out: %s", tool.name, exc)
+            continue
+        kept.append((objective, arguments))
+    return kept
 
 
 def _plain(text: str) -> str:
