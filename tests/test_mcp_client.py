@@ -170,6 +170,10 @@ def test_cli_lists_the_servers_tools_and_says_what_is_wrong_in_one_line(deleted,
     code, out, _ = cli(monkeypatch, capsys, "tools", "list", "--mcp", str(file))
     assert code == 0 and "local.delete_everything(target: string) [risky]" in out
     assert "local.echo(text: string, times: integer)\n    Repeat a text." in out
+    monkeypatch.setenv("AGENT_MCP", str(file))  # the setting, as every other one, from the environment too
+    code, out, _ = cli(monkeypatch, capsys, "tools", "list", "--json")
+    assert code == 0 and "local.echo" in [spec["name"] for spec in json.loads(out)]
+    monkeypatch.delenv("AGENT_MCP")
     file.write_text('{"servers": {}}')
     code, _, err = cli(monkeypatch, capsys, "tools", "list", "--mcp", str(file))
     assert code == 2 and err.count("\n") == 1 and "mcpServers" in err

@@ -5,8 +5,9 @@ notification), `resume_run`, `list_runs` and `search_memory`. One model is loade
 every run after it; runs take turns. Errors a user can act on (an empty objective, an unknown run) come back as
 tool errors with the one-line message the CLI would print."""
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -49,6 +50,15 @@ class AgentService:
         return Agent(model=self.model, tools=allowed, settings=settings, approve=self._approve,
                      memory_search=MEMORY_SEARCH in names)
 
+    @contextlib.contextmanager
+    def _servers_stopped(self) -> Iterator[None]:
+        """The MCP servers of `--mcp` stop with each run (the next run's first call starts them again)."""
+        try:
+            yield
+        finally:
+            if self._toolset is not None:
+                self._toolset.close()
+
     def _approve(self, tool: Any, arguments: dict[str, Any]) -> bool:
         return self.approve_all
 
@@ -56,7 +66,7 @@ class AgentService:
             max_cycles: int | None = None) -> dict[str, Any]:
         settings = self.settings if max_cycles is None else build_settings(
             {**self.settings.model_dump(), "max_cycles": max_cycles})
-        with self._turn:
+        with self._turn, self._servers_stopped():
             agent = self._agent(settings, settings.tools, exact=False)
             return agent.run(objective, on_event=on_event).to_json_document()
 
@@ -67,7 +77,7 @@ class AgentService:
         path = self.settings.run_dir / check_run_id(run_id)
         if not (path / STATE_FILE).is_file():
             raise AgentError(f"no run {run_id!r} under {self.settings.run_dir} (see list_runs)")
-        with self._turn:
+        with self._turn, self._servers_stopped():
             with RunStore(path) as store:
                 record, _ = store.load()
             stored = build_settings({**record.settings, "run_dir": self.settings.run_dir})
