@@ -88,7 +88,10 @@ class ServerConnection:
 
         self._stopped = asyncio.Event()
         try:
-            async with Client(self._transport(), read_timeout_seconds=self.spec.start_timeout) as client:
+            async with contextlib.AsyncExitStack() as stack:
+                transport = self._transport(stack)
+                client = await stack.enter_async_context(
+                    Client(transport, read_timeout_seconds=self.spec.start_timeout))
                 ready.set_result(client)
                 await self._stopped.wait()
         except BaseException as exc:  # told to the thread waiting in start(); a later failure ends the session
@@ -99,7 +102,8 @@ class ServerConnection:
         finally:
             self._client = None
 
-    def _transport(self) -> Any:
+    def _transport(self, stack: contextlib.AsyncExitStack) -> Any:
+        """The SDK transport of this server; what it opens is closed by `stack`."""
         if isinstance(self.spec, StdioServer):
             from mcp import StdioServerParameters
             from mcp.client.stdio import stdio_client
@@ -115,6 +119,7 @@ class ServerConnection:
 
         http = httpx2.AsyncClient(headers=self.spec.headers,
                                   timeout=httpx2.Timeout(self.spec.timeout, read=self.spec.timeout + 5))
+        stack.push_async_callback(http.aclose)
         return streamable_http_client(self.spec.url, http_client=http)
 
     def list_tools(self) -> list[Any]:
