@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import ray
 
-from agent.batch import executor as executor_module
+from agent.batch import placement as executor_module
 from agent.batch.collect import CollectWorkers, collect_on
-from agent.batch.executor import InProcess, Placement, open_executor
+from agent.batch.executor import InProcess, Placement
 from agent.batch.ledger import BatchDir, batches_root
 from agent.batch.objectives import number_lines, parse_lines
+from agent.batch.placement import open_executor
 from agent.batch.ray_pool import RayPool
 from agent.batch.runner import ObjectiveWorkers, run_batch
 from agent.batch.suite import item_groups, run_suite_on

@@ -2,7 +2,8 @@
 
 A worker is made once per worker process by a factory (a picklable callable, so that a Ray actor can make
 it where it runs) and then runs jobs one after another: a model is loaded once per worker, not per job.
-`InProcess` runs everything in this process; `agent.batch.ray_pool.RayPool` runs one Ray actor per worker.
+`InProcess` runs everything in this process; `agent.batch.ray_pool.RayPool` runs one Ray actor per worker;
+`agent.batch.placement.open_executor` picks one of them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from agent.errors import UsageError
-
-RAY_HINT = "pip install -e '.[ray]'"
 
 
 class Worker(Protocol):
@@ -80,33 +77,3 @@ class Placement:
     address: str | None = None
     cpus_per_worker: float = 1.0
     gpus_per_worker: float = 0.0
-
-
-def ray_available() -> bool:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def check_placement(placement: Placement) -> None:
-    """A one-line UsageError when the placement needs Ray and Ray is not installed."""
-    if needs_ray(placement) and not ray_available():
-        what = "--ray-address" if placement.address else "--gpus-per-worker" if placement.gpus_per_worker else \
-            f"--workers {placement.workers}"
-        raise UsageError(f"{what} runs workers on Ray, which is not installed: {RAY_HINT}")
-
-
-def needs_ray(placement: Placement) -> bool:
-    return placement.workers > 1 or placement.address is not None or placement.gpus_per_worker > 0
-
-
-def open_executor(factory: WorkerFactory, placement: Placement) -> Executor:
-    """In this process for one worker with no cluster or GPU asked for; else a pool of Ray actors."""
-    check_placement(placement)
-    if not needs_ray(placement):
-        return InProcess(factory)
-    from agent.batch.ray_pool import RayPool
-
-    return RayPool(factory, placement)

@@ -8,6 +8,7 @@ rather than start over.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import deque
@@ -106,7 +107,11 @@ class RayPool:
             idle.append(slot)
 
     def _replace(self, slot: int) -> None:
-        self._ray.kill(self.actors[slot], no_restart=True)
+        ray, old = self._ray, self.actors[slot]
+        ray.kill(old, no_restart=True)
+        # its run's lock is free only once the process is gone: wait for Ray to confirm the death
+        with contextlib.suppress(ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            ray.get(old.ready.remote(), timeout=60)
         self.actors[slot] = self._start()
         self.started += 1
 

@@ -12,6 +12,7 @@ from agent.batch.executor import Executor, Job, Outcome
 from agent.batch.ledger import Ack, BatchDir
 from agent.batch.objectives import BatchObjective
 from agent.batch.progress import run_with_bar
+from agent.batch.summary import BatchReport, format_table
 from agent.config import Settings
 from agent.errors import AgentError
 from agent.memory.base import Memory
@@ -88,24 +89,10 @@ def acknowledgement(objective: BatchObjective, outcome: Outcome) -> tuple[Ack, d
                worker=outcome.worker), document
 
 
-@dataclass
-class BatchReport:
-    batch_id: str
-    acks: list[Ack]  # one per objective, in the order of the batch file
-    ran: int  # objectives finished by this call (the others were acknowledged before)
-    seconds: float
-
-    @property
-    def per_minute(self) -> float:
-        return 60 * self.ran / self.seconds if self.seconds > 0 else 0.0
-
-
 def run_batch(batch: BatchDir, executor: Executor, *, progress: bool = True,
               on_ack: Callable[[Ack], None] = lambda ack: None) -> BatchReport:
     """Run every objective of `batch` not acknowledged yet, acknowledge each as it finishes, write the summary.
     Hold the batch's lock (`with batch:`) around it."""
-    from agent.batch.summary import format_table
-
     objectives = batch.objectives()
     acks = batch.acks()
     by_id = {o.id: o for o in objectives}

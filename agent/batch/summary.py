@@ -1,12 +1,23 @@
-"""A batch's summary as a plain-text table: one row per objective, then the totals."""
+"""A batch's report, and its summary as a plain-text table: one row per objective, then the totals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from io import StringIO
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from agent.batch.runner import BatchReport
+from agent.batch.ledger import Ack
+
+
+@dataclass
+class BatchReport:
+    batch_id: str
+    acks: list[Ack]  # one per objective, in the order of the batch file
+    ran: int  # objectives finished by this call (the others were acknowledged before)
+    seconds: float
+
+    @property
+    def per_minute(self) -> float:
+        return 60 * self.ran / self.seconds if self.seconds > 0 else 0.0
 
 
 def format_table(report: BatchReport, width: int = 120) -> str:

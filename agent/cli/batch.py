@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
-from agent.batch.executor import Placement, check_placement, open_executor, ray_available
+from agent.batch.executor import Placement
+from agent.batch.placement import check_placement, open_executor, ray_available
 from agent.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from agent.batch.executor import needs_ray, open_executor
+from agent.batch.placement import needs_ray, open_executor
 from agent.cli.batch import placement_of, placement_options
 from agent.config import Settings, explicit_device
 from agent.errors import UsageError

@@ -9,7 +9,7 @@ from typing import Literal
 
 import click
 
-from agent.batch.executor import needs_ray, open_executor
+from agent.batch.placement import needs_ray, open_executor
 from agent.cli.batch import placement_of, placement_options
 from agent.config import load_settings
 from agent.errors import UsageError
