@@ -59,6 +59,7 @@ class ModelCalled(Event):
     completion_tokens: int
     seconds: float
     tokens_per_second: float
+    left_out: str = ""  # what was left out of the prompt to fit the model's context ("" when nothing was)
 
 
 class OutputRejected(Event):

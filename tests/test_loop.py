@@ -160,7 +160,8 @@ def test_stops_at_max_cycles_and_still_answers(memory, tmp_path):
 
 def test_token_budget_halts_and_still_answers(memory, tmp_path):
     model = ScriptedModel(default=lambda m, schema: json.dumps({"answer": "from {1}"}) if schema and "answer" in
-                          schema.get("properties", {}) else json.dumps(plan("do aaa", "do bbb")) if schema else "word " * 50)
+                          schema.get("properties", {}) else json.dumps(plan("do aaa", "do bbb")) if schema
+                          else "word " * 50)
     result = make_agent(model, memory, tmp_path, max_tokens=600, max_cycles=50).run("compute objective 1")
     assert result.status is RunStatus.max_tokens
     assert result.final_answer.startswith("from word")  # written from what exists, past the budget
@@ -285,8 +286,8 @@ def test_structured_calls_pass_their_schema_down(memory, tmp_path):
 
 
 def test_parallel_tasks_run_as_one_batch(memory, tmp_path):
-    model = ScriptedModel([{"next": "plan", "steps": ["find alpha", "find beta", "find gamma"]}, "A", "B", "C", finish("ans")],
-                          supports_batch=True)
+    model = ScriptedModel([{"next": "plan", "steps": ["find alpha", "find beta", "find gamma"]}, "A", "B", "C",
+                           finish("ans")], supports_batch=True)
     result = make_agent(model, memory, tmp_path, parallel_tasks=3).run("compute objective 1")
     assert model.batches == [3] and result.final_answer == "ans"
     assert [(t.description, t.status) for t in result.tasks] == [

@@ -267,3 +267,31 @@ def test_sampling_draws_valid_varied_replies_and_greedy_returns_after(model, mon
     assert drawn[0] == drawn[3] and len({d[0] for d in drawn}) >= 2 and len({d[1] for d in drawn}) >= 2
     assert model.generate(prompt, schema=schema, max_new_tokens=120).text == greedy
     assert model.generate(prompt, max_new_tokens=12).text == free
+
+
+@pytest.mark.slow
+def test_a_prompt_beyond_the_context_is_fitted_not_fatal(model):
+    from agent.events import ModelCalled
+    from agent.prompting.meter import Meter
+
+    assert model.context == 4096  # the 135M: the cache of the 8,192 it was trained for is over the budget
+    small = OrtGenAIModel(resolve("smollm2-135m"), cache_dir=CACHE, context=1024)  # the same, read faster
+    events: list = []
+    meter = Meter(small, max_tokens=10**6, max_seconds=600, emit=events.append)
+    recall = " ".join(f"note {n}: the locker number was {n}." for n in range(500))  # ~5,000 tokens
+    messages = conversation("What was the first locker number?", f"Remembered:\n<data>{recall}</data>\nAnswer.")
+    generation = meter.generate(messages, purpose="execute", max_new_tokens=16)
+    called = next(e for e in events if isinstance(e, ModelCalled))
+    assert generation.prompt_tokens <= 1024 - 16 and "characters of material" in called.left_out
+
+
+def test_the_context_is_the_trained_one_within_the_cache_budget():
+    from agent.models.ortgenai import supported_context
+
+    def config(layers, kv_heads, head, trained):
+        return {"context_length": trained, "decoder": {"num_hidden_layers": layers, "num_key_value_heads": kv_heads,
+                                                       "head_size": head}}
+    assert supported_context(config(30, 3, 64, 8192)) == 4096  # smollm2-135m
+    assert supported_context(config(24, 2, 64, 32768)) == 8192  # qwen2.5-coder-0.5b
+    assert supported_context(config(28, 2, 128, 32768)) == 4096  # qwen2.5-coder-1.5b: never under 4,096
+    assert supported_context(config(24, 2, 64, 2048)) == 2048  # never past what it was trained for

@@ -33,6 +33,7 @@ class RecordingModel(ChatModel):
         self.model = model
         self.name = model.name
         self.supports_schema = model.supports_schema  # no batch: every call is recorded one by one
+        self.context = model.context
         self.calls: list[RecordedCall] = []
         self._labelled = 0
 
@@ -42,6 +43,9 @@ class RecordingModel(ChatModel):
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens, **options)
         self.calls.append(RecordedCall([m.copy() for m in messages], schema, generation.text))
         return generation
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return self.model.count_tokens(messages)
 
     def observe(self, event: Event) -> None:
         if event.kind == "model_called" and self._labelled < len(self.calls):

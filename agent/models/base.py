@@ -58,6 +58,14 @@ class ChatModel(Protocol):
     supports_adapters: bool = False
     supports_sampling: bool = False
     supports_interjection: bool = False
+    # tokens the model reads in one call, prompt and reply together; None where it is not known here (a server's
+    # model): a known context makes every call fit its prompt into it (agent/prompting/fitting.py)
+    context: int | None = None
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """The prompt tokens of `messages`; called only when `context` is set. This default guesses four
+        characters a token; a backend with its tokenizer at hand counts exactly."""
+        return sum(len(m["content"]) for m in messages) // 4 + 4 * len(messages)
 
     def generate(
         self, messages: Sequence[Message], *, schema: dict[str, Any] | None = None, max_new_tokens: int = 256,

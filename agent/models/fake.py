@@ -40,6 +40,10 @@ class ScriptedModel(ChatModel):
     supports_batch: bool = False
     batches: list[int] = field(default_factory=list)
     supports_interjection: bool = False
+    context: int | None = None  # set to make every call fit its prompt (one token a word here)
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return _words(messages)
 
     def __post_init__(self) -> None:
         self._queue: deque[Reply] = deque(self.replies)
@@ -64,7 +68,7 @@ class ScriptedModel(ChatModel):
         else:
             raise AssertionError(f"ScriptedModel has no reply left for call {len(self.calls)}")
         text = _as_text(reply, messages, schema)
-        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        prompt_tokens = _words(messages)
         started = time.monotonic()
         if self.seconds:
             cut = deadline is not None and started + self.seconds > deadline
@@ -86,6 +90,10 @@ class ScriptedModel(ChatModel):
         self.batches.append(len(conversations))
         return [self.generate(c, schema=schema, max_new_tokens=max_new_tokens, deadline=deadline)
                 for c in conversations]
+
+
+def _words(messages: Sequence[Message]) -> int:
+    return sum(len(m["content"].split()) for m in messages)
 
 
 _OWN_NUMBER = re.compile(r" ?-?\d[\d,]*(?:\.\d+)?")

@@ -86,6 +86,7 @@ class LocalModel(ChatModel):
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.context = getattr(self.model.config, "max_position_embeddings", None)
         self.grammars = GrammarCache(self.tokenizer, self.model.config.vocab_size, self.eos_ids,
                                      directory=cache_dir / "grammars" if cache_dir else None,
                                      model_key=str(directory.resolve()))
@@ -148,6 +149,9 @@ class LocalModel(ChatModel):
             text = str(self.tokenizer.decode(completion, skip_special_tokens=True))
             generations.append(Generation(text, len(prompt), len(completion), seconds))
         return generations
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self._prompt_ids(messages))
 
     def _prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         encoded: Any = self.tokenizer.apply_chat_template(

@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 # prompt tokens appended at a time under a deadline: on two cores the 135M reads 256 in well under a second
 PREFILL_CHUNK = 256
+# a generator holds the KV cache of its whole context from the start (fp32 keys and values of every layer), and
+# a model keeps two: the context is what the model was trained for, within this cache per generator but never
+# under 4,096 tokens (the 135M and the 1.5B read 4,096, the 0.5B 8,192)
+KV_BUDGET_BYTES = 192 * 2**20
+MIN_CONTEXT = 4096
 INSTALL_HINT = "pip install onnxruntime-genai onnx onnx-ir"
 
 
@@ -60,6 +65,15 @@ def strict_schema(schema: dict[str, Any]) -> str:
     return json.dumps({**close(schema), "x-guidance": options})  # key order kept: it is the order of the fields
 
 
+def supported_context(config: dict[str, Any]) -> int:
+    """The context the model was trained for, within KV_BUDGET_BYTES of cache (whole blocks of 512 tokens) or
+    MIN_CONTEXT."""
+    decoder = config["decoder"]
+    per_token = 2 * 4 * decoder["num_hidden_layers"] * decoder["num_key_value_heads"] * decoder["head_size"]
+    fits = max(MIN_CONTEXT, KV_BUDGET_BYTES // per_token // 512 * 512)
+    return min(int(config.get("context_length") or MIN_CONTEXT), fits)
+
+
 class _Slot:
     """One live generator and the tokens its KV cache holds: one for free text (the engine decodes, with its
     repetition penalty), one for every structured call (decoded here, under a grammar's mask)."""
@@ -79,7 +93,9 @@ class OrtGenAIModel(ChatModel):
     supports_sampling = True
     supports_interjection = True
 
-    def __init__(self, source: ModelSource, *, cache_dir: Path | None = None, context: int = 4096,
+    context: int
+
+    def __init__(self, source: ModelSource, *, cache_dir: Path | None = None, context: int | None = None,
                  reuse_prefix: bool = True, show_progress: bool = True) -> None:
         try:
             import onnxruntime_genai as og
@@ -103,7 +119,7 @@ class OrtGenAIModel(ChatModel):
                                  f"the model files, or remove {self.directory} and try again") from None
         eos = config.get("eos_token_id", [])
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
-        self.context = min(context, int(config.get("context_length") or context))
+        self.context = context or supported_context(config)
         self.reuse_prefix = reuse_prefix
         self._slots = {False: _Slot(False), True: _Slot(True)}
         self._grammar_tokenizer: Any = None  # made on the first structured call (a quarter of a second)
@@ -116,6 +132,9 @@ class OrtGenAIModel(ChatModel):
         tokenizer = self._og.Tokenizer(model)
         config = json.loads((directory / "genai_config.json").read_text())["model"]
         return model, tokenizer, config
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self.prompt_ids(messages))
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         text = self.tokenizer.apply_chat_template(json.dumps(list(messages)), add_generation_prompt=True)

@@ -1,5 +1,5 @@
-"""Every model call goes through the meter: it counts usage, enforces the token and time budgets, and
-reports each call as an event."""
+"""Every model call goes through the meter: it fits the prompt into the model's context, counts usage, enforces
+the token and time budgets, and reports each call as an event."""
 
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -9,6 +9,7 @@ from typing import Any
 from agent.errors import BudgetExhausted
 from agent.events import Event, ModelCalled
 from agent.models.base import ChatModel, Generation, Interjector, Message
+from agent.prompting.fitting import fit
 from agent.records import Usage
 
 
@@ -67,35 +68,47 @@ class Meter:
             return [self.generate(c, purpose=purpose, task_id=i, max_new_tokens=max_new_tokens)
                     for c, i in zip(conversations, ids, strict=True)]
         self.check()
-        generations = self.model.generate_batch(conversations, max_new_tokens=max_new_tokens,
+        fitted = [self._fit(c, max_new_tokens) for c in conversations]
+        generations = self.model.generate_batch([messages for messages, _ in fitted], max_new_tokens=max_new_tokens,
                                                 deadline=self.deadline())
-        for generation, task_id in zip(generations, ids, strict=True):
-            self._count(purpose, generation, task_id)
+        for generation, task_id, (_, left_out) in zip(generations, ids, fitted, strict=True):
+            self._count(purpose, generation, task_id, left_out)
         return generations
 
     def generate(self, messages: Sequence[Message], *, purpose: str, schema: dict[str, Any] | None = None,
                  task_id: int | None = None, max_new_tokens: int = 256) -> Generation:
         self.check()
+        messages, left_out = self._fit(messages, max_new_tokens)
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens,
                                          deadline=self.deadline())
-        self._count(purpose, generation, task_id)
+        self._count(purpose, generation, task_id, left_out)
         return generation
 
     def generate_interjected(self, messages: Sequence[Message], interject: Interjector, *, purpose: str,
                              task_id: int | None = None, max_new_tokens: int = 256) -> Generation:
         """Free text with `interject`'s text taken in as it decodes (only when the backend supports it)."""
         self.check()
+        messages, left_out = self._fit(messages, max_new_tokens)
         generation = self.model.generate_interjected(messages, interject, max_new_tokens=max_new_tokens,
                                                      deadline=self.deadline())
-        self._count(purpose, generation, task_id)
+        self._count(purpose, generation, task_id, left_out)
         return generation
 
-    def _count(self, purpose: str, generation: Generation, task_id: int | None = None) -> None:
+    def _fit(self, messages: Sequence[Message], max_new_tokens: int) -> tuple[Sequence[Message], str]:
+        """The messages cut down to leave room for the reply in the model's context (at least half of it for the
+        prompt), and what was left out."""
+        context = self.model.context
+        if context is None:
+            return messages, ""
+        fitted = fit(messages, context - min(max_new_tokens, context // 2), self.model.count_tokens)
+        return fitted.messages, fitted.note
+
+    def _count(self, purpose: str, generation: Generation, task_id: int | None = None, left_out: str = "") -> None:
         self.usage.llm_calls += 1
         self.usage.prompt_tokens += generation.prompt_tokens
         self.usage.completion_tokens += generation.completion_tokens
         self.emit(ModelCalled(
             purpose=purpose, task_id=task_id, prompt_tokens=generation.prompt_tokens,
             completion_tokens=generation.completion_tokens, seconds=round(generation.seconds, 4),
-            tokens_per_second=round(generation.tokens_per_second, 2),
+            tokens_per_second=round(generation.tokens_per_second, 2), left_out=left_out,
         ))
