@@ -11,8 +11,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from agent.cli.mcp import MCP_HELP, allowed_tools
 from agent.cli.mcp import mcp as mcp_group
+from agent.cli.mcp_tools import MCP_HELP, allowed_tools
 from agent.config import build_settings, load_settings
 from agent.errors import AgentError, UsageError
 from agent.tools.registry import MEMORY_SEARCH
@@ -256,7 +256,7 @@ def report(run_id: str, run_dir: Path | None, out: Path | None) -> None:
 @click.option("--mcp", "mcp_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE", help=MCP_HELP)
 def tools_list(as_json: bool, mcp_file: Path | None = None) -> None:
     """Every tool a run can allow, with its argument schema."""
-    from agent.cli.mcp import mcp_toolset
+    from agent.cli.mcp_tools import mcp_toolset
     from agent.tools.registry import available_tools
 
     served = mcp_toolset(load_settings(mcp=mcp_file).mcp)

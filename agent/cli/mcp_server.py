@@ -27,7 +27,7 @@ class AgentService:
     settings' model (a ScriptedModel in tests)."""
 
     def __init__(self, settings: Settings, *, approve_all: bool = False, model: ChatModel | None = None) -> None:
-        from agent.cli.mcp import mcp_toolset
+        from agent.cli.mcp_tools import mcp_toolset
 
         self.settings = settings
         self.approve_all = approve_all
@@ -42,7 +42,7 @@ class AgentService:
         return self._model
 
     def _agent(self, settings: Settings, names: list[str], exact: bool) -> Agent:
-        from agent.cli.mcp import mcp_allowed, split_names
+        from agent.cli.mcp_tools import mcp_allowed, split_names
 
         own, served = split_names(names, self._toolset)
         allowed = [*tools_for(own, settings.heads, settings.workspace, settings.device),
