@@ -9,7 +9,8 @@ before the clock starts). "1 core" pins the worker's process to one core (sched_
 before its model loads; "2 cores" leaves it both. The scripted model measures the agent's own per-objective cost
 (loop, run store, acknowledgement, Ray), which two workers should nearly double; the default model
 (SmolLM2-135M int4, onnxruntime-genai) measures decoding, which one worker already spreads over its cores.
-Prints objectives/min per layout, the ratio, and the per-objective cost each figure implies. Figures depend on
+Prints objectives/min per layout, the ratio, the per-objective cost each figure implies, and the model calls and
+tokens per objective (what a shared model server would have to serve). Figures depend on
 the machine's load: say so when quoting them."""
 
 import argparse
@@ -108,7 +109,9 @@ def measure(kind: str, count: int, workers: int, cores: int, root: Path) -> dict
         pool.close()
     statuses = sorted({ack.status or "error" for ack in report.acks})
     return {"objectives": count, "seconds": round(seconds, 2), "per_minute": round(60 * count / seconds, 1),
-            "seconds_per_objective_per_worker": round(seconds * workers / count, 3), "statuses": statuses}
+            "seconds_per_objective_per_worker": round(seconds * workers / count, 3), "statuses": statuses,
+            "model_calls_per_objective": round(sum(a.llm_calls for a in report.acks) / count, 2),
+            "tokens_per_objective": round(sum(a.tokens for a in report.acks) / count)}
 
 
 def main() -> None:
@@ -136,12 +139,13 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
         return
     print(f"{'model':<10} {'layout':<20} {'objectives':>10} {'seconds':>8} {'obj/min':>8} "
-          f"{'s/obj/worker':>13}  statuses")
+          f"{'s/obj/worker':>13} {'calls/obj':>9} {'tokens/obj':>10}  statuses")
     for kind, rows in figures.items():
         for label, _, _ in LAYOUTS:
             r = rows[label]
             print(f"{kind:<10} {label:<20} {r['objectives']:>10} {r['seconds']:>8} {r['per_minute']:>8} "
-                  f"{r['seconds_per_objective_per_worker']:>13}  {','.join(r['statuses'])}")
+                  f"{r['seconds_per_objective_per_worker']:>13} {r['model_calls_per_objective']:>9} "
+                  f"{r['tokens_per_objective']:>10}  {','.join(r['statuses'])}")
         print(f"{kind:<10} 2 workers x 1 core / 1 worker x 2 cores: {rows['ratio_2x1_over_1x2']}x")
 
 

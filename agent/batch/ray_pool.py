@@ -84,27 +84,33 @@ class RayPool:
         queue: deque[tuple[Job, int]] = deque((job, 0) for job in jobs)
         in_flight: dict[Any, tuple[int, Job, int]] = {}  # object ref -> (worker slot, job, tries before)
         idle = list(range(self.workers))
-        while queue or in_flight:
+
+        def dispatch() -> None:
             while idle and queue:
                 slot = idle.pop(0)
                 job, tries = queue.popleft()
                 in_flight[self.actors[slot].run.remote(job.payload)] = (slot, job, tries)
+
+        while queue or in_flight:
+            dispatch()
             done, _ = ray.wait(list(in_flight), num_returns=1)
             slot, job, tries = in_flight.pop(done[0])
+            outcome: Outcome | None = None
             try:
-                result = ray.get(done[0])
+                outcome = Outcome(job, ray.get(done[0]), worker=slot)
             except ray.exceptions.RayActorError as exc:
                 self._replace(slot)
                 if tries + 1 < MAX_TRIES:
                     queue.appendleft((job, tries + 1))  # first in line: its run resumes where it stopped
                 else:
-                    on_outcome(Outcome(job, error=f"worker died on each of {MAX_TRIES} tries ({_cause(exc)})",
-                                       worker=slot))
+                    outcome = Outcome(job, error=f"worker died on each of {MAX_TRIES} tries ({_cause(exc)})",
+                                      worker=slot)
             except ray.exceptions.RayTaskError as exc:
-                on_outcome(Outcome(job, error=f"worker raised {_cause(exc)}", worker=slot))
-            else:
-                on_outcome(Outcome(job, result, worker=slot))
+                outcome = Outcome(job, error=f"worker raised {_cause(exc)}", worker=slot)
             idle.append(slot)
+            dispatch()  # the worker starts its next job while this one is acknowledged
+            if outcome is not None:
+                on_outcome(outcome)
 
     def _replace(self, slot: int) -> None:
         ray, old = self._ray, self.actors[slot]
