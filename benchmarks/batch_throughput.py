@@ -10,8 +10,8 @@ before its model loads; "2 cores" leaves it both. The scripted model measures th
 (loop, run store, acknowledgement, Ray), which two workers should nearly double; the default model
 (SmolLM2-135M int4, onnxruntime-genai) measures decoding, which one worker already spreads over its cores.
 Prints objectives/min per layout, the ratio, the per-objective cost each figure implies, and the model calls and
-tokens per objective (what a shared model server would have to serve). Figures depend on
-the machine's load: say so when quoting them."""
+tokens per objective, completion tokens among them (what a shared model server would have to serve). Figures
+depend on the machine's load: say so when quoting them."""
 
 import argparse
 import json
@@ -111,7 +111,10 @@ def measure(kind: str, count: int, workers: int, cores: int, root: Path) -> dict
     return {"objectives": count, "seconds": round(seconds, 2), "per_minute": round(60 * count / seconds, 1),
             "seconds_per_objective_per_worker": round(seconds * workers / count, 3), "statuses": statuses,
             "model_calls_per_objective": round(sum(a.llm_calls for a in report.acks) / count, 2),
-            "tokens_per_objective": round(sum(a.tokens for a in report.acks) / count)}
+            "tokens_per_objective": round(sum(a.tokens for a in report.acks) / count),
+            "completion_tokens_per_objective": round(sum(
+                json.loads((folder.path / "results" / f"{a.id}.json").read_text())["usage"]["completion_tokens"]
+                for a in report.acks if a.error is None) / count)}
 
 
 def main() -> None:
@@ -139,13 +142,14 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
         return
     print(f"{'model':<10} {'layout':<20} {'objectives':>10} {'seconds':>8} {'obj/min':>8} "
-          f"{'s/obj/worker':>13} {'calls/obj':>9} {'tokens/obj':>10}  statuses")
+          f"{'s/obj/worker':>13} {'calls/obj':>9} {'tokens/obj':>10} {'of them out':>11}  statuses")
     for kind, rows in figures.items():
         for label, _, _ in LAYOUTS:
             r = rows[label]
             print(f"{kind:<10} {label:<20} {r['objectives']:>10} {r['seconds']:>8} {r['per_minute']:>8} "
                   f"{r['seconds_per_objective_per_worker']:>13} {r['model_calls_per_objective']:>9} "
-                  f"{r['tokens_per_objective']:>10}  {','.join(r['statuses'])}")
+                  f"{r['tokens_per_objective']:>10} {r['completion_tokens_per_objective']:>11}  "
+                  f"{','.join(r['statuses'])}")
         print(f"{kind:<10} 2 workers x 1 core / 1 worker x 2 cores: {rows['ratio_2x1_over_1x2']}x")
 
 
