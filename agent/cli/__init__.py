@@ -37,7 +37,8 @@ class _App(click.Group):
     lazy = {"heads": ("agent.cli.heads", "heads"), "eval": ("agent.cli.eval", "eval_command"),
             "memory": ("agent.cli.memory", "memory"), "experience": ("agent.cli.learning", "experience"),
             "learn": ("agent.cli.learning", "learn"), "feedback": ("agent.cli.learning", "feedback"),
-            "models": ("agent.cli.models", "models"), "batch": ("agent.cli.batch", "batch")}
+            "models": ("agent.cli.models", "models"), "batch": ("agent.cli.batch", "batch"),
+            "serve": ("agent.cli.serve", "serve_command")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -152,6 +153,10 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
         from agent.memory.remote import remote_memory
 
         memory = remote_memory(settings.memory_url)
+    if (not otel and settings.mcp is None and settings.memory_url is None
+            and (document := _on_resident(objective, settings, yes, as_json))):
+        _report(document, as_json)
+        return
     allowed = allowed_tools(settings, settings.tools)
     listener = _telemetry() if otel else None
     with _Progress(enabled=not as_json) as show:
@@ -165,7 +170,7 @@ def run(objective: str, model: str | None, max_cycles: int | None, max_tokens: i
                 listener(event)
 
         try:
-            _report(agent.run(objective, on_event=on_event), as_json)
+            _report(agent.run(objective, on_event=on_event).to_json_document(), as_json)
         finally:
             if listener is not None:
                 listener.close()
@@ -180,14 +185,36 @@ def _telemetry():
     return listener
 
 
-def _report(result, as_json: bool) -> None:
+def _on_resident(objective: str, settings, yes: bool, as_json: bool) -> dict | None:
+    """The run's document when a resident engine (`agent serve`) serves this model and the run needs no
+    question asked along the way (a risky tool without --yes); None: run in this process."""
+    from agent.serve.endpoint import find
+
+    endpoint = find(settings)
+    if endpoint is None:
+        return None
+    from agent.serve.client import run_resident
+    from agent.tools.registry import tools_for
+
+    risky = any(t.risky for t in tools_for(settings.tools, settings.heads, settings.workspace, settings.device))
+    if risky and not yes:
+        return None
+    with _Progress(enabled=not as_json) as show:
+        show.note(f"on the resident engine at {endpoint.url}")
+        if not as_json:
+            stderr.print(f"[dim]running on the resident engine at {endpoint.url} (agent serve)[/dim]")
+        return run_resident(endpoint, objective, settings, approve_risky=yes, on_event=show)
+
+
+def _report(document: dict, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(result.to_json_document(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    stderr.print(f"[dim]run {result.run_id}: {result.status.value}, {len(result.tasks)} tasks, "
-                 f"{result.usage.llm_calls} model calls, {result.usage.total_tokens} tokens, "
-                 f"{result.usage.seconds:.1f} s[/dim]")
-    click.echo(result.final_answer)
+    usage = document["usage"]
+    stderr.print(f"[dim]run {document['run_id']}: {document['status']}, {len(document['tasks'])} tasks, "
+                 f"{usage['llm_calls']} model calls, {usage['prompt_tokens'] + usage['completion_tokens']} tokens, "
+                 f"{usage['seconds']:.1f} s[/dim]")
+    click.echo(document["final_answer"])
 
 
 @app.command()
@@ -217,7 +244,7 @@ def resume(run_id: str, run_dir: Path | None, max_cycles: int | None, yes: bool,
         show.note(f"loading {stored.model}")
         agent = Agent(tools=allowed_tools(stored, stored.tools, started_with=record.tools), settings=stored,
                       approve=_approver(yes), memory_search=MEMORY_SEARCH in stored.tools)
-        _report(agent.resume(run_id, on_event=show, **limits), as_json)
+        _report(agent.resume(run_id, on_event=show, **limits).to_json_document(), as_json)
 
 
 @app.command()

@@ -1,0 +1,2 @@
+"""The resident engine: `agent serve` keeps a model loaded and warm; `agent run` hands it objectives on
+loopback."""
