@@ -259,3 +259,14 @@ def test_a_batch_with_the_default_model_on_two_ray_workers_then_resumed(cluster,
     again = subprocess.run([*command[:-4], "--resume", batch_id], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert "2 objectives" in again.stdout and "0 run now" in again.stdout
+
+
+def test_an_unknown_model_is_refused_before_the_batch_is_written(monkeypatch, capsys, tmp_path):
+    from cli_calls import cli
+
+    path = tmp_path / "objectives.jsonl"
+    path.write_text('"a"\n')
+    code, _, err = cli(monkeypatch, capsys, "batch", str(path), "--model", str(tmp_path / "no-such-model"),
+                       "--run-dir", str(tmp_path / "runs"))
+    assert code == 2 and err.startswith("agent: error: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "runs" / ".batches").exists()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from agent.batch.executor import Placement
 from agent.batch.placement import check_placement, open_executor, ray_available
 from agent.errors import UsageError
+
+if TYPE_CHECKING:
+    from agent.batch.ledger import BatchDir
+    from agent.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 CORES_PER_MODEL = 2  # a worker's share of a CPU node by default: the default model decodes well on 2 threads
@@ -98,15 +102,17 @@ def batch(objectives: Path | None, resume_id: str | None, workers: int | None, r
                              "placement options (--workers, --ray-address, ...)")
         folder = BatchDir.open(root, resume_id)
         settings = build_settings({**folder.settings, "run_dir": given.run_dir.resolve()})
+        check_writable(settings.run_dir)
+        _check_model(settings)
     else:
         assert objectives is not None
         settings = load_settings(model=model, max_cycles=max_cycles, max_seconds=max_seconds, run_dir=run_dir,
                                  device=device, base_url=base_url, tools=list(tools) or None,
                                  shared_memory=False if no_memory else None)
         settings = settings.model_copy(update={"run_dir": settings.run_dir.resolve()})
+        check_writable(settings.run_dir)
+        _check_model(settings)  # every input is checked before the batch is written
         folder = _create(objectives, settings, root)
-    check_writable(settings.run_dir)
-    _check_model(settings)
     click.echo(f"batch {folder.batch_id}: {folder.path}", err=True)
     executor = open_executor(ObjectiveWorkers(settings), placement)
     try:
@@ -121,7 +127,7 @@ def batch(objectives: Path | None, resume_id: str | None, workers: int | None, r
         click.echo((folder.path / "summary.txt").read_text(encoding="utf-8"), nl=False)
 
 
-def _create(path: Path, settings, root: Path):
+def _create(path: Path, settings: Settings, root: Path) -> BatchDir:
     """Check every line (objective text, tools) before anything is written, then create the batch."""
     from agent.batch.ledger import BatchDir
     from agent.batch.objectives import load_lines, number_lines
@@ -144,7 +150,7 @@ def _create(path: Path, settings, root: Path):
     return BatchDir.create(root, batch_id, stored, numbered, str(path))
 
 
-def _check_model(settings) -> None:
+def _check_model(settings: Settings) -> None:
     from agent.models import check_model
 
     check_model(settings.model, device=settings.device, base_url=settings.base_url, cache_dir=settings.cache_dir)
