@@ -179,13 +179,16 @@ def test_checks_ablation_reruns_the_items_a_check_refused_with_it_off(outcomes_r
 
 
 @pytest.mark.slow
-def test_single_step_times_agent_run_in_a_new_process(tmp_path):
-    out = ran(bench("single_step.py", "--kinds", "arithmetic", "--per-kind", 1, "--no-warm-up",
+def test_single_step_times_agent_run_in_a_new_process_and_on_a_resident_engine(tmp_path):
+    out = ran(bench("single_step.py", "--kinds", "arithmetic", "--per-kind", 1, "--no-warm-up", "--resident",
                     runs=tmp_path / "runs"))
     lines = out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("arith-") and "calls" in lines[0] and "passed" in lines[0]
-    assert "error" not in lines[0], lines[0]  # an `agent run` that failed is reported on its line
-    assert "median wall" in lines[1] and "median model calls" in lines[1] and "over 1 runs" in lines[1]
+    assert len(lines) == 4, out
+    for label, (row, total) in (("process", lines[:2]), ("resident", lines[2:])):
+        assert row.split()[:2] == [label, row.split()[1]] and row.split()[1].startswith("arith-"), row
+        assert "calls" in row and "passed" in row and "error" not in row, row  # a failed run says so on its line
+        assert total.startswith(f"{label}: median wall") and "median model calls" in total and "over 1 runs" in total
+    assert not (Path(CACHE) / "serve.json").exists()  # the benchmark's server stopped and withdrew its file
 
 
 @pytest.mark.slow
