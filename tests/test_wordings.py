@@ -122,3 +122,20 @@ def test_references_are_resolved_in_one_pass_and_bounded():
     assert once == hostile.result  # the passage is not inserted into the inserted result
     many = resolve_refs(" / ".join(["{1}"] * 100) + " {a}", [hostile], passage)
     assert len(many) <= MAX_RESOLVED_CHARS + 4 and many.endswith("[…]")
+
+
+def test_an_objective_that_computes_recalls_what_was_kept_never_what_other_runs_computed():
+    from agent.memory.base import FACT, Recall
+    from agent.run.loop import recall
+
+    class Stored:
+        def search(self, query: str, k: int = 3, where: dict | None = None) -> list[Recall]:
+            return [Recall("wrong", "What is 17 * 23?\n391 * 391", 0.1, {"run": "old", "kind": "answer"}),
+                    Recall("step", "calculator(expression={a} * 391)\n152881", 0.2, {"run": "old", "kind": "result"}),
+                    Recall("fact", "one valve costs 17 dollars", 0.3, {"run": "old", "kind": FACT}),
+                    Recall("kept", "Note for later: a hinge costs 4 dollars.\nNoted.", 0.3,
+                           {"run": "old", "kind": "answer"})]
+
+    assert [r.id for r in recall(Stored(), "What is 17 * 23?", "new", 5)] == ["fact", "kept"]
+    assert [r.id for r in recall(Stored(), "What did I ask you before?", "new", 5)] == [
+        "wrong", "step", "fact", "kept"]  # nothing to compute: every relevant memory

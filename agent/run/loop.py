@@ -22,6 +22,7 @@ from agent.prompting.meter import Meter
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RESULT_FILE, RunStore
+from agent.text import asks_to_compute, asks_to_keep
 
 
 @dataclass
@@ -166,9 +167,14 @@ def close(ctx: Context) -> RunResult:
 
 def recall(memory: Memory, objective: str, run_id: str, k: int, max_distance: float = 1.0) -> list[Recall]:
     """Memories from other runs relevant to the objective (this run's own results are in its prompts): the `k`
-    nearest within `max_distance`, since an unrelated memory shown to a small model becomes its answer."""
+    nearest within `max_distance`, since an unrelated memory shown to a small model becomes its answer. An
+    objective with something to compute recalls only what was given to keep (a fact, or what a run asked to keep
+    something wrote), never what other runs computed: a small model copies a recalled number into its own
+    calculation ("What is 17 * 23?" after a wrong "391 * 391" answered it again with "{a} * 391")."""
     found = memory.search(objective, k + 8)
-    return [r for r in found if r.metadata.get("run") != run_id and r.distance <= max_distance][:k]
+    computing = asks_to_compute(objective)
+    return [r for r in found if r.metadata.get("run") != run_id and r.distance <= max_distance
+            and (not computing or r.metadata.get("kind") == FACT or asks_to_keep(r.text))][:k]
 
 
 def remember(memory: Memory, run_id: str, task: Task) -> None:
