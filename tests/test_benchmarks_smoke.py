@@ -231,3 +231,13 @@ def test_peer_smolagents_runs_or_says_in_one_line_that_smolagents_is_missing(tmp
     for name in ("same suite, same model, greedy decoding", "agent (ours)", "smolagents", "success",
                  "calls (mean)", "parse fails"):
         assert name in out, name
+
+
+@pytest.mark.slow
+def test_prefill_compares_the_engine_with_transformers_on_one_prompt(tmp_path):
+    out = ran(bench("prefill.py", "--variants", "shipped", "--repeats", 1, "--prompt-tokens", 32,
+                    runs=tmp_path / "runs"))
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("smollm2-135m, 32-token prompt") and lines[1].startswith("transformers fp32")
+    assert lines[2].startswith("shipped, threads default") and "x transformers" in lines[2] and "decode" in lines[2]
+    assert "DIFFERS" not in out

@@ -36,10 +36,12 @@ def cache_root(cache_dir: Path | None) -> Path:
     return (cache_dir or Path(tempfile.gettempdir()) / "agent-cache") / "engines"
 
 
-def engine_dir(source: ModelSource, cache_dir: Path | None, *, show_progress: bool = True) -> Path:
-    """The built engine model of `source`, building it first when there is no sound one."""
+def engine_dir(source: ModelSource, cache_dir: Path | None, *, show_progress: bool = True,
+               build_args: tuple[str, ...] = BUILD_ARGS) -> Path:
+    """The built engine model of `source`, building it first when there is no sound one; `build_args` are the
+    builder's options (other ones are for comparing configurations: benchmarks/prefill.py)."""
     root = cache_root(cache_dir)
-    key = _key(source, root)
+    key = _key(source, root, build_args)
     target = root / f"{_stem(source)}-{key}"
     if is_sound(target, key):
         return target
@@ -49,7 +51,7 @@ def engine_dir(source: ModelSource, cache_dir: Path | None, *, show_progress: bo
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
     try:
-        _run_builder(hf_dir, staging, source.label, show_progress)
+        _run_builder(hf_dir, staging, source.label, show_progress, build_args)
         _fix_pad_token(staging)
         files = {p.name: p.stat().st_size for p in staging.iterdir() if p.is_file()}
         (staging / MANIFEST).write_text(json.dumps({"format": FORMAT, "key": key, "files": files}))
@@ -87,8 +89,8 @@ def _weight_files(source: ModelSource) -> list[Path]:
                   if p.is_file() and p.suffix in (".json", ".safetensors", ".bin", ".model", ".txt", ".jinja"))
 
 
-def _key(source: ModelSource, root: Path) -> str:
-    digest = hashlib.blake2b(f"{FORMAT}|{engine_version()}|{' '.join(BUILD_ARGS)}".encode(), digest_size=8)
+def _key(source: ModelSource, root: Path, build_args: tuple[str, ...] = BUILD_ARGS) -> str:
+    digest = hashlib.blake2b(f"{FORMAT}|{engine_version()}|{' '.join(build_args)}".encode(), digest_size=8)
     for path in _weight_files(source):
         digest.update(f"{path.name}:{file_hash(path, root)}".encode())
     return digest.hexdigest()
@@ -149,13 +151,14 @@ def _check_gguf(path: Path) -> None:
         raise ModelError(f"{path}: truncated GGUF file ({path.stat().st_size:,} bytes, tensors need {end:,})")
 
 
-def _run_builder(hf_dir: Path, out: Path, label: str, show_progress: bool) -> None:
+def _run_builder(hf_dir: Path, out: Path, label: str, show_progress: bool,
+                 build_args: tuple[str, ...] = BUILD_ARGS) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
     layers = json.loads((hf_dir / "config.json").read_text()).get("num_hidden_layers") or None
     command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-m", str(hf_dir), "-o", str(out),
-               "-c", str(out / ".builder-cache"), *BUILD_ARGS]
+               "-c", str(out / ".builder-cache"), *build_args]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}  # a build never reaches a hub
     tail: list[str] = []
     with Progress(console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
