@@ -4,7 +4,6 @@ failures (a tool that raises, a slow one, a server that exits mid-call or never 
 
 import json
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cli_calls import cli
+from ports import free_port, wait_listening
 
 from agent import Agent, RunStatus, ScriptedModel, TaskStatus, ToolError, UsageError, mcp_tools
 from agent.tools.runner import run_tool
@@ -22,25 +22,14 @@ pytest.importorskip("mcp")
 SERVER = Path(__file__).parent / "mcp_servers" / "tools_server.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def http_url():
     """The test server on streamable HTTP, on a free loopback port, for the whole module."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_listening(port, 30)
     yield f"http://127.0.0.1:{port}/mcp"
     process.kill()
     process.wait()
@@ -96,7 +85,7 @@ def test_failures_are_one_line_naming_the_server_and_the_next_call_starts_it_aga
     started = time.monotonic()
     with pytest.raises(ToolError, match=r"^MCP server 'local' gave no answer within 3 s calling slow$"):
         run_tool(local["local.slow"], {"seconds": 30})
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 25  # cut at its timeout, not run for its 30 s
     with pytest.raises(ToolError, match=r"^MCP server 'local' stopped while calling die") as died:
         run_tool(local["local.die"], {})
     for error in (raised.value, died.value):

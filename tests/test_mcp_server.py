@@ -2,10 +2,8 @@
 HTTP: a run with progress notifications, the run list, memory search, resuming, and errors as tool errors."""
 
 import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import anyio
@@ -13,6 +11,7 @@ import pytest
 
 pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters  # noqa: E402
+from ports import free_port, wait_listening  # noqa: E402
 
 AGENT_SERVER = Path(__file__).parent / "mcp_servers" / "agent_server.py"
 
@@ -62,19 +61,11 @@ def test_a_client_runs_an_objective_with_progress_then_lists_searches_and_resume
 
 
 def test_the_server_on_streamable_http_on_loopback(tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([sys.executable, str(AGENT_SERVER), str(tmp_path / "runs"), "--http", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_listening(port, 60)
 
         async def listing() -> object:
             async with Client(f"http://127.0.0.1:{port}/mcp") as client:
