@@ -2,15 +2,17 @@
 prompt, in one run: which prebuilt configuration reads a prompt fastest on this CPU.
 
     python benchmarks/prefill.py [--model smollm2-135m] [--prompt-tokens 400] [--repeats 3]
-                                 [--variants shipped,prune,prune-acc1] [--threads 0,2] [--no-transformers]
+                                 [--variants no-prune,shipped,prune-acc1] [--threads 0,N] [--no-transformers]
 
 Variants are builder options (each engine built once into the cache, keyed by its options):
   shipped      the options every run uses (agent/models/engine_build.py BUILD_ARGS)
-  prune        + prune_lm_head: the LM head computes the last token's logits only, not every prompt token's
+  no-prune     prune_lm_head=false: the LM head computes the logits of every prompt token
+  prune        prune_lm_head=true: the last token's logits only
   acc1         int4_accuracy_level=1: int4 weights dequantized to fp32 matmuls (instead of int8 activations)
-  prune-acc1   both
+  prune-acc1   prune_lm_head=true and int4_accuracy_level=1
   block128     + int4_block_size=128
-`--threads` sets the session's intra_op_num_threads (0: the engine's default) for every variant. Prefill is
+`--threads` sets the session's intra_op_num_threads (0: the engine's own default; the agent sets the CPUs it may
+run on) for every variant. Prefill is
 tokens/s of one append of the whole prompt to a fresh generator (best of --repeats); decode is 32 greedy
 tokens after it. Checks that every variant's next token after the prompt equals the shipped one's.
 """
@@ -28,11 +30,13 @@ import numpy as np
 
 from agent.models.catalog import resolve
 from agent.models.engine_build import BUILD_ARGS, _hf_directory, engine_dir
+from agent.models.ortgenai import usable_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_OPTIONS = BUILD_ARGS[BUILD_ARGS.index("--extra_options") + 1:]
 VARIANTS = {
     "shipped": (),
+    "no-prune": ("prune_lm_head=false",),
     "prune": ("prune_lm_head=true",),
     "acc1": ("int4_accuracy_level=1",),
     "prune-acc1": ("prune_lm_head=true", "int4_accuracy_level=1"),
@@ -102,8 +106,9 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--prompt-tokens", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--variants", default="shipped,prune,prune-acc1")
-    parser.add_argument("--threads", default="0", help="intra-op threads to try, comma-separated (0: default)")
+    parser.add_argument("--variants", default="no-prune,shipped,prune-acc1")
+    parser.add_argument("--threads", default=f"0,{usable_cpus()}",
+                        help="intra-op threads to try, comma-separated (0: the engine's default)")
     parser.add_argument("--no-transformers", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
