@@ -136,3 +136,17 @@ def test_agent_serve_with_the_default_model_answers_agent_run(tmp_path):
     assert "383136" in json.loads(runs[0].stdout)["final_answer"] and "383136" in runs[1].stdout
     assert "running on the resident engine" in runs[1].stderr
     assert not (Path(env["AGENT_CACHE_DIR"]) / FILE).exists()  # withdrawn when it stopped
+
+
+def test_runs_on_the_resident_engine_leave_no_files_open(served, settings):
+    model, endpoint = served
+    model.default = lambda messages, schema: json.dumps(finish("done")) if schema and "finish" in json.dumps(
+        schema) else json.dumps({"next": "solve"}) if schema else "a slogan"
+
+    def runs(n: int) -> int:
+        for i in range(n):
+            run_resident(endpoint, f"Write slogan {i}", settings, approve_risky=False, on_event=lambda e: None)
+        return len(os.listdir("/proc/self/fd"))
+
+    after_two = runs(2)
+    assert runs(6) <= after_two + 2  # each run's memory stores are closed with it (they were not: 12 files a run)

@@ -164,6 +164,10 @@ class ChromaMemory:
         with self._guard():
             return self._collection.count()
 
+    def close(self) -> None:
+        """Release the store's files and connections (a long-lived process opens a store per run)."""
+        self._client.close()  # type: ignore[attr-defined]  # chromadb 1.x has close(), its stub does not
+
     @contextmanager
     def _guard(self) -> Iterator[None]:
         """A full disk or an unreachable server as one line; anything else is left as it is."""

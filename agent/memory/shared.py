@@ -66,3 +66,7 @@ class RunAndShared:
 
     def count(self) -> int:
         return self.shared.count()
+
+    def close(self) -> None:
+        self.own.close()
+        self.shared.close()

@@ -213,6 +213,7 @@ class Agent:
             if on_event is not None:
                 on_event(event)
 
+        memory: Memory | None = None
         try:
             memory = self.memory if self.memory is not None else _default_memory(store.path, settings)
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
@@ -245,6 +246,8 @@ class Agent:
             return run_loop(ctx)
         finally:
             trace.close()
+            if self.memory is None and memory is not None and callable(close := getattr(memory, "close", None)):
+                close()  # the stores this run opened: a resident engine runs many
 
     def _worked_examples(self, objective: str) -> list[tuple[str, str]]:
         store = self.experience
