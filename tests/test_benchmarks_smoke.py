@@ -241,3 +241,21 @@ def test_prefill_compares_the_engine_with_transformers_on_one_prompt(tmp_path):
     assert lines[0].startswith("smollm2-135m, 32-token prompt") and lines[1].startswith("transformers fp32")
     assert lines[2].startswith("shipped, threads default") and "x transformers" in lines[2] and "decode" in lines[2]
     assert "DIFFERS" not in out
+
+
+def test_prompt_budget_counts_prompt_tokens_per_call_kind_over_a_directory_of_runs(tmp_path):
+    from agent import Agent, ScriptedModel
+    from agent.tools.builtin import calculator
+
+    for n in (3, 4):  # two runs of two calls each: decide a call, then decide the answer
+        model = ScriptedModel([{"next": "calculator", "arguments": {"expression": f"{n} * 2"}},
+                               {"next": "finish", "answer": "{1}"}])
+        Agent(model=model, tools=[calculator], run_dir=tmp_path / "runs", experience=False,
+              shared_memory=False, default_adapter=False).run(f"What is {n} * 2?")
+    figures = json.loads(ran(bench("prompt_budget.py", tmp_path / "runs", "--json", runs=tmp_path / "unused")))
+    assert figures["runs"] == 2 and set(figures["purposes"]) == {"decide"}
+    assert figures["purposes"]["decide"]["calls"] == 4 and figures["purposes"]["decide"]["share"] == 1.0
+    assert figures["median_prompt_tokens_per_run"] > 0
+    text = ran(bench("prompt_budget.py", tmp_path / "runs", runs=tmp_path / "unused"))
+    assert text.startswith("2 runs; median prompt tokens per run") and "decide" in text
+    assert "no runs" in bench("prompt_budget.py", tmp_path / "empty", runs=tmp_path / "unused").stderr
