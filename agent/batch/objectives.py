@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from agent.errors import UsageError, describe
+from agent.json_lines import parse_json_lines, read_lines
 from agent.schemas import Strict
 
 MAX_OBJECTIVES = 100_000
@@ -42,37 +42,16 @@ class BatchObjective(Strict):
 
 def parse_lines(lines: Iterable[str], source: str = "objectives") -> list[BatchLine]:
     """Validate JSON lines (blank lines skipped); any problem is a UsageError naming `source` and the line."""
-    parsed: list[BatchLine] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{source} line {number}"
-        try:
-            raw = json.loads(line)
-            item = BatchLine.model_validate({"objective": raw} if isinstance(raw, str) else raw)
-        except ValueError as exc:
-            if isinstance(exc, ValidationError):
-                raise UsageError(f"{where}: {describe(exc, limit=1, subject='line')}") from None
-            raise UsageError(f"{where}: not JSON ({exc}); write one JSON object or string per line") from None
-        if item.id is not None:
-            if item.id in seen:
-                raise UsageError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
-            seen[item.id] = number
-        parsed.append(item)
-        if len(parsed) > MAX_OBJECTIVES:
-            raise UsageError(f"{source} holds more than {MAX_OBJECTIVES} objectives; split it into several batches")
-    if not parsed:
-        raise UsageError(f"{source} holds no objectives")
-    return parsed
+    def parse(line: str) -> BatchLine:
+        raw = json.loads(line)
+        return BatchLine.model_validate({"objective": raw} if isinstance(raw, str) else raw)
+
+    return parse_json_lines(lines, source, parse, lambda item: item.id, noun="line", plural="objectives",
+                            limit=MAX_OBJECTIVES, shape="one JSON object or string")
 
 
 def load_lines(path: Path) -> list[BatchLine]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read objectives {path}: {exc}") from None
-    return parse_lines(text.splitlines(), str(path))
+    return parse_lines(read_lines(path, "objectives"), str(path))
 
 
 def number_lines(lines: list[BatchLine], batch_id: str) -> list[BatchObjective]:

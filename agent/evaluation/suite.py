@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import (
     BaseModel,
     Field,
-    ValidationError,
     computed_field,
     field_validator,
     model_validator,
 )
 
-from agent.errors import AgentError, UsageError, describe
+from agent.errors import AgentError
 from agent.events import Event
+from agent.json_lines import parse_json_lines, read_lines
 from agent.memory.base import Memory
 from agent.schemas import Strict
 
@@ -113,31 +113,12 @@ class EvalItem(Strict):
 
 def parse_suite(lines: Iterable[str], source: str = "suite") -> list[EvalItem]:
     """Validate JSON lines (blank lines skipped); any problem is a UsageError naming `source` and the line."""
-    items: list[EvalItem] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{source} line {number}"
-        try:
-            item = EvalItem.model_validate_json(line)
-        except ValidationError as exc:
-            raise UsageError(f"{where}: {describe(exc, limit=1, subject='item')}") from None
-        if item.id in seen:
-            raise UsageError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
-        seen[item.id] = number
-        items.append(item)
-    if not items:
-        raise UsageError(f"{source} holds no items")
-    return items
+    return parse_json_lines(lines, source, EvalItem.model_validate_json, lambda item: item.id, noun="item",
+                            plural="items")
 
 
 def load_suite(path: Path) -> list[EvalItem]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read suite {path}: {exc}") from exc
-    return parse_suite(text.splitlines(), str(path))
+    return parse_suite(read_lines(path, "suite"), str(path))
 
 
 # --- checkers ---------------------------------------------------------------------------------------------
