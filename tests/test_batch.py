@@ -114,14 +114,19 @@ def test_without_ray_one_worker_runs_in_process_and_more_say_what_to_install(tmp
         assert run_batch(folder, InProcess(workers_for(tmp_path)), progress=False).ran == 0
 
 
-def test_two_workers_run_a_batch_on_ray(cluster, tmp_path):
-    folder = new_batch(tmp_path, 6)
-    pool = RayPool(workers_for(tmp_path), Placement(workers=2))
+def on_ray(tmp_path, folder, workers: int = 2):
+    """The batch in `folder` run to its end on a pool of `workers` Ray workers; the report and the pool."""
+    pool = RayPool(workers_for(tmp_path), Placement(workers=workers))
     try:
         with folder:
-            report = run_batch(folder, pool, progress=False)
+            return run_batch(folder, pool, progress=False), pool
     finally:
         pool.close()
+
+
+def test_two_workers_run_a_batch_on_ray(cluster, tmp_path):
+    folder = new_batch(tmp_path, 6)
+    report, pool = on_ray(tmp_path, folder)
     assert_each_once(tmp_path, folder, 6)
     assert {ack.worker for ack in report.acks} == {0, 1}
     assert len(set(pool.pids)) == 2 and os.getpid() not in pool.pids
@@ -175,12 +180,7 @@ def test_a_batch_whose_driver_was_killed_resumes_without_running_anything_twice(
     acked_before = len(lines(folder.path / "acks.jsonl"))
     assert acked_before < 5
     (tmp_path / "release").touch()
-    pool = RayPool(workers_for(tmp_path), Placement(workers=2))
-    try:
-        with folder:
-            report = run_batch(folder, pool, progress=False)
-    finally:
-        pool.close()
+    report, _ = on_ray(tmp_path, folder)
     assert report.ran == 5 - acked_before
     assert_each_once(tmp_path, folder, 5)
 
