@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 FACT = "fact"  # the metadata kind of a fact an objective gave to keep
+RESULT = "result"  # of a step's result
+ANSWER = "answer"  # of a run's final answer
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from agent.deciding.planner import Planner, tasks_for
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
 from agent.executing.executor import Executor
-from agent.memory.base import FACT, Memory, Recall
+from agent.memory.base import ANSWER, FACT, RESULT, Memory, Recall
 from agent.prompting.meter import Meter
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RESULT_FILE, RunStore
-from agent.text import asks_to_compute, asks_to_keep
+from agent.text import asks_to_keep
 
 
 @dataclass
@@ -160,26 +160,26 @@ def close(ctx: Context) -> RunResult:
     ctx.save([], result.status.value, result.final_answer)
     if result.status is RunStatus.done:
         ctx.memory.add(f"{ctx.run_id}:answer", f"{ctx.objective}\n{result.final_answer}",
-                       {"kind": "answer", "run": ctx.run_id})
+                       {"kind": ANSWER, "run": ctx.run_id})
     ctx.emit(RunFinished(result=result))
     return result
 
 
 def recall(memory: Memory, objective: str, run_id: str, k: int, max_distance: float = 1.0) -> list[Recall]:
     """Memories from other runs relevant to the objective (this run's own results are in its prompts): the `k`
-    nearest within `max_distance`, since an unrelated memory shown to a small model becomes its answer. An
-    objective with something to compute recalls only what was given to keep (a fact, or what a run asked to keep
-    something wrote), never what other runs computed: a small model copies a recalled number into its own
-    calculation ("What is 17 * 23?" after a wrong "391 * 391" answered it again with "{a} * 391")."""
+    nearest within `max_distance`, since an unrelated memory shown to a small model becomes its answer. Of other
+    runs' answers and step results, only those of runs asked to keep something: what the user gave to keep is
+    recalled, what other runs answered or computed is not, since a small model copies it into its own answer
+    ("What is 17 * 23?" after a wrong "391 * 391" answered "{a} * 391"; a second "List three uses of a
+    paperclip" repeated the first one's broken answer three times)."""
     found = memory.search(objective, k + 8)
-    computing = asks_to_compute(objective)
     return [r for r in found if r.metadata.get("run") != run_id and r.distance <= max_distance
-            and (not computing or r.metadata.get("kind") == FACT or asks_to_keep(r.text))][:k]
+            and (r.metadata.get("kind") not in (ANSWER, RESULT) or asks_to_keep(r.text))][:k]
 
 
 def remember(memory: Memory, run_id: str, task: Task) -> None:
     """Store a settled task's result, or the fact it keeps, alone; upsert by id, so storing again after a crash
     never duplicates it."""
-    text, kind = (task.result, FACT) if task.mode == "remember" else (f"{task.description}\n{task.result}", "result")
+    text, kind = (task.result, FACT) if task.mode == "remember" else (f"{task.description}\n{task.result}", RESULT)
     memory.add(f"{run_id}:task-{task.id}", text or "",
                {"kind": kind, "run": run_id, "task": task.id, "status": task.status.value})
