@@ -138,10 +138,10 @@ class OrtGenAIModel(ChatModel):
         self._sample: tuple[float, np.random.Generator, int] | None = None  # temperature, its generator, seed
 
     def _open(self, directory: Path) -> tuple[Any, Any, dict[str, Any]]:
-        config = self._og.Config(str(directory))
+        options = self._og.Config(str(directory))
         # the engine's own default ran one thread on a 2-CPU machine: half the prefill and decode speed
-        config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": self.threads}}}}))
-        model = self._og.Model(config)
+        options.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": self.threads}}}}))
+        model = self._og.Model(options)
         tokenizer = self._og.Tokenizer(model)
         config = json.loads((directory / "genai_config.json").read_text())["model"]
         return model, tokenizer, config

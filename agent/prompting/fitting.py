@@ -51,7 +51,7 @@ def fit(messages: Sequence[Message], limit: int, count: Callable[[Sequence[Messa
         inner = longest.group(1)
         per_token = len(last) / max(1, count([kept[-1]]))  # characters per token of this text
         excess = int((tokens - limit) * per_token * 1.1) + 64
-        keep = max(MIN_KEPT_CHARS, len(inner) - excess, len(inner) // 2 if excess < len(inner) // 2 else 0)
+        keep = max(MIN_KEPT_CHARS, len(inner) - excess)
         cut = len(inner) - keep
         chars += cut
         shortened = f"{inner[:keep]} … [{cut} characters left out]"
