@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.answering.checks import NAMES
-from agent.cli.eval import _tool_pool, item_tools
+from agent.cli.eval import _tool_pool
 from agent.config import load_settings
+from agent.evaluation.agents import item_tools
 from agent.evaluation.suite import EvalItem, ItemResult, SharedMemories, load_suite, run_suite
 from agent.run.agent import Agent, load_configured_model
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from agent.cli.eval import _tool_pool
 from agent.config import load_settings
 from agent.evaluation.suite import DEFAULT_TOOLS, SharedMemories, load_suite, passes
+from agent.learning.dataset import TrajectoryLog
 from agent.learning.learn import item_kind, kind_of, success_by_kind
-from agent.learning.trajectories import TrajectoryLog
 from agent.memory.experience import ExperienceStore, experience_from_result
 from agent.run.agent import Agent, load_configured_model
 

@@ -41,8 +41,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli.eval import _tool_pool, item_tools, select_items
+from agent.cli.eval import _tool_pool, select_items
 from agent.config import Settings, load_settings
+from agent.evaluation.agents import item_tools
 from agent.evaluation.suite import EvalItem, ItemResult, SharedMemories, SuiteReport, load_suite, passes, run_suite
 from agent.models.base import ChatModel
 from agent.run.agent import Agent, load_configured_model

@@ -25,7 +25,7 @@ from agent.batch.suite import item_groups, run_suite_on
 from agent.config import build_settings
 from agent.errors import UsageError
 from agent.evaluation.suite import EvalItem
-from agent.learning.trajectories import TrajectoryLog
+from agent.learning.dataset import TrajectoryLog
 
 from batch_helpers import FileMemories, GateTools, ScriptedFactory, SuiteScripted, SuiteWorkers, lines, no_tools
 

@@ -8,8 +8,8 @@ from safetensors.numpy import save_file
 
 from agent.errors import UsageError
 from agent.evaluation.suite import parse_suite
-from agent.learning.learn import kind_of, learn, split_suite, success_by_kind
-from agent.learning.trajectories import RecordedCall, RecordingModel, collect
+from agent.learning.learn import learn, split_suite, success_by_kind
+from agent.learning.trajectories import RecordedCall, RecordingModel, collect, kind_of
 from agent.models.adapted import META_FILE, AdapterMeta, find_adapter, read_meta, weights_key
 from agent.models.fake import ScriptedModel
 
@@ -286,7 +286,7 @@ def test_the_weights_key_ignores_the_transformers_version_a_config_was_saved_wit
 
 
 def test_collected_runs_are_logged_and_a_rerun_collects_only_what_is_missing(tmp_path):
-    from agent.learning.trajectories import TrajectoryLog
+    from agent.learning.dataset import TrajectoryLog
 
     ran = []
 
@@ -312,7 +312,7 @@ def test_collected_runs_are_logged_and_a_rerun_collects_only_what_is_missing(tmp
 
 
 def test_a_run_cut_off_while_logged_is_collected_again_and_a_corrupt_log_is_one_line(tmp_path):
-    from agent.learning.trajectories import TrajectoryLog
+    from agent.learning.dataset import TrajectoryLog
 
     def run_item(item, recorder):
         recorder.generate([{"role": "user", "content": item.objective}])
@@ -332,7 +332,8 @@ def test_a_run_cut_off_while_logged_is_collected_again_and_a_corrupt_log_is_one_
 def test_learn_trains_on_every_passing_logged_run_but_never_a_held_out_objective(tmp_path, monkeypatch):
     from agent.config import build_settings
     from agent.learning import learn as learn_module
-    from agent.learning.trajectories import Trajectory, TrajectoryLog
+    from agent.learning.dataset import TrajectoryLog
+    from agent.learning.trajectories import Trajectory
     from agent.tools.registry import select_tools
 
     log = TrajectoryLog(tmp_path / "runs.jsonl")

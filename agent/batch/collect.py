@@ -12,7 +12,8 @@ from typing import Any
 
 from agent.batch.executor import Executor, Job, Outcome
 from agent.config import Settings
-from agent.learning.trajectories import Trajectory, TrajectoryLog
+from agent.learning.dataset import TrajectoryLog
+from agent.learning.trajectories import Trajectory
 from agent.models.base import ChatModel
 from agent.tools.base import Tool
 
@@ -30,6 +31,8 @@ class CollectWorkers:
     samples: int
     temperature: float
     model: Callable[[], ChatModel] | None = None  # the collecting model, made where the worker runs (tests)
+    whole: bool = False  # items without tools of their own are offered the whole pool
+    provenance: dict[str, str] | None = None  # stamped on every run (weights key, suite)
 
     def __call__(self) -> Callable[[tuple[int, Any, int]], list[Trajectory]]:
         from agent.learning.learn import SuiteRunner
@@ -38,12 +41,12 @@ class CollectWorkers:
 
         source = self.model() if self.model is not None else \
             load_configured_model(self.served.model_copy(update={"adapter": None}), self.teacher)
-        runner = SuiteRunner(self.settings, self.tools(), Path(tempfile.mkdtemp(prefix="agent-collect-")))
+        runner = SuiteRunner(self.settings, self.tools(), Path(tempfile.mkdtemp(prefix="agent-collect-")), self.whole)
 
         def run(job: tuple[int, Any, int]) -> list[Trajectory]:
             index, item, seed = job  # the seed the item would get in a collection on one worker
             return collect([item], source, runner, samples=self.samples, temperature=self.temperature,
-                           seed=seed + 1000 * index)
+                           seed=seed + 1000 * index, provenance=self.provenance)
 
         return run
 

@@ -84,17 +84,10 @@ def eval_command(suite: Path, model: str | None, max_cycles: int | None, heads: 
 def _agent_maker(settings: Settings, loaded: ChatModel, tools: dict[str, Tool], all_tools: bool,
                  scratch: Path) -> Callable[[EvalItem], Agent]:
     """An Agent per item on the loaded model: its tools, and its memory key's store under `scratch`."""
-    from agent.evaluation.suite import SharedMemories
-    from agent.run.agent import Agent
+    from agent.evaluation.agents import ItemAgents
 
-    memories = SharedMemories(scratch / "memories")
-
-    def make_agent(item: EvalItem) -> Agent:
-        return Agent(model=loaded, tools=item_tools(item, tools, all_tools, scratch / "workspaces"),
-                     memory=memories(item.memory), memory_search=all_tools and item.tools is None,
-                     settings=settings)
-
-    return make_agent
+    agents = ItemAgents(settings, tools, all_tools, scratch)
+    return lambda item: agents(item, loaded)
 
 
 @dataclass(frozen=True)
@@ -116,26 +109,6 @@ class EvalWorkers:
         make_agent = _agent_maker(self.settings, load_configured_model(self.settings), tools, self.all_tools,
                                   scratch)
         return lambda group: [run_item(item, make_agent) for item in group]
-
-
-def item_tools(item: EvalItem, pool: dict[str, Tool], whole: bool = False,
-               workspaces: Path | None = None) -> list[Tool]:
-    """The tools an item may use, from a pool made by _tool_pool: its own, or with `whole` (and no `tools` of its
-    own) the whole pool. An item with `files` gets them written into a workspace of its own under `workspaces`,
-    with the workspace file tools."""
-    names = (list(pool) if whole else DEFAULT_TOOLS) if item.tools is None else item.tools
-    tools = [pool[name] for name in names]
-    if item.files:
-        from agent.tools.workspace import workspace_tools
-
-        if workspaces is None:
-            raise UsageError(f"item {item.id!r} has files: its evaluation needs a scratch directory for them")
-        root = workspaces / item.id
-        root.mkdir(parents=True, exist_ok=True)
-        for name, content in item.files.items():
-            (root / name).write_text(content, encoding="utf-8")
-        tools += workspace_tools(root)
-    return tools
 
 
 def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], device: str,

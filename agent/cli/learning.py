@@ -5,7 +5,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -14,6 +14,9 @@ from agent.cli.batch import placement_of, placement_options
 from agent.config import load_settings
 from agent.errors import UsageError
 from agent.learning.feedback import MAX_LABEL_CHARS
+
+if TYPE_CHECKING:
+    from agent.learning.dataset import TrajectoryLog
 
 _RUN_DIR = click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
                         help="Directory holding runs (the experience store lives in DIR/.experience).")
@@ -115,6 +118,17 @@ def feedback(run_id: str, task: int | None, good: bool, bad: bool, label: str | 
             click.echo(f"removed experience {experience.id}: it is no longer shown as a worked example")
 
 
+def _describe(log: "TrajectoryLog") -> str:
+    """What a trajectory file holds, as its data card tells it."""
+    s = log.summary()
+    lines = [f"{log.path}: {s['runs']} runs of this loop ({s['loop']}), {s['passing']} passing; "
+             f"{s['stale']} stale runs of another loop left out" + (f", {s['converted']} converted" if s["converted"]
+                                                                     else ""),
+             "by model: " + ", ".join(f"{m} {n}" for m, n in s["by_model"].items())]
+    lines += [f"  {kind}: {s['passing_by_kind'].get(kind, 0)}/{n} passing" for kind, n in s["runs_by_kind"].items()]
+    return "\n".join(lines)
+
+
 def _check_label(label: str) -> None:
     if not label.strip():
         raise UsageError("--label is empty: give the right label")
@@ -150,25 +164,32 @@ def _check_label(label: str) -> None:
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Train on the first N objectives only.")
 @click.option("--head", "heads", multiple=True, type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="A trained head directory served as a tool (as in agent eval); repeatable.")
+@click.option("--all-tools", is_flag=True,
+              help="Offer every item without tools of its own the whole tool set (as agent eval --all-tools).")
+@click.option("--collect-only", is_flag=True, help="Only collect runs into --trajectories FILE; train nothing.")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @placement_options
 def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None, out: Path | None,
           trajectories: Path | None, samples: int, temperature: float, epochs: int, rank: int, lr: float,
-          max_cycles: int | None, limit: int | None, heads: tuple[Path, ...], device: str | None,
-          as_json: bool, workers: int | None = None, ray_address: str | None = None, cpus_per_worker: float = 1.0,
-          gpus_per_worker: float = 0.0) -> None:
+          max_cycles: int | None, limit: int | None, heads: tuple[Path, ...], all_tools: bool, collect_only: bool,
+          device: str | None, as_json: bool, workers: int | None = None, ray_address: str | None = None,
+          cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0) -> None:
     """Improve the model itself: run it on SUITE's objectives (sampled several times), keep the runs whose
     answers pass the checks, train a LoRA adapter on their model calls, and keep the adapter only when it
-    beats the base model on held-out objectives. Use it with `agent run --adapter DIR`."""
+    beats the base model on held-out objectives. Use it with `agent run --adapter DIR`.
+
+    A suite whose items name their split (like examples/suites/broad) trains on its `tune` items and compares
+    on the held-out ones; otherwise a stable quarter is held out. With --trajectories FILE (.jsonl, or
+    .jsonl.gz to commit it) the runs accumulate there with their provenance, across reruns and machines."""
     import hashlib
 
     from agent.cli.eval import _tool_pool
     from agent.evaluation.suite import load_suite
-    from agent.learning.learn import NotBetter, engine_scorer, split_suite
+    from agent.learning.dataset import TrajectoryLog
+    from agent.learning.learn import NotBetter, collect_runs, engine_scorer, split_suite
     from agent.learning.learn import learn as run_learn
     from agent.learning.lora import LoraSettings
-    from agent.learning.trajectories import TrajectoryLog
     from agent.models.adapted import base_directory, weights_key
     from agent.run.agent import check_writable, load_configured_model
 
@@ -178,27 +199,36 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     items = load_suite(suite)
     train_items, dev_items = (items, load_suite(dev)) if dev else split_suite(items, 0.25)
     train_items = train_items[:limit]
+    if collect_only and not trajectories:
+        raise UsageError("--collect-only keeps its runs in --trajectories FILE: give one")
     out = out or settings.run_dir / ".adapters" / time.strftime("%Y%m%d-%H%M%S")
-    if out.exists():
+    if out.exists() and not collect_only:
         raise UsageError(f"--out {out} already exists; adapters are never overwritten, pass a new directory")
-    check_writable(out.parent)
+    if not collect_only:
+        check_writable(out.parent)
     log = TrajectoryLog(trajectories) if trajectories else None  # a bad file is refused before any loading
     if trajectories:
         check_writable(trajectories.parent)
-    tools = _tool_pool([*train_items, *dev_items], heads, settings.device)
+    tools = _tool_pool([*train_items, *dev_items], heads, settings.device, all_tools)
     if teacher:
         from agent.models import check_model
 
         check_model(teacher, device=settings.device, base_url=settings.base_url)
     # rejects openai: models too
     base_key = weights_key(base_directory(settings.model, settings.cache_dir), settings.cache_dir)
-    base = load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
+    base = None if collect_only else \
+        load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
     # the runs learnt from: the teacher's, or the model's own as `agent run` serves it (its shipped adapter
     # included unless turned off), on the configured backend (the CPU engine samples there too)
     source = load_configured_model(served.model_copy(update={"adapter": None}), teacher)
     note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
-    data = {"suite": str(suite), "suite_sha256": hashlib.sha256(suite.read_bytes()).hexdigest(),
-            "dev": str(dev) if dev else "held-out quarter of the suite"}
+    suite_sha = hashlib.sha256(suite.read_bytes()).hexdigest()
+    data = {"suite": str(suite), "suite_sha256": suite_sha,
+            "dev": str(dev) if dev else ("held-out splits of the suite" if any(i.split for i in items)
+                                         else "held-out quarter of the suite")}
+    provenance = {"suite": f"{suite.name}@{suite_sha[:12]}",
+                  "weights": weights_key(base_directory(teacher or settings.model, settings.cache_dir),
+                                         settings.cache_dir)}
     lora = LoraSettings(rank=rank, alpha=2 * rank, lr=lr, epochs=epochs)
     with tempfile.TemporaryDirectory(prefix="agent-learn-log-", ignore_cleanup_errors=True) as spare:
         if needs_ray(placement):  # collected on the workers first; the loop below then finds every run in the log
@@ -206,16 +236,24 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
             from agent.cli.eval import _tool_pool as tool_pool
 
             log = log or TrajectoryLog(Path(spare) / "trajectories.jsonl")
-            make_tools = functools.partial(tool_pool, [*train_items, *dev_items], list(heads), settings.device)
-            executor = open_executor(CollectWorkers(settings, served, teacher, make_tools, samples, temperature),
-                                     placement)
+            make_tools = functools.partial(tool_pool, [*train_items, *dev_items], list(heads), settings.device,
+                                           all_tools)
+            executor = open_executor(CollectWorkers(settings, served, teacher, make_tools, samples, temperature,
+                                                    whole=all_tools, provenance=provenance), placement)
             try:
                 collect_on(executor, train_items, log, source.name, lora.seed, note)
             finally:
                 executor.close()
+        if collect_only:
+            assert log is not None
+            collect_runs(train_items, source, settings, tools, samples=samples, temperature=temperature,
+                         seed=lora.seed, log=log, whole=all_tools, provenance=provenance, progress=note)
+            click.echo(json.dumps(log.summary(), indent=2) if as_json else _describe(log))
+            return
         report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
                            samples=samples, temperature=temperature, lora=lora, data=data,
-                           evaluate=engine_scorer(settings), log=log, progress=note)
+                           evaluate=engine_scorer(settings), log=log, whole=all_tools, provenance=provenance,
+                           progress=note)
     figures = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
     if as_json:
         click.echo(json.dumps(figures, indent=2))

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError, UsageError
+from agent.learning.dataset import TrajectoryLog
 from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
-from agent.learning.trajectories import RecordingModel, Trajectory, TrajectoryLog, collect
+from agent.learning.trajectories import RecordingModel, Trajectory, collect, item_kind, kind_of
 from agent.models.adapted import META_FILE, AdapterMeta
 
 
@@ -38,19 +39,14 @@ class LearnReport:
     by_purpose: dict[str, int] = field(default_factory=dict)
 
 
-def kind_of(item_id: str) -> str:
-    """The kind of a suite item: its id without the trailing number ("arith-07" -> "arith")."""
-    head, _, tail = item_id.rpartition("-")
-    return head if head and tail.isdigit() else item_id
-
-
-def item_kind(item: Any) -> str:
-    """A suite item's kind: its own kind field, else the one its id names."""
-    return getattr(item, "kind", None) or kind_of(item.id)
-
-
 def split_suite(items: Sequence[Any], dev_fraction: float) -> tuple[list[Any], list[Any]]:
-    """A stable split by a digest of each id: the same item always lands on the same side."""
+    """Items that name their split: the `tune` ones and the held-out ones. Otherwise a stable split by a digest
+    of each id: the same item always lands on the same side."""
+    if any(getattr(item, "split", None) for item in items):
+        tune = [i for i in items if i.split == "tune"]
+        held_out = [i for i in items if i.split and i.split != "tune"]
+        if tune and held_out:
+            return tune, held_out
     def score(item: Any) -> float:
         return int(hashlib.sha1(item.id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
@@ -72,27 +68,23 @@ def success_by_kind(items: Sequence[Any], passed: Sequence[bool]) -> dict[str, A
 
 class SuiteRunner:
     """Runs suite items through fresh Agents on one loaded model, in a scratch run dir, memory per item
-    (or per shared memory key), no cross-run memory or experience: what is measured is the model."""
+    (or per shared memory key), no cross-run memory or experience: what is measured is the model. With
+    `whole`, an item without tools of its own is offered the whole pool, as in `agent eval --all-tools`."""
 
-    def __init__(self, settings: Any, tools: dict[str, Any], scratch: Path) -> None:
-        from agent.evaluation.suite import SharedMemories
+    def __init__(self, settings: Any, tools: dict[str, Any], scratch: Path, whole: bool = False) -> None:
+        from agent.evaluation.agents import ItemAgents
 
-        self.settings = settings.model_copy(update={"run_dir": scratch / "runs", "shared_memory": False,
-                                                    "default_adapter": False,
-                                                    "experience": False, "memory_url": None, "adapter": None})
-        self.tools = tools
-        self.memories = SharedMemories(scratch / "memories")
+        settings = settings.model_copy(update={"run_dir": scratch / "runs", "shared_memory": False,
+                                               "default_adapter": False, "experience": False,
+                                               "memory_url": None, "adapter": None})
+        self.agents = ItemAgents(settings, tools, whole, scratch)
 
     def __call__(self, item: Any, model: Any) -> tuple[bool, str]:
-        from agent.evaluation.suite import DEFAULT_TOOLS, passes
-        from agent.run.agent import Agent
+        from agent.evaluation.suite import passes
 
-        names = DEFAULT_TOOLS if item.tools is None else item.tools
-        agent = Agent(model=model, tools=[self.tools[n] for n in names], memory=self.memories(item.memory),
-                      settings=self.settings)
         observe = model.observe if isinstance(model, RecordingModel) else None
         try:
-            answer = agent.run(item.objective, on_event=observe).final_answer
+            answer = self.agents(item, model).run(item.objective, on_event=observe).final_answer
         except AgentError:
             return False, ""
         return passes(item.check, answer), answer
@@ -101,34 +93,52 @@ class SuiteRunner:
         return success_by_kind(items, [self(item, model)[0] for item in items])
 
 
+def collect_runs(items: Sequence[Any], source: Any, settings: Any, tools: dict[str, Any], *, samples: int,
+                 temperature: float, seed: int, log: TrajectoryLog, whole: bool = False,
+                 provenance: dict[str, str] | None = None,
+                 progress: Callable[[str], None] = lambda line: None) -> list[Trajectory]:
+    """Collection alone (`agent learn --collect-only`): `source`'s runs of `items` appended to `log`."""
+    with tempfile.TemporaryDirectory(prefix="agent-collect-", ignore_cleanup_errors=True) as scratch:
+        progress(f"collecting trajectories on {len(items)} objectives with {source.name} into {log.path}")
+        return collect(items, source, SuiteRunner(settings, tools, Path(scratch), whole), samples=samples,
+                       temperature=temperature, seed=seed, log=log, provenance=provenance, progress=progress)
+
+
 def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, settings: Any, tools: dict[str, Any],
           out: Path, *, base_key: str, source: Any = None, samples: int = 4, temperature: float = 0.8,
           lora: LoraSettings = LoraSettings(), data: dict[str, Any] | None = None,
           evaluate: Callable[[Path | None], Any] | None = None, log: TrajectoryLog | None = None,
+          whole: bool = False, provenance: dict[str, str] | None = None,
           progress: Callable[[str], None] = lambda line: None) -> LearnReport:
     """The whole loop on `base` (a LocalModel; `source`, e.g. a teacher, collects instead when given). The
     adapter lands in `out` only when it beats the base model on `dev_items`. `evaluate(adapter_dir or None)`
     gives the model to score with (e.g. the CPU engine on merged weights); by default `base` itself scores.
     With a `log`, collection resumes from it, and every passing run in it (any model's, any suite's) is
-    trained on, except runs of a held-out objective."""
+    trained on, except runs of a held-out objective and runs another loop recorded (stale, counted). The
+    examples are mixed by kind: each kind gets an equal share of the training budget, so the kinds with few
+    passing runs are not drowned by the easy ones."""
     started = time.perf_counter()
     source = source or base
     meta = AdapterMeta(base_model=settings.model, base_key=base_key,
                        created=datetime.now(UTC).isoformat(timespec="seconds"),
                        settings={**lora.as_dict(), "samples": samples, "temperature": temperature})
     with tempfile.TemporaryDirectory(prefix="agent-learn-", ignore_cleanup_errors=True) as scratch:
-        runner = SuiteRunner(settings, tools, Path(scratch))
+        runner = SuiteRunner(settings, tools, Path(scratch), whole)
         progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
         trajectories = collect(train_items, source, runner, samples=samples, temperature=temperature,
-                               seed=lora.seed, log=log, progress=progress)
+                               seed=lora.seed, log=log, provenance=provenance, progress=progress)
+        stale = 0
         if log is not None:
             held_out = {item.objective for item in dev_items}
-            trajectories = [t for t in log.runs if t.objective not in held_out]
+            trajectories = [t for t in log.current() if t.objective not in held_out]
+            stale = log.stale()
+            if stale:
+                progress(f"{stale} runs in {log.path} were recorded by another loop version: left out")
         kept = [t for t in trajectories if t.passed]
         if not kept:
             raise UsageError(f"no run passed its check on {len(train_items)} training objectives "
                              f"({len(trajectories)} tried): nothing to learn from, nothing kept; try --teacher MODEL")
-        examples = to_examples([c for t in kept for c in t.calls], base.tokenizer, lora.max_length)
+        examples = mixed_by_kind(kept, base.tokenizer, lora)
         if not examples:
             raise UsageError("the passing runs left no usable example (all too long or rejected); nothing kept")
         progress(f"{len(kept)} passing runs, {len(examples)} examples; scoring the base model on "
@@ -139,7 +149,9 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
         training = train_lora(peft_model, examples, lora, base.tokenizer.pad_token_id, progress)
         meta.data = {**(data or {}), "collected_with": source.name, "train_items": len(train_items),
                      "dev_items": len(dev_items), "trajectories": len(trajectories), "kept_runs": len(kept),
-                     "examples": len(examples), "kept_runs_by_model": dict(Counter(t.model for t in kept))}
+                     "examples": len(examples), "kept_runs_by_model": dict(Counter(t.model for t in kept)),
+                     "kept_runs_by_kind": dict(sorted(Counter(t.kind or kind_of(t.item_id) for t in kept).items())),
+                     "stale_runs_left_out": stale}
         staged = _stage(peft_model, out.parent, meta)
         try:
             if evaluate is None:
@@ -156,6 +168,32 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
         return LearnReport(len(train_items), len(dev_items), len(trajectories), len(kept), len(examples),
                            base_score, adapter_score, training, better, out if better else None,
                            round(time.perf_counter() - started, 1), _purposes(kept))
+
+
+def mixed_by_kind(kept: Sequence[Trajectory], tokenizer: Any, lora: LoraSettings) -> list[Any]:
+    """The training examples of the passing runs, at most `lora.max_examples`, shared out evenly between
+    kinds (a kind with fewer examples than its share gives the rest to the others): a kind the model passes
+    often must not crowd out one it rarely passes."""
+    import random
+
+    by_kind: dict[str, list[Any]] = defaultdict(list)
+    for t in kept:
+        by_kind[t.kind or kind_of(t.item_id)].append(t)
+    pools = {kind: to_examples([c for t in runs for c in t.calls], tokenizer, lora.max_length)
+             for kind, runs in sorted(by_kind.items())}
+    rng = random.Random(lora.seed)
+    for pool in pools.values():
+        rng.shuffle(pool)
+    chosen: list[Any] = []
+    budget, left = lora.max_examples, {k: v for k, v in pools.items() if v}
+    while left and len(chosen) < budget:
+        share = max(1, (budget - len(chosen)) // len(left))
+        for kind in list(left):
+            take, left[kind] = left[kind][:share], left[kind][share:]
+            chosen.extend(take[:budget - len(chosen)])
+            if not left[kind]:
+                del left[kind]
+    return chosen
 
 
 def engine_scorer(settings: Any) -> Callable[[Path | None], Any] | None:

@@ -1,17 +1,17 @@
 """Trajectory collection: run the agent on training objectives with every model call recorded, and keep
 the calls of runs whose answers pass the item's check."""
 
-import json
-import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from agent.errors import UsageError
 from agent.events import Event, Judged, OutputRejected, TasksAdded
 from agent.models.base import ChatModel, Generation, Message
+
+if TYPE_CHECKING:
+    from agent.learning.dataset import TrajectoryLog
 
 
 @dataclass
@@ -70,51 +70,37 @@ class Trajectory:
     calls: list[RecordedCall] = field(default_factory=list)
     objective: str = ""
     model: str = ""  # the name of the model that made the calls (a teacher's, or the learner's own)
+    # provenance: the item's kind, wording template and split; the weights that made the calls (their key);
+    # the suite (name and digest); the loop that recorded them (agent.learning.dataset.loop_version); when
+    kind: str = ""
+    template: str = ""
+    split: str = ""
+    weights: str = ""
+    suite: str = ""
+    loop: str = ""
+    collected: str = ""
 
 
-class TrajectoryLog:
-    """Collected runs as JSON lines, one per run, appended as each run ends: collection is the slow part of
-    learning, so a rerun (after a crash, or with more objectives) reuses what is there, and runs of several
-    models (a teacher's beside the learner's own) add up to one training set."""
+def kind_of(item_id: str) -> str:
+    """The kind of a suite item: its id without the trailing number ("arith-07" -> "arith")."""
+    head, _, tail = item_id.rpartition("-")
+    return head if head and tail.isdigit() else item_id
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.runs: list[Trajectory] = []
-        if path.is_file():
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"{path}: cannot read the collected runs ({exc})") from None
-            for number, line in enumerate(lines, 1):
-                try:
-                    raw = json.loads(line)
-                    calls = [RecordedCall(**c) for c in raw.pop("calls")]
-                    self.runs.append(Trajectory(**raw, calls=calls))
-                except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    if number == len(lines):  # a run cut off while it was written: collected again
-                        break
-                    raise UsageError(f"{path}: line {number} is not a collected run ({exc})") from None
 
-    def of(self, model: str, item: Any) -> list[Trajectory]:
-        """The runs `model` made of this item (same id and objective), in sample order."""
-        return [t for t in self.runs if t.model == model and t.item_id == item.id and t.objective == item.objective]
-
-    def add(self, trajectory: Trajectory) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(asdict(trajectory), ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        self.runs.append(trajectory)
+def item_kind(item: Any) -> str:
+    """A suite item's kind: its own kind field, else the one its id names."""
+    return getattr(item, "kind", None) or kind_of(item.id)
 
 
 def collect(items: Sequence[Any], model: ChatModel, run_item: Callable[[Any, RecordingModel], tuple[bool, str]],
-            *, samples: int, temperature: float, seed: int = 0, log: TrajectoryLog | None = None,
+            *, samples: int, temperature: float, seed: int = 0, log: "TrajectoryLog | None" = None,
+            provenance: dict[str, str] | None = None,
             progress: Callable[[str], None] | None = None) -> list[Trajectory]:
     """Run every item up to `samples` times with a recording wrapper: greedily first, then sampled at
     `temperature` (only once, greedily, when the model cannot sample or temperature is 0), until two runs of it
     pass. `run_item(item, recorder) -> (passed, answer)` runs the agent and checks its answer. With a `log`,
-    runs this model already made of an item are taken from it (and count), new ones are appended to it."""
+    runs this model already made of an item are taken from it (and count), new ones are appended to it.
+    `provenance` ({"weights", "suite"}) is stamped on every new run, with the item's kind, template and split."""
     rounds = samples if temperature > 0 and getattr(model, "supports_sampling", False) else 1
     trajectories = []
     for index, item in enumerate(items):
@@ -127,7 +113,10 @@ def collect(items: Sequence[Any], model: ChatModel, run_item: Callable[[Any, Rec
             recorder = RecordingModel(model)
             with model.sampling(temperature, seed + 1000 * index + sample) if sample else nullcontext():
                 passed, answer = run_item(item, recorder)
-            trajectory = Trajectory(item.id, sample, passed, answer, recorder.calls, item.objective, model.name)
+            trajectory = Trajectory(item.id, sample, passed, answer, recorder.calls, item.objective, model.name,
+                                    kind=item_kind(item), template=getattr(item, "template", None) or "",
+                                    split=getattr(item, "split", None) or "",
+                                    collected=datetime.now(UTC).isoformat(timespec="seconds"), **(provenance or {}))
             trajectories.append(trajectory)
             if log is not None:
                 log.add(trajectory)
