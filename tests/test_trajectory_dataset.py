@@ -156,3 +156,33 @@ def test_collect_only_fills_the_dataset_and_a_rerun_adds_nothing(monkeypatch, ca
     assert code == 0 and len(TrajectoryLog(data).runs) == 2  # nothing collected twice
     code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), "--collect-only")
     assert code == 2 and "--trajectories" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_pulled_teacher_preset_is_found_in_the_configured_cache(monkeypatch, capsys, tmp_path):
+    from cli_calls import cli
+
+    from agent.models.catalog import PRESETS, models_dir, pulled_path
+
+    cache = tmp_path / "cache"
+    weights = pulled_path("qwen2.5-coder-0.5b", models_dir(cache))
+    weights.parent.mkdir(parents=True)
+    with weights.open("wb") as out:
+        out.truncate(PRESETS["qwen2.5-coder-0.5b"].size)  # sparse: the size is what a pulled preset is known by
+    suite_file = tmp_path / "suite.jsonl"
+    suite_file.write_text(json.dumps({"id": "sums-0", "split": "tune", "objective": "What is 0 + 1?",
+                                      "check": {"type": "number", "value": 1}}) + "\n" + json.dumps(
+        {"id": "sums-1", "split": "heldout_kind", "objective": "What is 1 + 1?", "check": {"type": "number",
+                                                                                      "value": 2}}))
+    monkeypatch.setattr("agent.run.agent.load_configured_model",
+                        lambda settings, spec=None: ScriptedModel(default="1", name=spec or "student"))
+    monkeypatch.setattr("agent.models.adapted.base_directory", lambda spec, cache: tmp_path)
+    monkeypatch.setattr("agent.models.adapted.weights_key", lambda directory, cache=None: "k" * 16)
+    monkeypatch.setenv("AGENT_CACHE_DIR", str(cache))
+    monkeypatch.setenv("AGENT_RUN_DIR", str(tmp_path / "rd"))
+    code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), "--teacher", "qwen2.5-coder-0.5b",
+                       "--collect-only", "--trajectories", str(tmp_path / "runs.jsonl"), "--samples", "1")
+    assert code == 0, err
+    weights.unlink()
+    code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), "--teacher", "qwen2.5-coder-0.5b",
+                       "--collect-only", "--trajectories", str(tmp_path / "runs.jsonl"))
+    assert code != 0 and "agent models pull qwen2.5-coder-0.5b" in err

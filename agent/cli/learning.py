@@ -213,7 +213,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     if teacher:
         from agent.models import check_model
 
-        check_model(teacher, device=settings.device, base_url=settings.base_url)
+        check_model(teacher, device=settings.device, base_url=settings.base_url, cache_dir=settings.cache_dir)
     # rejects openai: models too
     base_key = weights_key(base_directory(settings.model, settings.cache_dir), settings.cache_dir)
     base = None if collect_only else \

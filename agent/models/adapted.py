@@ -35,7 +35,7 @@ def base_directory(spec: str, cache_dir: Path | None) -> Path:
 
     if spec.startswith("openai:"):
         raise UsageError("adapters need local weights; --model openai:NAME serves none")
-    source = resolve(spec)
+    source = resolve(spec, cache_dir=cache_dir)
     return _materialize(source, cache_dir) if source.gguf_file else source.directory
 
 
