@@ -3,13 +3,19 @@
     python benchmarks/outcomes.py [--suite examples/suites/dev.jsonl] [--model SPEC] [--limit N] [--kinds K,K]
         [--ids ID,ID] [--skip-peer] [--skip-alone] [--no-experience] [--runs DIR] [--ner-head DIR]
         [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
-        [--all-tools] [--splits S,S] [--checks-off NAME,NAME]
+        [--all-tools] [--splits S,S] [--checks-off NAME,NAME] [--warm-up S,S]
 
 The broad suite (examples/suites/broad/broad.jsonl) is measured as a user meets it, with every tool offered:
     python benchmarks/outcomes.py --suite examples/suites/broad/broad.jsonl --all-tools --skip-peer \
         --no-experience --splits heldout_template,heldout_kind --log FILE
 and the tables then put tune, held-out-template and held-out-kind figures side by side, per kind and per runner.
 --checks-off switches answer checks off by name (agent/answering/checks.py) to measure what each is worth.
+--warm-up tune first runs the suite's `tune` items with experience memory on (their checked successes become
+experiences, logged as the runner "warm-up"), then measures the chosen items on that store, frozen: a measured
+item never learns from another. Against the same items with --no-experience, that is what experience is worth
+on wordings it never saw:
+    python benchmarks/outcomes.py --suite examples/suites/broad/broad.jsonl --all-tools --skip-peer --skip-alone \
+        --warm-up tune --splits heldout_template --log FILE
 
 (a) this agent (agent.Agent through the evaluation harness, each item with its own tools and shared memories);
 (b) the same loaded model with no agent: the objective as one user message, one reply, the same check;
@@ -170,6 +176,17 @@ def smolagents_model_dir(spec: str, settings: Settings) -> Path:
     return _materialize(source, settings.cache_dir) if source.gguf_file else source.directory
 
 
+def first_per_kind(items: list[EvalItem], limit: int | None) -> list[EvalItem]:
+    """The first `limit` items of each kind, in suite order (all of them without a limit)."""
+    if not limit:
+        return items
+    chosen: dict[str | None, list[EvalItem]] = {}
+    for item in items:
+        chosen.setdefault(item.kind, []).append(item)
+    keep = {i.id for group in chosen.values() for i in group[:limit]}
+    return [i for i in items if i.id in keep]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", type=Path, default=ROOT / "examples" / "suites" / "dev.jsonl")
@@ -197,6 +214,8 @@ def main() -> None:
                         "heldout_kind)")
     parser.add_argument("--checks-off", metavar="NAME,NAME", default="",
                         help="answer checks switched off (agent/answering/checks.py)")
+    parser.add_argument("--warm-up", metavar="S,S", default="",
+                        help="first run the items of these splits to fill experience memory, then measure on it")
     parser.add_argument("--items", action="store_true", help="also print every item's answer")
     parser.add_argument("--json", action="store_true", help="print the three reports as JSON")
     parser.add_argument("--from-log", type=Path, metavar="FILE",
@@ -212,8 +231,12 @@ def main() -> None:
         update={"memory_url": None, "shared_memory": False, "experience": not args.no_experience,
                 "answer_checks_off": [c for c in args.checks_off.split(",") if c]})
     items = load_suite(args.suite)
+    warm_splits = [s for s in args.warm_up.split(",") if s]
+    if warm_splits and args.no_experience:
+        sys.exit("error: --warm-up fills experience memory: leave out --no-experience")
     kinds = [k for k in (args.kinds or "").split(",") if k]
     items = select_items(items, kinds, None)
+    warm_up = first_per_kind([item for item in items if item.split in warm_splits], args.limit)
     if args.ids:
         wanted = [i for i in args.ids.split(",") if i]
         if unknown := sorted(set(wanted) - {item.id for item in items}):
@@ -222,17 +245,12 @@ def main() -> None:
     if args.splits:
         splits = [s for s in args.splits.split(",") if s]
         items = [item for item in items if item.split in splits]
-    if args.limit:
-        chosen = {}
-        for item in items:
-            chosen.setdefault(item.kind, []).append(item)
-        keep = {i.id for group in chosen.values() for i in group[: args.limit]}
-        items = [i for i in items if i.id in keep]
+    items = first_per_kind(items, args.limit)
     used = {name for item in items for name in item.tools or []}
     heads = [ensure_head(kind, given, settings) for kind, given, tool in
              (("ner", args.ner_head, "extract_entities"), ("sentiment", args.sentiment_head, "classify_sentiment"))
              if tool in used or args.all_tools]
-    tools = _tool_pool(items, heads, settings.device, args.all_tools)
+    tools = _tool_pool([*items, *warm_up], heads, settings.device, args.all_tools)
     print(f"{len(items)} items from {args.suite.name}; model {settings.model}", file=sys.stderr)
 
     model = load_configured_model(settings)
@@ -247,7 +265,11 @@ def main() -> None:
                          settings=settings.model_copy(update={"run_dir": run_dir,
                                                               "experience_dir": Path(scratch) / "experience"}))
 
-        reports["agent (ours)"] = run_suite(items, make_agent, on_item=logger(args.log, "agent (ours)"))
+        if warm_up:
+            print(f"warm-up: {len(warm_up)} items of {', '.join(warm_splits)}", file=sys.stderr)
+            run_suite(warm_up, make_agent, on_item=logger(args.log, "warm-up"))
+        reports["agent (ours)"] = run_suite(items, make_agent, on_item=logger(args.log, "agent (ours)"),
+                                            keep_successes=not warm_up)
     if not args.skip_alone:
         reports["model alone"] = run_bare(items, model, logger(args.log, "model alone"))
     if not args.skip_peer:

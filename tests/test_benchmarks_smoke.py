@@ -140,6 +140,17 @@ def test_outcomes_runs_the_agent_and_the_model_alone_and_reprints_its_log(outcom
     assert "objectives achieved per kind" in again and "agent (ours)" in again and "model alone" in again
 
 
+@pytest.mark.slow
+def test_outcomes_warms_experience_up_on_tune_items_then_measures_on_it_frozen(tmp_path):
+    log = tmp_path / "log.jsonl"
+    out = ran(bench("outcomes.py", "--suite", BROAD, "--kinds", "arithmetic", "--limit", 1, "--skip-peer",
+                    "--skip-alone", "--warm-up", "tune", "--splits", "heldout_template", "--all-tools",
+                    "--device", "cpu", "--log", log, runs=tmp_path / "runs"))
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["runner"], r["split"]) for r in rows] == [("warm-up", "tune"), ("agent (ours)", "heldout_template")]
+    assert "warm-up" in out and "agent (ours)" in out
+
+
 def test_outcomes_prints_the_tables_of_a_log_without_a_model(tmp_path):
     row = {"kind": "arithmetic", "template": "arithmetic/t01", "status": "done", "llm_calls": 2, "tokens": 900,
            "seconds": 1.5, "parse_failures": 0, "answer": "42", "error": None, "refused_by": []}

@@ -107,6 +107,9 @@ def test_only_runs_that_pass_their_check_become_experiences():
     items = [item("right", {"type": "number", "value": 4}), item("wrong", {"type": "number", "value": 4})]
     run_suite(items, lambda i: agents[i.id], progress=False)
     assert len(agents["right"].recorded) == 1 and agents["wrong"].recorded == []
+    frozen = fake_agent("It is 4.")  # a measurement after a warm-up: the store is read, never added to
+    report = run_suite(items[:1], lambda i: frozen, progress=False, keep_successes=False)
+    assert report.items[0].success and frozen.recorded == []
 
 
 def test_kind_totals_medians_and_parse_failure_answers():

@@ -296,8 +296,10 @@ class _Tally:
             self.refused_by.append(event.check)  # type: ignore[attr-defined]
 
 
-def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemResult:
-    """Run one item; an AgentError is recorded in the result, anything else is a bug and propagates."""
+def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent], keep_successes: bool = True) -> ItemResult:
+    """Run one item; an AgentError is recorded in the result, anything else is a bug and propagates. A run that
+    passes its check is kept as an experience (when the agent has an experience store) unless `keep_successes`
+    is False: a measurement that must not learn from the items it measures."""
     tally, start = _Tally(), time.perf_counter()
     agent = make_agent(item)
     try:
@@ -308,7 +310,7 @@ def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemRes
                           seconds=round(time.perf_counter() - start, 3), parse_failures=tally.rejected, answer="",
                           error=f"{type(exc).__name__}: {exc}", refused_by=tally.refused_by)
     success = passes(item.check, result.final_answer)
-    if success:  # only a checked success becomes an experience
+    if success and keep_successes:  # only a checked success becomes an experience
         agent.record_success(result)
     return ItemResult(id=item.id, kind=item.kind, split=item.split, template=item.template, success=success,
                       status=result.status.value, llm_calls=result.usage.llm_calls,
@@ -318,13 +320,13 @@ def run_item(item: EvalItem, make_agent: Callable[[EvalItem], Agent]) -> ItemRes
 
 
 def run_suite(items: list[EvalItem], make_agent: Callable[[EvalItem], Agent], progress: bool = True,
-              on_item: Callable[[ItemResult], None] = lambda result: None) -> SuiteReport:
+              on_item: Callable[[ItemResult], None] = lambda result: None, keep_successes: bool = True) -> SuiteReport:
     """Run the items one by one, in order (items sharing a memory key depend on it); each item's result goes to
     `on_item` as soon as it is known, so a run cut short still leaves what it measured."""
     results: list[ItemResult] = []
 
     def run(item: EvalItem) -> ItemResult:
-        result = run_item(item, make_agent)
+        result = run_item(item, make_agent, keep_successes)
         on_item(result)
         return result
 
