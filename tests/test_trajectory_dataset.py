@@ -154,8 +154,9 @@ def test_collect_only_fills_the_dataset_and_a_rerun_adds_nothing(monkeypatch, ca
     assert "student" not in loaded[1:]  # only the collecting model was loaded, no base to train
     code, out, err = cli(monkeypatch, capsys, *args)
     assert code == 0 and len(TrajectoryLog(data).runs) == 2  # nothing collected twice
-    code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), "--collect-only")
-    assert code == 2 and "--trajectories" in err and len(err.strip().splitlines()) == 1
+    for flags in (["--collect-only"], ["--train-only"], ["--collect-only", "--train-only", "--trajectories", "x"]):
+        code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), *flags)
+        assert code == 2 and ("--trajectories" in err or "contradict" in err) and len(err.strip().splitlines()) == 1
 
 
 def test_a_pulled_teacher_preset_is_found_in_the_configured_cache(monkeypatch, capsys, tmp_path):
@@ -186,3 +187,28 @@ def test_a_pulled_teacher_preset_is_found_in_the_configured_cache(monkeypatch, c
     code, _, err = cli(monkeypatch, capsys, "learn", str(suite_file), "--teacher", "qwen2.5-coder-0.5b",
                        "--collect-only", "--trajectories", str(tmp_path / "runs.jsonl"))
     assert code != 0 and "agent models pull qwen2.5-coder-0.5b" in err
+
+
+def test_train_only_trains_on_the_dataset_without_collecting(tmp_path, monkeypatch):
+    from agent.config import build_settings
+    from agent.learning import learn as learn_module
+    from agent.learning.learn import learn
+    from agent.tools.registry import select_tools
+
+    log = TrajectoryLog(tmp_path / "runs.jsonl.gz")
+    log.add(Trajectory("sums-01", 0, True, "2", [RecordedCall([{"role": "user", "content": "What is 1 + 1?"}],
+                                                              None, "2")], "What is 1 + 1?", "teacher", kind="sums"))
+    trained_on = []
+
+    def fake_examples(kept, tokenizer, lora):
+        trained_on.extend(t.objective for t in kept)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(learn_module, "mixed_by_kind", fake_examples)
+    student = ScriptedModel(default="never asked")
+    student.tokenizer = None  # never used: the examples are the fake's
+    with pytest.raises(UsageError, match="stop here"):
+        learn(items(3)[2:], items(1), student, build_settings({"run_dir": tmp_path / "runs", "max_cycles": 1}),
+              {t.name: t for t in select_tools(["calculator"])}, tmp_path / "adapter", base_key="k", samples=1,
+              log=log, collect_missing=False)
+    assert trained_on == ["What is 1 + 1?"] and student.calls == []  # "What is 2 + 2?" was never run

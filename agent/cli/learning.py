@@ -167,12 +167,15 @@ def _check_label(label: str) -> None:
 @click.option("--all-tools", is_flag=True,
               help="Offer every item without tools of its own the whole tool set (as agent eval --all-tools).")
 @click.option("--collect-only", is_flag=True, help="Only collect runs into --trajectories FILE; train nothing.")
+@click.option("--train-only", is_flag=True,
+              help="Collect nothing: train on the runs --trajectories FILE holds (e.g. a teacher's, committed).")
 @click.option("--device", metavar="DEVICE", help="auto (GPU when present), cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @placement_options
 def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None, out: Path | None,
           trajectories: Path | None, samples: int, temperature: float, epochs: int, rank: int, lr: float,
           max_cycles: int | None, limit: int | None, heads: tuple[Path, ...], all_tools: bool, collect_only: bool,
+          train_only: bool,
           device: str | None, as_json: bool, workers: int | None = None, ray_address: str | None = None,
           cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0) -> None:
     """Improve the model itself: run it on SUITE's objectives (sampled several times), keep the runs whose
@@ -199,8 +202,11 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
     items = load_suite(suite)
     train_items, dev_items = (items, load_suite(dev)) if dev else split_suite(items, 0.25)
     train_items = train_items[:limit]
-    if collect_only and not trajectories:
-        raise UsageError("--collect-only keeps its runs in --trajectories FILE: give one")
+    if (collect_only or train_only) and not trajectories:
+        flag = "--collect-only" if collect_only else "--train-only"
+        raise UsageError(f"{flag} needs the file of collected runs: give --trajectories FILE")
+    if collect_only and train_only:
+        raise UsageError("--collect-only and --train-only contradict each other: pass one of them")
     out = out or settings.run_dir / ".adapters" / time.strftime("%Y%m%d-%H%M%S")
     if out.exists() and not collect_only:
         raise UsageError(f"--out {out} already exists; adapters are never overwritten, pass a new directory")
@@ -220,7 +226,8 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
         load_configured_model(settings.model_copy(update={"adapter": None, "backend": "transformers"}))
     # the runs learnt from: the teacher's, or the model's own as `agent run` serves it (its shipped adapter
     # included unless turned off), on the configured backend (the CPU engine samples there too)
-    source = load_configured_model(served.model_copy(update={"adapter": None}), teacher)
+    source = base if train_only else load_configured_model(served.model_copy(update={"adapter": None}), teacher)
+    assert source is not None  # --train-only loads the base, which is then the only model
     note = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
     suite_sha = hashlib.sha256(suite.read_bytes()).hexdigest()
     data = {"suite": str(suite), "suite_sha256": suite_sha,
@@ -231,7 +238,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
                                          settings.cache_dir)}
     lora = LoraSettings(rank=rank, alpha=2 * rank, lr=lr, epochs=epochs)
     with tempfile.TemporaryDirectory(prefix="agent-learn-log-", ignore_cleanup_errors=True) as spare:
-        if needs_ray(placement):  # collected on the workers first; the loop below then finds every run in the log
+        if needs_ray(placement) and not train_only:  # collected on the workers first; the loop below finds them
             from agent.batch.collect import CollectWorkers, collect_on
             from agent.cli.eval import _tool_pool as tool_pool
 
@@ -253,7 +260,7 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
         report = run_learn(train_items, dev_items, base, settings, tools, out, base_key=base_key, source=source,
                            samples=samples, temperature=temperature, lora=lora, data=data,
                            evaluate=engine_scorer(settings), log=log, whole=all_tools, provenance=provenance,
-                           progress=note)
+                           collect_missing=not train_only, progress=note)
     figures = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(report).items()}
     if as_json:
         click.echo(json.dumps(figures, indent=2))

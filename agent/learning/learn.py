@@ -108,13 +108,14 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
           out: Path, *, base_key: str, source: Any = None, samples: int = 4, temperature: float = 0.8,
           lora: LoraSettings = LoraSettings(), data: dict[str, Any] | None = None,
           evaluate: Callable[[Path | None], Any] | None = None, log: TrajectoryLog | None = None,
-          whole: bool = False, provenance: dict[str, str] | None = None,
+          whole: bool = False, provenance: dict[str, str] | None = None, collect_missing: bool = True,
           progress: Callable[[str], None] = lambda line: None) -> LearnReport:
     """The whole loop on `base` (a LocalModel; `source`, e.g. a teacher, collects instead when given). The
     adapter lands in `out` only when it beats the base model on `dev_items`. `evaluate(adapter_dir or None)`
     gives the model to score with (e.g. the CPU engine on merged weights); by default `base` itself scores.
     With a `log`, collection resumes from it, and every passing run in it (any model's, any suite's) is
-    trained on, except runs of a held-out objective and runs another loop recorded (stale, counted). The
+    trained on, except runs of a held-out objective and runs another loop recorded (stale, counted); with
+    `collect_missing` False nothing is collected, the log's runs alone are trained on. The
     examples are mixed by kind: each kind gets an equal share of the training budget, so the kinds with few
     passing runs are not drowned by the easy ones."""
     started = time.perf_counter()
@@ -124,9 +125,11 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
                        settings={**lora.as_dict(), "samples": samples, "temperature": temperature})
     with tempfile.TemporaryDirectory(prefix="agent-learn-", ignore_cleanup_errors=True) as scratch:
         runner = SuiteRunner(settings, tools, Path(scratch), whole)
-        progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
-        trajectories = collect(train_items, source, runner, samples=samples, temperature=temperature,
-                               seed=lora.seed, log=log, provenance=provenance, progress=progress)
+        if collect_missing:
+            progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
+        trajectories = collect(train_items if collect_missing else [], source, runner, samples=samples,
+                               temperature=temperature, seed=lora.seed, log=log, provenance=provenance,
+                               progress=progress)
         stale = 0
         if log is not None:
             held_out = {item.objective for item in dev_items}
