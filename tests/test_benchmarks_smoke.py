@@ -144,7 +144,7 @@ def test_outcomes_runs_the_agent_and_the_model_alone_and_reprints_its_log(outcom
 def test_outcomes_warms_experience_up_on_tune_items_then_measures_on_it_frozen(tmp_path):
     log = tmp_path / "log.jsonl"
     out = ran(bench("outcomes.py", "--suite", BROAD, "--kinds", "arithmetic", "--limit", 1, "--skip-peer",
-                    "--skip-alone", "--warm-up", "tune", "--splits", "heldout_template", "--all-tools",
+                    "--skip-alone", "--warm-up", "tune", "--splits", "heldout_template",
                     "--device", "cpu", "--log", log, runs=tmp_path / "runs"))
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["runner"], r["split"]) for r in rows] == [("warm-up", "tune"), ("agent (ours)", "heldout_template")]

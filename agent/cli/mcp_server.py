@@ -6,7 +6,6 @@ every run after it; runs take turns. Errors a user can act on (an empty objectiv
 tool errors with the one-line message the CLI would print."""
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,56 +17,44 @@ from agent.config import Settings, build_settings
 from agent.errors import AgentError
 from agent.events import CycleStarted, Event, RunFinished, TaskFinished
 from agent.models.base import ChatModel
-from agent.run.agent import Agent, check_run_id, load_configured_model
-from agent.tools.registry import MEMORY_SEARCH, tools_for
+from agent.run.agent import Agent, check_run_id
+from agent.serve.server import Resident
+from agent.tools.registry import MEMORY_SEARCH
 
 
 class AgentService:
-    """What the server's tools do, in plain Python: `run`, `resume`, `runs`, `search`. `model` replaces the
-    settings' model (a ScriptedModel in tests)."""
+    """What the server's tools do, in plain Python: `run`, `resume`, `runs`, `search`, on one resident model
+    (loaded on the first run) that runs take turns on. `model` replaces the settings' model (a ScriptedModel in
+    tests)."""
 
     def __init__(self, settings: Settings, *, approve_all: bool = False, model: ChatModel | None = None) -> None:
         from agent.cli.mcp_tools import mcp_toolset
 
         self.settings = settings
         self.approve_all = approve_all
-        self._model = model
-        self._turn = threading.Lock()
+        self.resident = Resident(settings, model)
         self._toolset = mcp_toolset(settings.mcp)
 
-    @property
-    def model(self) -> ChatModel:
-        if self._model is None:
-            self._model = load_configured_model(self.settings)
-        return self._model
-
-    def _agent(self, settings: Settings, names: list[str], exact: bool) -> Agent:
+    @contextlib.contextmanager
+    def _turn(self, settings: Settings, names: list[str], exact: bool) -> Iterator[Agent]:
+        """An Agent with the tools `names` (this agent's and the MCP servers' of `--mcp`) on the resident model;
+        the MCP servers stop when the run ends (the next run's first call starts them again)."""
         from agent.cli.mcp_tools import mcp_allowed, split_names
 
         own, served = split_names(names, self._toolset)
-        allowed = [*tools_for(own, settings.heads, settings.workspace, settings.device),
-                   *mcp_allowed(self._toolset, served, exact=exact)]
-        return Agent(model=self.model, tools=allowed, settings=settings, approve=self._approve,
-                     memory_search=MEMORY_SEARCH in names)
-
-    @contextlib.contextmanager
-    def _servers_stopped(self) -> Iterator[None]:
-        """The MCP servers of `--mcp` stop with each run (the next run's first call starts them again)."""
         try:
-            yield
+            tools = [*self.resident.tools(own, settings), *mcp_allowed(self._toolset, served, exact=exact)]
+            with self.resident.turn(settings, tools, self.approve_all, MEMORY_SEARCH in names) as agent:
+                yield agent
         finally:
             if self._toolset is not None:
                 self._toolset.close()
-
-    def _approve(self, tool: Any, arguments: dict[str, Any]) -> bool:
-        return self.approve_all
 
     def run(self, objective: str, on_event: Callable[[Event], None] | None = None,
             max_cycles: int | None = None) -> dict[str, Any]:
         settings = self.settings if max_cycles is None else build_settings(
             {**self.settings.model_dump(), "max_cycles": max_cycles})
-        with self._turn, self._servers_stopped():
-            agent = self._agent(settings, settings.tools, exact=False)
+        with self._turn(settings, settings.tools, exact=False) as agent:
             return agent.run(objective, on_event=on_event).to_json_document()
 
     def resume(self, run_id: str, on_event: Callable[[Event], None] | None = None,
@@ -77,12 +64,11 @@ class AgentService:
         path = self.settings.run_dir / check_run_id(run_id)
         if not (path / STATE_FILE).is_file():
             raise AgentError(f"no run {run_id!r} under {self.settings.run_dir} (see list_runs)")
-        with self._turn, self._servers_stopped():
-            with RunStore(path) as store:
-                record, _ = store.load()
-            stored = build_settings({**record.settings, "run_dir": self.settings.run_dir})
-            agent = self._agent(stored, record.tools, exact=True)
-            limits = {"max_cycles": max_cycles} if max_cycles else {}
+        with RunStore(path) as store:
+            record, _ = store.load()
+        stored = build_settings({**record.settings, "run_dir": self.settings.run_dir})
+        limits = {"max_cycles": max_cycles} if max_cycles else {}
+        with self._turn(stored, record.tools, exact=True) as agent:
             return agent.resume(run_id, on_event=on_event, **limits).to_json_document()
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -7,12 +7,13 @@ A request carries the client's whole settings; the server refuses one whose mode
 Risky tools run only when the client approved them up front (`agent run --yes`); a client that would ask
 runs in its own process instead."""
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -30,34 +31,49 @@ MAX_REQUEST_BYTES = 1 << 20
 
 
 class Resident:
-    """The loaded model and the tools of earlier requests, reused by every run sent here."""
+    """One loaded model that every run sent to it uses, one run at a time in the order of arrival, with the
+    tools of earlier runs kept (a head loads its weights once). `agent serve` and `agent mcp serve` hold one.
+    The model loads on first use unless `model` is given."""
 
     def __init__(self, settings: Settings, model: ChatModel | None = None) -> None:
         self.settings = settings
         self.key = model_key(settings)
-        self.model = model or load_configured_model(settings)
-        self._turn = threading.Lock()  # the order of arrival: one run at a time on the one model
+        self._model = model
+        self._turn = threading.Lock()
         self._tools: dict[str, list[Tool]] = {}
 
-    def _toolset(self, settings: Settings) -> list[Tool]:
-        """The tools of these settings, made once (a head loads its weights on first use, then stays loaded)."""
-        key = json.dumps([settings.tools, [str(h) for h in settings.heads], str(settings.workspace), settings.device])
+    @property
+    def model(self) -> ChatModel:
+        if self._model is None:
+            self._model = load_configured_model(self.settings)
+        return self._model
+
+    def tools(self, names: list[str], settings: Settings) -> list[Tool]:
+        """The tools `names` under these settings, made once."""
+        key = json.dumps([names, [str(h) for h in settings.heads], str(settings.workspace), settings.device])
         if key not in self._tools:
-            self._tools[key] = tools_for(settings.tools, settings.heads, settings.workspace, settings.device)
+            self._tools[key] = tools_for(names, settings.heads, settings.workspace, settings.device)
         return self._tools[key]
+
+    @contextlib.contextmanager
+    def turn(self, settings: Settings, tools: list[Tool], approve_risky: bool,
+             memory_search: bool) -> Iterator[Agent]:
+        """An Agent on the one model, while no other run uses it."""
+        with self._turn:
+            yield Agent(self.model, tools=tools, settings=settings, approve=lambda tool, arguments: approve_risky,
+                        memory_search=memory_search)
 
     def run(self, objective: str, values: dict[str, Any], approve_risky: bool,
             emit: Callable[[Event], None]) -> dict[str, Any]:
+        """A client's run: its whole settings, which must serve the same model as this one's."""
         settings = build_settings({**values, "api_key": self.settings.api_key})
         if model_key(settings) != self.key:
             raise UsageError(f"this resident engine serves {self.settings.model} with other settings; run the "
                              "objective in its own process")
         if settings.mcp is not None:
             raise UsageError("a run with MCP servers starts them in its own process, not on the resident engine")
-        with self._turn:
-            agent = Agent(self.model, tools=self._toolset(settings), settings=settings,
-                          approve=lambda tool, arguments: approve_risky,
-                          memory_search=MEMORY_SEARCH in settings.tools)
+        tools = self.tools(settings.tools, settings)
+        with self.turn(settings, tools, approve_risky, MEMORY_SEARCH in settings.tools) as agent:
             return agent.run(objective, on_event=emit).to_json_document()
 
 
@@ -145,7 +161,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 def serve(settings: Settings, port: int = 0, ready: Callable[[Endpoint], None] | None = None) -> None:
     """Load the model, listen, publish the discovery file, and serve until interrupted."""
-    resident = Resident(settings)
+    resident = Resident(settings, load_configured_model(settings))  # loaded before the endpoint is published
     server, endpoint = make_server(resident, port)
     publish(endpoint, settings.cache_dir)
     signal.signal(signal.SIGTERM, _stop)  # a terminated server withdraws its discovery file as an interrupted one
