@@ -11,8 +11,6 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
-
 from agent.config import Settings
 
 FILE = "serve.json"
@@ -77,6 +75,8 @@ def find(settings: Settings) -> Endpoint | None:
         return None
     if endpoint.model != model_key(settings):
         return None
+    import httpx  # only once a server is there to ask: a run without one does not pay for the import
+
     try:
         reply = httpx.get(f"{endpoint.url}/health", headers=endpoint.headers, timeout=HEALTH_SECONDS)
         healthy = reply.status_code == 200 and reply.json().get("model") == endpoint.model
