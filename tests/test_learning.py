@@ -62,7 +62,12 @@ def test_split_is_stable_and_disjoint():
 def test_kinds_and_scores():
     assert kind_of("arith-07") == "arith" and kind_of("gsm-symbolic-12") == "gsm-symbolic" and kind_of("x") == "x"
     score = success_by_kind(suite(3), [True, False, True])
-    assert score["passed"] == 2 and score["by_kind"] == {"arith": {"passed": 2, "n": 3}}
+    assert score["passed"] == 2 and score["by_kind"] == {"arith": {"passed": 2, "n": 3}} and "by_split" not in score
+    split = parse_suite([json.dumps({"id": f"k-{i}", "split": s, "objective": "q", "check": {"type": "number",
+                                                                                          "value": 1}})
+                         for i, s in enumerate(["heldout_kind", "heldout_template", "heldout_kind"])])
+    assert success_by_kind(split, [True, False, False])["by_split"] == {
+        "heldout_kind": {"passed": 1, "n": 2}, "heldout_template": {"passed": 0, "n": 1}}
 
 
 def test_a_suite_with_no_passing_trajectory_keeps_nothing(tmp_path):

@@ -269,6 +269,9 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
         click.echo(f"held-out success: base {b['passed']}/{b['n']}, adapter {a['passed']}/{a['n']} "
                    f"({report.kept_runs} passing runs of {report.trajectories}, {report.examples} examples, "
                    f"trained in {report.training['seconds']} s)")
+        for split in b.get("by_split", {}):
+            click.echo(f"  split {split}: base {b['by_split'][split]['passed']}/{b['by_split'][split]['n']}, "
+                       f"adapter {a['by_split'][split]['passed']}/{a['by_split'][split]['n']}")
         for kind in b["by_kind"]:
             click.echo(f"  {kind}: base {b['by_kind'][kind]['passed']}/{b['by_kind'][kind]['n']}, "
                        f"adapter {a['by_kind'][kind]['passed']}/{a['by_kind'][kind]['n']}")

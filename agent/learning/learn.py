@@ -59,11 +59,19 @@ def split_suite(items: Sequence[Any], dev_fraction: float) -> tuple[list[Any], l
 
 
 def success_by_kind(items: Sequence[Any], passed: Sequence[bool]) -> dict[str, Any]:
+    """Passed items in all, per kind, and per split when the items name theirs (held-out templates and held-out
+    kinds are the figures that count)."""
     kinds: dict[str, list[bool]] = defaultdict(list)
+    splits: dict[str, list[bool]] = defaultdict(list)
     for item, ok in zip(items, passed):
         kinds[item_kind(item)].append(ok)
-    return {"passed": sum(passed), "n": len(passed), "success_rate": round(sum(passed) / max(1, len(passed)), 4),
-            "by_kind": {k: {"passed": sum(v), "n": len(v)} for k, v in sorted(kinds.items())}}
+        if getattr(item, "split", None):
+            splits[item.split].append(ok)
+    figures = {"passed": sum(passed), "n": len(passed), "success_rate": round(sum(passed) / max(1, len(passed)), 4),
+               "by_kind": {k: {"passed": sum(v), "n": len(v)} for k, v in sorted(kinds.items())}}
+    if splits:
+        figures["by_split"] = {k: {"passed": sum(v), "n": len(v)} for k, v in sorted(splits.items())}
+    return figures
 
 
 class SuiteRunner:
