@@ -5,13 +5,10 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from agent.events import Event, Judged, OutputRejected, TasksAdded
 from agent.models.base import ChatModel, Generation, Message
-
-if TYPE_CHECKING:
-    from agent.learning.dataset import TrajectoryLog
 
 
 @dataclass
@@ -92,8 +89,16 @@ def item_kind(item: Any) -> str:
     return getattr(item, "kind", None) or kind_of(item.id)
 
 
+class RunLog(Protocol):
+    """Where collected runs are kept (agent.learning.dataset.TrajectoryLog)."""
+
+    def of(self, model: str, item: Any) -> list[Trajectory]: ...
+
+    def add(self, trajectory: Trajectory) -> None: ...
+
+
 def collect(items: Sequence[Any], model: ChatModel, run_item: Callable[[Any, RecordingModel], tuple[bool, str]],
-            *, samples: int, temperature: float, seed: int = 0, log: "TrajectoryLog | None" = None,
+            *, samples: int, temperature: float, seed: int = 0, log: RunLog | None = None,
             provenance: dict[str, str] | None = None,
             progress: Callable[[str], None] | None = None) -> list[Trajectory]:
     """Run every item up to `samples` times with a recording wrapper: greedily first, then sampled at
