@@ -46,6 +46,21 @@ def test_long_material_is_cut_at_its_end_with_a_note_and_its_markers_kept():
     assert fitted.note == f"{fitted.chars_left_out} characters of material"
 
 
+def test_material_cut_twice_keeps_one_note_with_the_whole_count():
+    recall = " ".join(f"fact{n}" for n in range(2_000))
+    messages = conversation("What is the code word?", f"Remembered:\n<data>{recall}</data>\nWhat next?", "system")
+
+    def pessimistic(ms) -> int:  # one message alone looks dense: each cut falls short and is cut again
+        return words(ms) * 3 if len(ms) == 1 else words(ms)
+
+    fitted = fit(messages, 600, pessimistic)
+    last = fitted.messages[-1]["content"]
+    assert pessimistic(fitted.messages) <= 600 and last.count("characters left out") == 1
+    inner = last[last.index("<data>") + 6:last.index(" … [")]
+    assert recall.startswith(inner) and fitted.chars_left_out == len(recall) - len(inner)
+    assert f"[{fitted.chars_left_out} characters left out]</data>" in last
+
+
 def test_a_prompt_that_cannot_fit_says_so_in_one_line():
     messages = conversation("word " * 900, "What next?", "system text")
     with pytest.raises(ModelError, match="shorten the objective") as caught:

@@ -13,6 +13,7 @@ from agent.errors import ModelError
 from agent.models.base import Message
 
 _DATA = re.compile(r"<data>(.*?)</data>", re.DOTALL)
+_NOTE = re.compile(r" … \[(\d+) characters left out\]$")
 MIN_KEPT_CHARS = 200  # a piece of material is never cut below this: what is left must still say something
 
 
@@ -49,12 +50,19 @@ def fit(messages: Sequence[Message], limit: int, count: Callable[[Sequence[Messa
                              f"left out, more than the {limit} this model can read beside its reply: shorten the "
                              "objective")
         inner = longest.group(1)
+        earlier = _NOTE.search(inner)  # cut before: cut the material again, not its note
+        cut_before = int(earlier.group(1)) if earlier else 0
+        material = inner[:earlier.start()] if earlier else inner
         per_token = len(last) / max(1, count([kept[-1]]))  # characters per token of this text
         excess = int((tokens - limit) * per_token * 1.1) + 64
-        keep = max(MIN_KEPT_CHARS, len(inner) - excess)
-        cut = len(inner) - keep
+        keep = max(MIN_KEPT_CHARS, len(material) - excess)
+        if keep >= len(material):
+            raise ModelError(f"the prompt needs {tokens} tokens even with its worked examples and long material "
+                             f"left out, more than the {limit} this model can read beside its reply: shorten the "
+                             "objective")
+        cut = len(material) - keep
         chars += cut
-        shortened = f"{inner[:keep]} … [{cut} characters left out]"
+        shortened = f"{material[:keep]} … [{cut_before + cut} characters left out]"
         kept[-1] = {**kept[-1], "content": last[:longest.start(1)] + shortened + last[longest.end(1):]}
         tokens = count(kept)
     return Fitted(kept, examples, chars)
