@@ -212,3 +212,45 @@ def test_train_only_trains_on_the_dataset_without_collecting(tmp_path, monkeypat
               {t.name: t for t in select_tools(["calculator"])}, tmp_path / "adapter", base_key="k", samples=1,
               log=log, collect_missing=False)
     assert trained_on == ["What is 1 + 1?"] and student.calls == []  # "What is 2 + 2?" was never run
+
+
+def test_stale_passing_runs_are_replayed_under_this_loop_and_the_rest_dropped(tmp_path):
+    from agent.config import build_settings
+    from agent.learning.learn import SuiteRunner
+    from agent.learning.replay import replay_stale
+    from agent.tools.registry import select_tools
+
+    from moves import call, finish
+
+    suite = parse_suite([json.dumps({"id": f"sums-{i}", "kind": "sums", "objective": f"Add {i}1 and {i}2.",
+                                     "check": {"type": "number", "value": 2 * (10 * i) + 3}}) for i in range(3)])
+    runner = SuiteRunner(build_settings({"run_dir": tmp_path / "runs", "max_cycles": 4}),
+                         {t.name: t for t in select_tools(["calculator", "dates"])}, tmp_path / "scratch")
+    path = tmp_path / "runs.jsonl.gz"
+    teacher = ScriptedModel([call("calculator", expression="1 + 2"), finish("It is {1}."),
+                             call("calculator", expression="11 + 12"), finish("It is {1}."),
+                             call("calculator", expression="21 + 22"), finish("It is 7.")], name="teacher")
+    collect(suite, teacher, runner, samples=1, temperature=0, log=TrajectoryLog(path))
+    fresh = TrajectoryLog(path).runs
+    assert [t.passed for t in fresh] == [True, True, False]
+
+    # the same runs as an older loop recorded them: other prompts, another loop version; sums-1's first reply
+    # is altered so that under this loop its answer no longer passes
+    path.unlink()
+    old = TrajectoryLog(path)
+    for run in fresh:
+        calls = [RecordedCall([{**m, "content": "an older prompt: " + m["content"]} for m in c.messages], c.schema,
+                              c.reply, c.purpose, c.rejected) for c in run.calls]
+        if run.item_id == "sums-1":
+            calls[0].reply = json.dumps(call("calculator", expression="11 * 12"))
+        old.add(Trajectory(**{**run.__dict__, "calls": calls, "loop": "0ld0ld0ld0ld0ld0"}))
+    log = TrajectoryLog(path)
+    assert log.stale() == 3 and log.current() == []
+    assert replay_stale(log, suite, runner) == (1, 2)  # sums-1 no longer passes; sums-2 never did
+    again = TrajectoryLog(path)
+    (converted,) = again.current()
+    assert (converted.item_id, converted.model, converted.replayed_from) == ("sums-0", "teacher", "0ld0ld0ld0ld0ld0")
+    assert [c.messages for c in converted.calls] == [c.messages for c in fresh[0].calls]  # this loop's prompts
+    assert [c.reply for c in converted.calls] == [c.reply for c in fresh[0].calls]
+    assert again.summary()["replayed"] == 1
+    assert replay_stale(again, suite[:1], runner) == (0, 0)  # converted once, never again

@@ -121,9 +121,10 @@ def feedback(run_id: str, task: int | None, good: bool, bad: bool, label: str | 
 def _describe(log: "TrajectoryLog") -> str:
     """What a trajectory file holds, as its data card tells it."""
     s = log.summary()
-    lines = [f"{log.path}: {s['runs']} runs of this loop ({s['loop']}), {s['passing']} passing; "
-             f"{s['stale']} stale runs of another loop left out" + (f", {s['converted']} converted" if s["converted"]
-                                                                     else ""),
+    lines = [f"{log.path}: {s['runs']} runs of this loop ({s['loop']}), {s['passing']} passing"
+             + (f" ({s['replayed']} replayed from another loop)" if s["replayed"] else "")
+             + f"; {s['stale']} lines of another loop"
+             + (f" ({s['converted']} of an older format)" if s["converted"] else ""),
              "by model: " + ", ".join(f"{m} {n}" for m, n in s["by_model"].items())]
     lines += [f"  {kind}: {s['passing_by_kind'].get(kind, 0)}/{n} passing" for kind, n in s["runs_by_kind"].items()]
     return "\n".join(lines)

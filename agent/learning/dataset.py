@@ -2,7 +2,8 @@
 optionally gzip-compressed (`.jsonl.gz`, one gzip member per appended run, so appending never rewrites what is
 there). Every run carries its provenance, so a collection can stop, continue later on another machine, be
 committed, and still say where each run came from. A run recorded by another loop (other prompts or reply
-schemas) is stale: it is counted and left out of training, never silently trained on."""
+schemas) is stale: it is counted and left out of training, never silently trained on, unless it is converted
+by replay (agent/learning/replay.py)."""
 
 import gzip
 import hashlib
@@ -133,7 +134,8 @@ class TrajectoryLog:
     def summary(self) -> dict[str, Any]:
         """Counts a data card shows: runs, passing runs and examples' sources, by model and by kind."""
         current = self.current()
-        return {"runs": len(current), "passing": sum(t.passed for t in current), "stale": self.stale(),
+        return {"runs": len(current), "passing": sum(t.passed for t in current),
+                "replayed": sum(bool(t.replayed_from) for t in current), "stale": self.stale(),
                 "converted": self.converted, "loop": loop_version(),
                 "by_model": dict(Counter(t.model for t in current)),
                 "passing_by_kind": dict(sorted(Counter(t.kind for t in current if t.passed).items())),

@@ -15,6 +15,7 @@ from typing import Any
 from agent.errors import AgentError, UsageError
 from agent.learning.dataset import TrajectoryLog
 from agent.learning.lora import LoraSettings, attach_lora, to_examples, train_lora
+from agent.learning.replay import replay_stale
 from agent.learning.trajectories import RecordingModel, Trajectory, collect, item_kind, kind_of
 from agent.models.adapted import META_FILE, AdapterMeta
 
@@ -107,9 +108,11 @@ def collect_runs(items: Sequence[Any], source: Any, settings: Any, tools: dict[s
                  progress: Callable[[str], None] = lambda line: None) -> list[Trajectory]:
     """Collection alone (`agent learn --collect-only`): `source`'s runs of `items` appended to `log`."""
     with tempfile.TemporaryDirectory(prefix="agent-collect-", ignore_cleanup_errors=True) as scratch:
+        runner = SuiteRunner(settings, tools, Path(scratch), whole)
+        replay_stale(log, items, runner, progress)
         progress(f"collecting trajectories on {len(items)} objectives with {source.name} into {log.path}")
-        return collect(items, source, SuiteRunner(settings, tools, Path(scratch), whole), samples=samples,
-                       temperature=temperature, seed=seed, log=log, provenance=provenance, progress=progress)
+        return collect(items, source, runner, samples=samples, temperature=temperature, seed=seed, log=log,
+                       provenance=provenance, progress=progress)
 
 
 def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, settings: Any, tools: dict[str, Any],
@@ -133,6 +136,8 @@ def learn(train_items: Sequence[Any], dev_items: Sequence[Any], base: Any, setti
                        settings={**lora.as_dict(), "samples": samples, "temperature": temperature})
     with tempfile.TemporaryDirectory(prefix="agent-learn-", ignore_cleanup_errors=True) as scratch:
         runner = SuiteRunner(settings, tools, Path(scratch), whole)
+        if log is not None:
+            replay_stale(log, train_items, runner, progress)
         if collect_missing:
             progress(f"collecting trajectories on {len(train_items)} objectives with {source.name}")
         trajectories = collect(train_items if collect_missing else [], source, runner, samples=samples,

@@ -76,6 +76,7 @@ class Trajectory:
     suite: str = ""
     loop: str = ""
     collected: str = ""
+    replayed_from: str = ""  # the loop version it was recorded under, when it was converted by replay
 
 
 def kind_of(item_id: str) -> str:
