@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     similar_task_threshold: float | None = Field(
         0.9, gt=0, le=1, allow_inf_nan=False,
         description="a new task this close (embedding cosine) to an earlier one is dropped")
-    tools: list[str] = Field(default_factory=lambda: ["calculator", "dates"], description="tool names the CLI allows")
+    tools: list[str] = Field(default_factory=lambda: ["calculator", "dates", "convert"],
+                             description="tool names the CLI allows")
     heads: list[Path] = Field(default_factory=list, description="trained head directories allowed as tools")
     workspace: Path | None = Field(None, description="directory the file tools are confined to")
     mcp: Path | None = Field(None, description='MCP servers file ({"mcpServers": {...}}); their tools join the '

@@ -297,7 +297,7 @@ def test_eval_command_loads_one_model_and_prints_json(tmp_path, monkeypatch):
     document = json.loads(result.output)
     assert [(i["id"], i["success"]) for i in document["items"]] == [("a", True), ("b", False)]
     assert len(loads) == 1 and [b["model"] for b in RecordingAgent.built] == ["model", "model"]
-    assert [[t.name for t in b["tools"]] for b in RecordingAgent.built] == [["calculator", "dates"]] * 2
+    assert [[t.name for t in b["tools"]] for b in RecordingAgent.built] == [["calculator", "dates", "convert"]] * 2
     assert not any(b["settings"].shared_memory for b in RecordingAgent.built)  # no item recalls another's results
 
 

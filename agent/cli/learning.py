@@ -242,6 +242,8 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
         if needs_ray(placement) and not train_only:  # collected on the workers first; the loop below finds them
             from agent.batch.collect import CollectWorkers, collect_on
             from agent.cli.eval import _tool_pool as tool_pool
+            from agent.learning.learn import SuiteRunner
+            from agent.learning.replay import replay_stale
 
             log = log or TrajectoryLog(Path(spare) / "trajectories.jsonl")
             make_tools = functools.partial(tool_pool, [*train_items, *dev_items], list(heads), settings.device,
@@ -249,6 +251,8 @@ def learn(suite: Path, dev: Path | None, model: str | None, teacher: str | None,
             executor = open_executor(CollectWorkers(settings, served, teacher, make_tools, samples, temperature,
                                                     whole=all_tools, provenance=provenance), placement)
             try:
+                with tempfile.TemporaryDirectory(prefix="agent-replay-", ignore_cleanup_errors=True) as scratch:
+                    replay_stale(log, train_items, SuiteRunner(settings, tools, Path(scratch), all_tools), note)
                 collect_on(executor, train_items, log, source.name, lora.seed, note)
             finally:
                 executor.close()

@@ -27,7 +27,7 @@ from agent.schemas import Strict
 if TYPE_CHECKING:
     from agent.run.agent import Agent
 
-DEFAULT_TOOLS = ["calculator", "dates"]  # as `agent run` without --tool
+DEFAULT_TOOLS = ["calculator", "dates", "convert"]  # as `agent run` without --tool
 MAX_PATTERN_CHARS = 500
 MAX_PATTERN_CODE = 5_000  # words of compiled regex program: bounds what a suite file can make us build
 MAX_ANSWER_CHARS = 300  # kept per item in the report

@@ -25,9 +25,11 @@ FORMAT = 2  # the line layout; format 1 lines (no provenance) are converted when
 
 @lru_cache(maxsize=1)
 def loop_version() -> str:
-    """A digest of everything that shapes what a recorded call holds: the prompt files and the schemas of the
-    structured replies. Runs recorded under another version saw other prompts or answered other schemas."""
+    """A digest of everything that shapes what a recorded call holds: the prompt files, the schemas of the
+    structured replies, and the built-in tools as the model reads them (name, description, arguments, worked
+    examples). Runs recorded under another version saw other prompts or answered other schemas."""
     from agent.deciding.moves import FinalAnswer, Finish, Plan, Remember, Step, ToolCall
+    from agent.tools.registry import builtin_tools
 
     digest = hashlib.sha256()
     root = resources.files("agent.prompts")
@@ -36,6 +38,9 @@ def loop_version() -> str:
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
     for model in (Step, Plan, Finish, Remember, ToolCall, FinalAnswer):
         digest.update(json.dumps(model.model_json_schema(), sort_keys=True).encode())
+    for tool in builtin_tools():
+        digest.update(json.dumps([tool.name, tool.description, tool.Arguments.model_json_schema(),
+                                  list(tool.examples)], sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 
 

@@ -219,7 +219,8 @@ class Agent:
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
                           emit=emit, usage=record.usage)
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
-            tools = [t for t in tools if t.applies(record.objective)]  # only what the objective gives work to
+            # only what the objective gives work to, with the choices it names
+            tools = [t.for_objective(record.objective) for t in tools if t.applies(record.objective)]
             system = render("system", tools=tools, decide=True)  # for the calls that choose a move
             retries = settings.parse_retries
             embed = functools.partial(_embed, cache_dir=settings.cache_dir)

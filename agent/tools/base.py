@@ -60,6 +60,11 @@ class Tool(ABC, Generic[A]):
         tool a date); a tool that does not apply is not offered to the run at all. By default, every tool applies."""
         return True
 
+    def for_objective(self, objective: str) -> "Tool[Any]":
+        """The tool as a run of this objective is offered it: itself, or one whose arguments are narrowed to
+        what the objective names (the grammar then offers nothing else). Called once a tool applies."""
+        return self
+
     def ungrounded(self, args: A, given: str) -> str | None:
         """Why `args` state something that must come from `given` (the objective and the results so far) but
         is not there, or None. A tool whose arguments are facts of the objective (a date, a year) says so here:

@@ -5,8 +5,9 @@ from agent.text import asks_to_compute
 from agent.tools.base import tool
 from agent.tools.calculator import CalculatorError, evaluate, format_number
 from agent.tools.dates import dates
+from agent.tools.units import convert
 
-__all__ = ["calculator", "dates"]
+__all__ = ["calculator", "convert", "dates"]
 
 
 # in this process: its evaluator bounds the length, depth and size of what it computes before computing it

@@ -7,13 +7,13 @@ from typing import Any
 from agent.config import explicit_device
 from agent.errors import UsageError
 from agent.tools.base import Tool
-from agent.tools.builtin import calculator, dates
+from agent.tools.builtin import calculator, convert, dates
 
 ENTRY_POINT_GROUP = "agent.tools"
 
 
 def builtin_tools() -> list[Tool]:
-    return [calculator, dates]
+    return [calculator, dates, convert]
 
 
 def _as_tool(obj: Any, origin: str) -> Tool:
