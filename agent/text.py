@@ -287,6 +287,20 @@ def hands_over_text(objective: str) -> bool:
             or len(_WORDS.findall(objective)) >= TEXT_WORDS)
 
 
+_ASKS = re.compile(r"\bhow\s+(?:many|much)\b", re.IGNORECASE)
+
+
+def question_sentences(objective: str) -> list[str]:
+    """The objective's sentences that ask ("…?", or "… how many …"), less any inside a passage it hands over:
+    text to read is never the question about it."""
+    rest = objective.strip()
+    for marker, text in _found(objective):
+        if marker != "expression":
+            rest = rest.replace(text, "\n")
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", rest)
+            if (s.rstrip().endswith("?") or _ASKS.search(s)) and len(_WORDS.findall(s)) >= 3]
+
+
 def asks_to_keep(objective: str) -> bool:
     """Whether the objective asks to keep a fact ("Remember: …", "keep in mind that …", "note that …")."""
     return _KEEP.search(objective) is not None

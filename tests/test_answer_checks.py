@@ -1,11 +1,13 @@
 """The answer checks: one ordered list of named rules, each switchable off by name."""
 
 import pytest
+from pydantic import BaseModel
 
 from agent import Agent, ScriptedModel, UsageError
 from agent.answering.checks import CHECKS, NAMES, AnswerChecks, Situation
-from agent.deciding.moves import Finish
+from agent.deciding.moves import Finish, ToolCall
 from agent.records import Task, TaskStatus
+from agent.tools.base import Tool
 
 
 def situation(*results: str, objective: str = "What is 6 * 7?") -> Situation:
@@ -61,3 +63,44 @@ def test_the_refusing_check_is_in_the_trace(tmp_path):
                    shared_memory=False).run("What is 6 * 7?", on_event=events.append)
     assert [e.check for e in events if isinstance(e, Judged) and e.refused] == ["echoes"]
     assert result.final_answer == "42"
+
+
+def test_a_yes_or_no_answer_against_the_tool_that_decided_it_is_refused_once():
+    s = situation("No, 1919 is not a leap year", objective="Is 1919 a leap year? Reply yes or no.")
+    move = Finish(next="finish", answer="Yes.")
+    refusal = AnswerChecks().refusal(move, s)
+    assert refusal is not None and refusal.check == "contradicts" and "step 1" in refusal.reason
+    assert AnswerChecks().refusal(Finish(next="finish", answer="No."), s) is None
+    assert AnswerChecks().refusal(Finish(next="finish", answer="{1}"), s) is None  # quoting it is the tool's word
+    assert AnswerChecks().refusal(move, situation("42", objective="Is 6 * 7 equal to 42?")) is None
+    assert AnswerChecks().refusal(move, s, (refusal.reason, refusal.said)) is None  # once
+
+
+class _Texts(BaseModel):
+    texts: list[str]
+
+
+class _Reader(Tool[_Texts]):
+    name, description, Arguments, reads_text = "classify", "Classify texts.", _Texts, True
+
+    def run(self, args: _Texts) -> str:
+        return "positive"
+
+
+def test_a_text_reading_tool_handed_the_question_itself_is_refused_once():
+    objective = "My kid found 9 bees and 4 beetles in the garden and asks how many legs that makes. Help me out!"
+    s = Situation(objective, [], [_Reader()])
+    move = ToolCall(next="classify", arguments=_Texts(
+        texts=["My kid found 9 bees and 4 beetles in the garden and asks how many legs that makes"]))
+    refusal = AnswerChecks().refusal(move, s)
+    assert refusal is not None and refusal.check == "reads_the_question" and "how many legs" in refusal.reason
+    assert AnswerChecks().refusal(move, s, (refusal.reason, refusal.said)) is None  # once
+    review = "The soup was cold and the waiter rude. Is this review positive or negative?"
+    passage = ToolCall(next="classify", arguments=_Texts(texts=["The soup was cold and the waiter rude."]))
+    assert AnswerChecks().refusal(passage, Situation(review, [], [_Reader()])) is None
+    whole = ToolCall(next="classify", arguments=_Texts(texts=[review]))
+    assert AnswerChecks().refusal(whole, Situation(review, [], [_Reader()])) is not None
+    # a question inside the handed-over passages is text to read
+    listed = "How many of these reviews are positive? (a) Great phone, why would I want another? (b) Broke in a day."
+    items = ToolCall(next="classify", arguments=_Texts(texts=["Great phone, why would I want another?"]))
+    assert AnswerChecks().refusal(items, Situation(listed, [], [_Reader()])) is None

@@ -6,6 +6,7 @@ refuses only once: the same move made again right after its refusal stands, sinc
 text does not say. Any check can be switched off by name (settings `answer_checks_off`), so an evaluation can
 measure what each one is worth (benchmarks/checks_ablation.py)."""
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from agent.answering.integrator import (
 from agent.deciding.moves import Finish, Move, ToolCall, describe_call
 from agent.errors import ToolError, UsageError
 from agent.records import Task, TaskStatus
-from agent.text import loops, references, unresolved_parts
+from agent.text import loops, question_sentences, references, unresolved_parts
 from agent.tools.base import Tool
 
 
@@ -142,6 +143,37 @@ def _ungrounded(move: ToolCall, s: Situation) -> str | None:
     return tool.ungrounded(args, given)
 
 
+_YES_NO = re.compile(r"\W*(yes|no)\b", re.IGNORECASE)
+
+
+def _contradicts(move: Finish, s: Situation) -> str | None:
+    """A yes-or-no answer that says the opposite of the latest result opening with yes or no (a tool that
+    decided the question) without quoting it."""
+    answer = _YES_NO.match(move.answer)
+    decided = [t for t in s.tasks if t.result is not None and t.status is TaskStatus.done
+               and _YES_NO.match(str(t.result))]
+    if answer is None or not decided or references(move.answer):
+        return None
+    said = _YES_NO.match(str(decided[-1].result))
+    assert said is not None
+    if said.group(1).lower() != answer.group(1).lower():
+        return f"the answer says {answer.group(1)}, but step {decided[-1].id} says {str(decided[-1].result)[:80]!r}"
+    return None
+
+
+def _reads_the_question(move: ToolCall, s: Situation) -> str | None:
+    """A call that hands a text-reading tool (a head) the objective's question instead of the text to read
+    ("… how many legs …" to a sentiment head)."""
+    tool = next((t for t in s.tools if t.name == move.tool), None)
+    if tool is None or not tool.reads_text:
+        return None
+    texts = " ".join(re.findall(r"\w+", str(move.arguments.model_dump()).lower()))
+    if asked := [q for q in question_sentences(s.objective) if " ".join(re.findall(r"\w+", q.lower())) in texts]:
+        return (f"{move.tool} reads text handed over to it, but the call passes the question {asked[0][:80]!r}: "
+                f"pass the passage to read, or use another tool")
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     Check("quotes_superseded", Finish, False, _quotes_superseded),
     Check("quotes_nothing", Finish, False, _quotes_nothing),
@@ -151,8 +183,10 @@ CHECKS: tuple[Check, ...] = (
     Check("asks_back", Finish, False, _asks_back),
     Check("unused_number", Finish, True, _unused_number),
     Check("retyped", Finish, True, _retyped),
+    Check("contradicts", Finish, True, _contradicts),
     Check("call_quotes_nothing", ToolCall, False, _call_quotes_nothing),
     Check("ungrounded", ToolCall, True, _ungrounded),
+    Check("reads_the_question", ToolCall, True, _reads_the_question),
 )
 NAMES = tuple(check.name for check in CHECKS)
 

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 def item_tools(item: EvalItem, pool: dict[str, Tool], whole: bool = False,
                workspaces: Path | None = None) -> list[Tool]:
     """The tools an item may use, from a pool: its own, or with `whole` (and no `tools` of its own) the whole
-    pool, else the default tools the pool holds. An item with `files` gets them written into a workspace of its own under `workspaces`, with the
-    workspace file tools."""
+    pool, else the default tools the pool holds. An item with `files` gets them written into a workspace of
+    its own under `workspaces`, with the workspace file tools."""
     defaults = [name for name in DEFAULT_TOOLS if name in pool]  # the defaults the pool was given
     names = (list(pool) if whole else defaults) if item.tools is None else item.tools
     tools = [pool[name] for name in names]

@@ -34,6 +34,7 @@ class Tool(ABC, Generic[A]):
     risky: bool = False
     timeout_seconds: float = 60.0
     isolated: bool = False
+    reads_text: bool = False  # reads text handed over (a head): never the objective's question itself
     # for decoding only: the type of one call's arguments where it is narrower than Arguments, e.g. a union
     # discriminated by an operation of one model per operation (see `shape`), each requiring the fields that
     # operation reads, so the grammar cannot leave one out. What it accepts must validate as Arguments too.

@@ -30,6 +30,7 @@ class HeadTool(Tool[HeadArguments]):
     """`HeadTool(Path("ner-head"))`: the head in that directory, loaded on first use."""
 
     Arguments = HeadArguments
+    reads_text = True
 
     def __init__(self, head_dir: Path, name: str | None = None, device: str | None = None) -> None:
         super().__init__()
