@@ -14,7 +14,9 @@ Variants are builder options (each engine built once into the cache, keyed by it
 `--threads` sets the session's intra_op_num_threads (0: the engine's own default; the agent sets the CPUs it may
 run on) for every variant. Prefill is
 tokens/s of one append of the whole prompt to a fresh generator (best of --repeats); decode is 32 greedy
-tokens after it. Checks that every variant's next token after the prompt equals the shipped one's.
+tokens after it. Checks that every variant's next token after the prompt equals the shipped one's. Where
+llama-cpp-python is importable (a benchmark-only install: it compiles llama.cpp), llama.cpp runs the same GGUF
+and prompt beside them (`pip install --target DIR llama-cpp-python`, then PYTHONPATH=DIR).
 """
 
 from __future__ import annotations
@@ -101,6 +103,30 @@ def time_transformers(hf_dir: Path, prompt: str, tokens: int, repeats: int) -> d
     return {"prefill_tok_s": round(max(rates[1:]), 1), "prompt_tokens": int(ids.shape[1])}
 
 
+def time_llama_cpp(gguf: Path, prompt: str, tokens: int, repeats: int) -> dict | None:
+    """llama.cpp (llama-cpp-python, installed only where this benchmark runs: it compiles at install) on the
+    same GGUF and prompt: one eval of the whole prompt into a reset context, then 32 greedy tokens."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return None
+    llm = Llama(str(gguf), n_threads=usable_cpus(), n_threads_batch=usable_cpus(), n_ctx=tokens + 128,
+                n_batch=512, verbose=False)
+    ids = llm.tokenize(prompt.encode())[:tokens]
+    prefill, decode = [], []
+    for _ in range(repeats + 1):  # the first is a warm-up, not counted
+        llm.reset()
+        start = time.perf_counter()
+        llm.eval(ids)
+        prefill.append(len(ids) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for _ in range(32):
+            llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
+        decode.append(32 / (time.perf_counter() - start))
+    return {"prefill_tok_s": round(max(prefill[1:]), 1), "decode_tok_s": round(max(decode[1:]), 1),
+            "prompt_tokens": len(ids)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m")
@@ -123,6 +149,9 @@ def main() -> None:
     if not args.no_transformers:
         rows["transformers fp32"] = time_transformers(_hf_directory(source, cache), prompt, args.prompt_tokens,
                                                       args.repeats)
+    if source.gguf_file and (llama := time_llama_cpp(source.directory / source.gguf_file, prompt,
+                                                      args.prompt_tokens, args.repeats)):
+        rows["llama.cpp"] = llama
     for name in variants:
         directory = engine_dir(source, cache, show_progress=False, build_args=build_args(VARIANTS[name]))
         for n in threads:
@@ -131,7 +160,7 @@ def main() -> None:
     base = rows.get("transformers fp32", {}).get("prefill_tok_s")
     shipped = next((r["next_token"] for k, r in rows.items() if k.startswith("shipped")), None)
     for row in rows.values():
-        if base and "next_token" in row:
+        if base and "decode_tok_s" in row:
             row["prefill_vs_transformers"] = round(row["prefill_tok_s"] / base, 2)
         if shipped is not None and "next_token" in row:
             row["same_next_token"] = row["next_token"] == shipped
