@@ -67,6 +67,8 @@ def test_shift_weekday_names_the_result_first():
 def test_leap_years():
     assert dates(operation="is_leap_year", year=2000).startswith("yes")
     assert dates(operation="is_leap_year", year=1900).startswith("no")
+    assert dates(operation="days_in_month", year=2033, month=2) == "February 2033 has 28 days"
+    assert dates(operation="days_in_month", year=2024, month=2).endswith("29 days")
 
 
 @given(DAYS, st.integers(min_value=-5000, max_value=5000))

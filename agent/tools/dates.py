@@ -16,7 +16,7 @@ from agent.text import DATE_PATTERN, STATED_DATE, mentions_date
 from agent.tools.base import Arguments, Tool, shape
 
 Operation = Literal["weekday", "add_days", "days_between", "count_weekday", "business_days", "nth_weekday",
-                    "shift_weekday", "is_leap_year"]
+                    "shift_weekday", "is_leap_year", "days_in_month"]
 Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 Ordinal = Literal["first", "second", "third", "fourth", "fifth", "last"]
 
@@ -33,7 +33,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "weekday": ("date",), "add_days": ("date", "days"), "days_between": ("date", "end_date"),
     "count_weekday": ("date", "end_date", "weekday"), "business_days": ("date", "end_date"),
     "nth_weekday": ("year", "month", "weekday", "ordinal"), "shift_weekday": ("weekday", "days"),
-    "is_leap_year": ("year",),
+    "is_leap_year": ("year",), "days_in_month": ("year", "month"),
 }
 
 
@@ -57,7 +57,7 @@ class DatesArguments(_DatesFields):
     operation: Operation = Field(description=(
         "weekday(date); add_days(date, days); days_between(date, end_date); count_weekday(date, end_date, "
         "weekday); business_days(date, end_date); nth_weekday(year, month, weekday, ordinal); "
-        "shift_weekday(weekday, days); is_leap_year(year)"))
+        "shift_weekday(weekday, days); is_leap_year(year); days_in_month(year, month)"))
     date: DateText | None = Field(None, description="with its year, e.g. June 17, 2022")
     end_date: DateText | None = None
     days: int | None = Field(None, ge=-MAX_DAYS, le=MAX_DAYS, description="negative for before")
@@ -206,6 +206,10 @@ class Dates(Tool[DatesArguments]):
     def _shift_weekday(self, args: DatesArguments) -> str:
         shifted = WEEKDAYS[(WEEKDAYS.index(_given(args.weekday)) + _given(args.days)) % 7]
         return f"{shifted} ({args.days} days after a {args.weekday})"
+
+    def _days_in_month(self, args: DatesArguments) -> str:
+        days = calendar.monthrange(_given(args.year), _given(args.month))[1]
+        return f"{calendar.month_name[_given(args.month)]} {args.year} has {days} days"
 
     def _is_leap_year(self, args: DatesArguments) -> str:
         leap = calendar.isleap(_given(args.year))

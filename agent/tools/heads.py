@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 MAX_TEXTS = 32
 MAX_TEXT_CHARS = 2000
 TOOL_NAMES = {"ner": "extract_entities", "sentiment": "classify_sentiment"}
+GROUPS = {"PER": "people", "ORG": "organizations", "LOC": "places", "MISC": "other"}  # entity types in words
 
 
 class HeadArguments(Arguments):
@@ -54,8 +55,13 @@ class HeadTool(Tool[HeadArguments]):
         assert self.head is not None, "setup() runs before run()"
         predictions = self.head.predict(list(args.texts))
         if self.kind != "sentiment":  # the names and their count come first: "how many?" needs no counting
-            names = [e["text"] if isinstance(e, dict) else e.text for per_text in predictions for e in per_text]
-            return {"count": len(names), "names": names, "entities": predictions}
+            found = [(e["text"], e["type"]) if isinstance(e, dict) else (e.text, e.type)
+                     for per_text in predictions for e in per_text]
+            # and by type, in words: "who is named?" is {1.people}, "how many companies?" {1.counts.organizations}
+            groups = {group: [name for name, kind in found if GROUPS.get(kind, kind.lower()) == group]
+                      for group in _groups(self.labels)}
+            return {"count": len(found), "names": [name for name, _ in found], **groups,
+                    "counts": {group: len(names) for group, names in groups.items()}, "entities": predictions}
         # the counts per label come with the predictions: "how many are positive?" needs no counting by the model
         labels = [p["label"] if isinstance(p, dict) else p.label for p in predictions]
         return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
@@ -64,7 +70,15 @@ class HeadTool(Tool[HeadArguments]):
 def _describe(kind: str, labels: list[str]) -> str:
     if kind == "ner":
         types = ", ".join(sorted({label[2:] for label in labels if label != "O"}))
-        return (f"Find named entities ({types}) in each text. Returns their count, their names, and one list "
-                f"per text, in order, of {{text, type, start, end}} with character offsets into that text.")
+        groups = ", ".join(_groups(labels))
+        return (f"Find named entities ({types}) in each text. Returns their count, their names, the names by "
+                f"type ({groups}) and how many of each (counts), and one list per text, in order, of "
+                f"{{text, type, start, end}} with character offsets into that text.")
     return (f"Classify the sentiment of each text as {' or '.join(labels)}. Returns how many texts got each "
             f"label, and one {{label, score}} per text, in order; score is the probability of the label.")
+
+
+def _groups(labels: list[str]) -> list[str]:
+    """The entity types of BIO labels in words, people first ("B-PER" -> "people"; an unknown type lower-cased)."""
+    types = {label[2:] for label in labels if label != "O"}
+    return [GROUPS[t] for t in GROUPS if t in types] + sorted(t.lower() for t in types - set(GROUPS))
