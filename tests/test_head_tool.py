@@ -44,7 +44,7 @@ def test_a_directory_that_is_not_a_head_is_a_usage_error(tmp_path):
 def test_the_tool_is_named_and_described_from_head_json_without_loading(tmp_path):
     ner = HeadTool(fake_head_dir(tmp_path, "ner", ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]))
     assert ner.name == "extract_entities" and "(LOC, PER)" in ner.description
-    assert "by type (people, places)" in ner.description  # the groups of the result, in words
+    assert "by_type: the count and names of each type (people, places)" in ner.description
     assert ner.spec()["parameters"]["properties"]["texts"]["maxItems"] == MAX_TEXTS
     assert ner.head is None
     sentiment = HeadTool(fake_head_dir(tmp_path, "sentiment", ["negative", "positive"]), name="mood")
@@ -72,9 +72,8 @@ def test_the_model_picks_the_head_tool_and_the_head_answers(ner_head, memory, tm
     names = [e["text"] for e in entities[0]]
     by_type = {group: [e["text"] for e in entities[0] if e["type"] == kind]
                for kind, group in (("PER", "people"), ("ORG", "organizations"), ("LOC", "places"), ("MISC", "other"))}
-    assert json.loads(task.result) == {"count": len(names), "names": names, **by_type,
-                                       "counts": {group: len(found) for group, found in by_type.items()},
-                                       "entities": entities}
+    assert json.loads(task.result) == {"count": len(names), "names": names, "entities": entities, "by_type": {
+        group: {"count": len(found), "names": found} for group, found in by_type.items()}}
     assert "extract_entities(texts: array" in model.calls[0].messages[0]["content"]  # offered with its parameters
     assert "Find named entities" in model.calls[0].messages[0]["content"]
     assert result.final_answer == f"{len(names)} entities: {', '.join(names)}."  # parts of the result, by reference

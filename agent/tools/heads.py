@@ -57,11 +57,12 @@ class HeadTool(Tool[HeadArguments]):
         if self.kind != "sentiment":  # the names and their count come first: "how many?" needs no counting
             found = [(e["text"], e["type"]) if isinstance(e, dict) else (e.text, e.type)
                      for per_text in predictions for e in per_text]
-            # and by type, in words: "who is named?" is {1.people}, "how many companies?" {1.counts.organizations}
+            # and last, by type in words: "who is named?" is {1.by_type.people.names}, "how many companies?"
+            # {1.by_type.organizations.count}
             groups = {group: [name for name, kind in found if GROUPS.get(kind, kind.lower()) == group]
                       for group in _groups(self.labels)}
-            return {"count": len(found), "names": [name for name, _ in found], **groups,
-                    "counts": {group: len(names) for group, names in groups.items()}, "entities": predictions}
+            return {"count": len(found), "names": [name for name, _ in found], "entities": predictions,
+                    "by_type": {group: {"count": len(names), "names": names} for group, names in groups.items()}}
         # the counts per label come with the predictions: "how many are positive?" needs no counting by the model
         labels = [p["label"] if isinstance(p, dict) else p.label for p in predictions]
         return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
@@ -71,9 +72,9 @@ def _describe(kind: str, labels: list[str]) -> str:
     if kind == "ner":
         types = ", ".join(sorted({label[2:] for label in labels if label != "O"}))
         groups = ", ".join(_groups(labels))
-        return (f"Find named entities ({types}) in each text. Returns their count, their names, the names by "
-                f"type ({groups}) and how many of each (counts), and one list per text, in order, of "
-                f"{{text, type, start, end}} with character offsets into that text.")
+        return (f"Find named entities ({types}) in each text. Returns their count, their names, and one list "
+                f"per text, in order, of {{text, type, start, end}} with character offsets into that text; then "
+                f"by_type: the count and names of each type ({groups}).")
     return (f"Classify the sentiment of each text as {' or '.join(labels)}. Returns how many texts got each "
             f"label, and one {{label, score}} per text, in order; score is the probability of the label.")
 
