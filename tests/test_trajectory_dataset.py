@@ -254,3 +254,11 @@ def test_stale_passing_runs_are_replayed_under_this_loop_and_the_rest_dropped(tm
     assert [c.reply for c in converted.calls] == [c.reply for c in fresh[0].calls]
     assert again.summary()["replayed"] == 1
     assert replay_stale(again, suite[:1], runner) == (0, 0)  # converted once, never again
+
+    # a run already replayed once, under a loop that is now old too, has two recordings: only the newest replays
+    twice = TrajectoryLog(tmp_path / "twice.jsonl.gz")
+    for loop in ("0ld0ld0ld0ld0ld0", "m1dm1dm1dm1dm1d"):
+        twice.add(Trajectory(**{**fresh[0].__dict__, "loop": loop}))
+    assert replay_stale(twice, suite[:1], runner) == (1, 0)
+    (once,) = TrajectoryLog(tmp_path / "twice.jsonl.gz").current()
+    assert once.replayed_from == "m1dm1dm1dm1dm1d"

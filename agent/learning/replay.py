@@ -53,10 +53,13 @@ def replay_stale(log: TrajectoryLog, items: Sequence[Any],
     were converted and how many dropped (failed runs of another loop are dropped: they teach nothing)."""
     version = loop_version()
     done = {(t.model, t.item_id, t.objective, t.sample) for t in log.current()}
-    stale: dict[tuple[str, str], list[Trajectory]] = {}
+    latest: dict[tuple[str, str, str, int], Trajectory] = {}  # a run replayed before: its newest recording
     for t in log.runs:
         if t.loop != version and (t.model, t.item_id, t.objective, t.sample) not in done:
-            stale.setdefault((t.item_id, t.objective), []).append(t)
+            latest[(t.model, t.item_id, t.objective, t.sample)] = t
+    stale: dict[tuple[str, str], list[Trajectory]] = {}
+    for t in latest.values():
+        stale.setdefault((t.item_id, t.objective), []).append(t)
     converted = dropped = 0
     for item in items:
         for run in stale.pop((item.id, item.objective), []):
