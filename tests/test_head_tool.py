@@ -44,7 +44,7 @@ def test_a_directory_that_is_not_a_head_is_a_usage_error(tmp_path):
 def test_the_tool_is_named_and_described_from_head_json_without_loading(tmp_path):
     ner = HeadTool(fake_head_dir(tmp_path, "ner", ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]))
     assert ner.name == "extract_entities" and "(LOC, PER)" in ner.description
-    assert "by_type: the count and names of each type (people, places)" in ner.description
+    assert "people" not in ner.description  # the small default model would quote {1.people}, which is not there
     assert ner.spec()["parameters"]["properties"]["texts"]["maxItems"] == MAX_TEXTS
     assert ner.head is None
     sentiment = HeadTool(fake_head_dir(tmp_path, "sentiment", ["negative", "positive"]), name="mood")

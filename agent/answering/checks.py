@@ -6,6 +6,7 @@ refuses only once: the same move made again right after its refusal stands, sinc
 text does not say. Any check can be switched off by name (settings `answer_checks_off`), so an evaluation can
 measure what each one is worth (benchmarks/checks_ablation.py)."""
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -78,7 +79,13 @@ def _quotes_nothing(move: Finish, s: Situation) -> str | None:
         if task is None or task.result is None:
             return f"the answer quotes step {n}, which has no result"
     if missing := unresolved_parts(move.answer, s.tasks):
-        return f"the answer quotes a part of step {missing[0]}'s result that it does not have"
+        result = str(next(t.result for t in s.tasks if t.id == missing[0]))
+        try:
+            parts = json.loads(result)
+        except ValueError:
+            parts = None
+        has = f": its parts are {', '.join(parts)}" if isinstance(parts, dict) and parts else ""
+        return f"the answer quotes a part of step {missing[0]}'s result that it does not have{has}"
     return None
 
 

@@ -71,10 +71,8 @@ class HeadTool(Tool[HeadArguments]):
 def _describe(kind: str, labels: list[str]) -> str:
     if kind == "ner":
         types = ", ".join(sorted({label[2:] for label in labels if label != "O"}))
-        groups = ", ".join(_groups(labels))
         return (f"Find named entities ({types}) in each text. Returns their count, their names, and one list "
-                f"per text, in order, of {{text, type, start, end}} with character offsets into that text; then "
-                f"by_type: the count and names of each type ({groups}).")
+                f"per text, in order, of {{text, type, start, end}} with character offsets into that text.")
     return (f"Classify the sentiment of each text as {' or '.join(labels)}. Returns how many texts got each "
             f"label, and one {{label, score}} per text, in order; score is the probability of the label.")
 
