@@ -65,7 +65,7 @@ def test_the_refusing_check_is_in_the_trace(tmp_path):
     assert result.final_answer == "42"
 
 
-def test_a_yes_or_no_answer_against_the_tool_that_decided_it_is_refused_once():
+def test_a_yes_or_no_answer_against_the_tool_that_decided_it_is_refused_every_time():
     s = situation("No, 1919 is not a leap year", objective="Is 1919 a leap year? Reply yes or no.")
     move = Finish(next="finish", answer="Yes.")
     refusal = AnswerChecks().refusal(move, s)
@@ -73,7 +73,7 @@ def test_a_yes_or_no_answer_against_the_tool_that_decided_it_is_refused_once():
     assert AnswerChecks().refusal(Finish(next="finish", answer="No."), s) is None
     assert AnswerChecks().refusal(Finish(next="finish", answer="{1}"), s) is None  # quoting it is the tool's word
     assert AnswerChecks().refusal(move, situation("42", objective="Is 6 * 7 equal to 42?")) is None
-    assert AnswerChecks().refusal(move, s, (refusal.reason, refusal.said)) is None  # once
+    assert AnswerChecks().refusal(move, s, (refusal.reason, refusal.said)) is not None  # insisting changes nothing
 
 
 class _Texts(BaseModel):
@@ -104,3 +104,15 @@ def test_a_text_reading_tool_handed_the_question_itself_is_refused_once():
     listed = "How many of these reviews are positive? (a) Great phone, why would I want another? (b) Broke in a day."
     items = ToolCall(next="classify", arguments=_Texts(texts=["Great phone, why would I want another?"]))
     assert AnswerChecks().refusal(items, Situation(listed, [], [_Reader()])) is None
+
+
+def test_a_run_cannot_end_on_a_yes_the_tool_said_no_to(tmp_path):
+    from agent.tools.builtin import dates
+
+    from moves import call, finish
+
+    model = ScriptedModel([call("dates", operation="is_leap_year", year=1919), finish("Yes."), finish("Yes."),
+                           finish("No.")])
+    result = Agent(model=model, tools=[dates], run_dir=tmp_path, experience=False,
+                   shared_memory=False).run("Is 1919 a leap year? Reply yes or no.")
+    assert result.final_answer.rstrip(".").lower() == "no"

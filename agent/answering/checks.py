@@ -155,7 +155,8 @@ _YES_NO = re.compile(r"\W*(yes|no)\b", re.IGNORECASE)
 
 def _contradicts(move: Finish, s: Situation) -> str | None:
     """A yes-or-no answer that says the opposite of the latest result opening with yes or no (a tool that
-    decided the question) without quoting it."""
+    decided the question) without quoting it. Every time: made once more, it would stand on the model's word
+    against the tool's (qwen2.5-coder-1.5b said "Yes." twice after "no, 1919 is not a leap year")."""
     answer = _YES_NO.match(move.answer)
     decided = [t for t in s.tasks if t.result is not None and t.status is TaskStatus.done
                and _YES_NO.match(str(t.result))]
@@ -190,7 +191,7 @@ CHECKS: tuple[Check, ...] = (
     Check("asks_back", Finish, False, _asks_back),
     Check("unused_number", Finish, True, _unused_number),
     Check("retyped", Finish, True, _retyped),
-    Check("contradicts", Finish, True, _contradicts),
+    Check("contradicts", Finish, False, _contradicts),
     Check("call_quotes_nothing", ToolCall, False, _call_quotes_nothing),
     Check("ungrounded", ToolCall, True, _ungrounded),
     Check("reads_the_question", ToolCall, True, _reads_the_question),
