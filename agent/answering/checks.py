@@ -136,10 +136,14 @@ def _call_quotes_nothing(move: ToolCall, s: Situation) -> str | None:
     return None
 
 
+def _tool(move: ToolCall, s: Situation) -> Tool | None:
+    return next((t for t in s.tools if t.name == move.tool), None)
+
+
 def _ungrounded(move: ToolCall, s: Situation) -> str | None:
     """A tool call whose arguments state what neither the objective nor a result does (the tool's own
     `ungrounded` rule, e.g. a calculator expression with numbers from nowhere)."""
-    tool = next((t for t in s.tools if t.name == move.tool), None)
+    tool = _tool(move, s)
     if tool is None:
         return None
     try:
@@ -172,11 +176,12 @@ def _contradicts(move: Finish, s: Situation) -> str | None:
 def _reads_the_question(move: ToolCall, s: Situation) -> str | None:
     """A call that hands a text-reading tool (a head) the objective's question instead of the text to read
     ("… how many legs …" to a sentiment head)."""
-    tool = next((t for t in s.tools if t.name == move.tool), None)
+    tool = _tool(move, s)
     if tool is None or not tool.reads_text:
         return None
-    texts = " ".join(re.findall(r"\w+", str(move.arguments.model_dump()).lower()))
-    if asked := [q for q in question_sentences(s.objective) if " ".join(re.findall(r"\w+", q.lower())) in texts]:
+    words = lambda text: " ".join(re.findall(r"\w+", text.lower()))  # noqa: E731
+    texts = words(str(move.arguments.model_dump()))
+    if asked := [q for q in question_sentences(s.objective) if words(q) in texts]:
         return (f"{move.tool} reads text handed over to it, but the call passes the question {asked[0][:80]!r}: "
                 f"pass the passage to read, or use another tool")
     return None

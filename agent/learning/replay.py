@@ -52,11 +52,14 @@ def replay_stale(log: TrajectoryLog, items: Sequence[Any],
     question) that have no current counterpart yet; each converted run is appended to `log`. Returns how many
     were converted and how many dropped (failed runs of another loop are dropped: they teach nothing)."""
     version = loop_version()
-    done = {(t.model, t.item_id, t.objective, t.sample) for t in log.current()}
+    def key(t: Trajectory) -> tuple[str, str, str, int]:
+        return t.model, t.item_id, t.objective, t.sample
+
+    done = {key(t) for t in log.current()}
     latest: dict[tuple[str, str, str, int], Trajectory] = {}  # a run replayed before: its newest recording
     for t in log.runs:
-        if t.loop != version and (t.model, t.item_id, t.objective, t.sample) not in done:
-            latest[(t.model, t.item_id, t.objective, t.sample)] = t
+        if t.loop != version and key(t) not in done:
+            latest[key(t)] = t
     stale: dict[tuple[str, str], list[Trajectory]] = {}
     for t in latest.values():
         stale.setdefault((t.item_id, t.objective), []).append(t)

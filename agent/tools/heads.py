@@ -59,8 +59,9 @@ class HeadTool(Tool[HeadArguments]):
                      for per_text in predictions for e in per_text]
             # and last, by type in words: "who is named?" is {1.by_type.people.names}, "how many companies?"
             # {1.by_type.organizations.count}
-            groups = {group: [name for name, kind in found if GROUPS.get(kind, kind.lower()) == group]
-                      for group in _groups(self.labels)}
+            groups: dict[str, list[str]] = {group: [] for group in _groups(self.labels)}
+            for name, kind in found:
+                groups.setdefault(_in_words(kind), []).append(name)
             return {"count": len(found), "names": [name for name, _ in found], "entities": predictions,
                     "by_type": {group: {"count": len(names), "names": names} for group, names in groups.items()}}
         # the counts per label come with the predictions: "how many are positive?" needs no counting by the model
@@ -80,4 +81,8 @@ def _describe(kind: str, labels: list[str]) -> str:
 def _groups(labels: list[str]) -> list[str]:
     """The entity types of BIO labels in words, people first ("B-PER" -> "people"; an unknown type lower-cased)."""
     types = {label[2:] for label in labels if label != "O"}
-    return [GROUPS[t] for t in GROUPS if t in types] + sorted(t.lower() for t in types - set(GROUPS))
+    return [_in_words(t) for t in GROUPS if t in types] + sorted(_in_words(t) for t in types - set(GROUPS))
+
+
+def _in_words(kind: str) -> str:
+    return GROUPS.get(kind, kind.lower())
