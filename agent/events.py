@@ -60,6 +60,7 @@ class ModelCalled(Event):
     seconds: float
     tokens_per_second: float
     left_out: str = ""  # what was left out of the prompt to fit the model's context ("" when nothing was)
+    read_tokens: int | None = None  # prompt tokens the engine read (a reused prefix is not); None: not counted
 
 
 class OutputRejected(Event):

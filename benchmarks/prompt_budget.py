@@ -6,7 +6,9 @@ run's trace.jsonl), plus the prompt tokens per run.
 
 RUNS_DIR is what `agent run --run-dir`, `agent eval` or `benchmarks/outcomes.py --runs DIR` wrote. A call's
 prompt tokens are those the model was sent (a prompt cut to fit the context counts as sent); what the engine
-read again from a reused prefix is not subtracted: this is the prompt budget, not the prefill work.
+read again from a reused prefix is not subtracted: this is the prompt budget. Where the engine counts what it
+read (the CPU engine does), the prefill work is shown beside it: the prompt tokens actually read, a reused
+prefix left out.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 
-def calls_of(run_dir: Path) -> list[tuple[str, int]]:
-    """(purpose, prompt tokens) of every model call in one run's trace."""
+def calls_of(run_dir: Path) -> list[tuple[str, int, int | None]]:
+    """(purpose, prompt tokens, tokens read or None) of every model call in one run's trace."""
     calls = []
     for line in (run_dir / "trace.jsonl").read_text(encoding="utf-8").splitlines():
         try:
@@ -28,22 +30,32 @@ def calls_of(run_dir: Path) -> list[tuple[str, int]]:
         except ValueError:
             continue
         if event.get("kind") == "model_called":
-            calls.append((str(event.get("purpose")), int(event.get("prompt_tokens") or 0)))
+            read = event.get("read_tokens")
+            calls.append((str(event.get("purpose")), int(event.get("prompt_tokens") or 0),
+                          None if read is None else int(read)))
     return calls
 
 
 def budget(runs: list[Path]) -> dict:
     by_purpose: dict[str, list[int]] = defaultdict(list)
-    per_run = []
+    read_by_purpose: dict[str, list[int]] = defaultdict(list)
+    per_run, read_per_run = [], []
     for run in runs:
         calls = calls_of(run)
-        per_run.append(sum(tokens for _, tokens in calls))
-        for purpose, tokens in calls:
+        per_run.append(sum(tokens for _, tokens, _ in calls))
+        if calls and all(read is not None for _, _, read in calls):
+            read_per_run.append(sum(read or 0 for _, _, read in calls))
+        for purpose, tokens, read in calls:
             by_purpose[purpose].append(tokens)
+            if read is not None:
+                read_by_purpose[purpose].append(read)
     total = sum(per_run) or 1
     purposes = {p: {"calls": len(t), "median_prompt": statistics.median(t), "max_prompt": max(t),
-                    "share": round(sum(t) / total, 3)} for p, t in sorted(by_purpose.items(), key=lambda x: -sum(x[1]))}
+                    "share": round(sum(t) / total, 3),
+                    "median_read": statistics.median(read_by_purpose[p]) if read_by_purpose[p] else None}
+                for p, t in sorted(by_purpose.items(), key=lambda x: -sum(x[1]))}
     return {"runs": len(runs), "median_prompt_tokens_per_run": statistics.median(per_run) if per_run else 0,
+            "median_read_tokens_per_run": statistics.median(read_per_run) if read_per_run else None,
             "purposes": purposes}
 
 
@@ -59,11 +71,14 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"{figures['runs']} runs; median prompt tokens per run {figures['median_prompt_tokens_per_run']:g}")
-    print(f"{'call kind':<14} {'calls':>6} {'median prompt':>14} {'largest':>8} {'share':>6}")
+    read = figures["median_read_tokens_per_run"]
+    print(f"{figures['runs']} runs; median prompt tokens per run {figures['median_prompt_tokens_per_run']:g}"
+          + ("" if read is None else f"; median tokens read per run (reused prefixes left out) {read:g}"))
+    print(f"{'call kind':<14} {'calls':>6} {'median prompt':>14} {'largest':>8} {'share':>6} {'median read':>12}")
     for purpose, row in figures["purposes"].items():
+        shown = "-" if row["median_read"] is None else f"{row['median_read']:g}"
         print(f"{purpose:<14} {row['calls']:>6} {row['median_prompt']:>14g} {row['max_prompt']:>8} "
-              f"{row['share']:>6.0%}")
+              f"{row['share']:>6.0%} {shown:>12}")
 
 
 if __name__ == "__main__":

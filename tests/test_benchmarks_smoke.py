@@ -270,3 +270,25 @@ def test_prompt_budget_counts_prompt_tokens_per_call_kind_over_a_directory_of_ru
     text = ran(bench("prompt_budget.py", tmp_path / "runs", runs=tmp_path / "unused"))
     assert text.startswith("2 runs; median prompt tokens per run") and "decide" in text
     assert "no runs" in bench("prompt_budget.py", tmp_path / "empty", runs=tmp_path / "unused").stderr
+    assert figures["median_read_tokens_per_run"] is None  # the scripted model does not count what it reads
+
+
+def test_prompt_budget_shows_the_tokens_an_engine_read_beside_those_it_was_sent(tmp_path):
+    from agent import Agent, ScriptedModel
+    from agent.tools.builtin import calculator
+
+    class Counting(ScriptedModel):  # an engine that reads 7 tokens a call, the rest from a reused prefix
+        prefilled_tokens = 0
+
+        def generate(self, messages, **kwargs):
+            self.prefilled_tokens += 7
+            return super().generate(messages, **kwargs)
+
+    model = Counting([{"next": "calculator", "arguments": {"expression": "3 * 2"}},
+                      {"next": "finish", "answer": "{1}"}])
+    Agent(model=model, tools=[calculator], run_dir=tmp_path / "runs", experience=False,
+          shared_memory=False, default_adapter=False).run("What is 3 * 2?")
+    figures = json.loads(ran(bench("prompt_budget.py", tmp_path / "runs", "--json", runs=tmp_path / "unused")))
+    assert figures["median_read_tokens_per_run"] == 14 and figures["purposes"]["decide"]["median_read"] == 7
+    assert figures["median_prompt_tokens_per_run"] > 14  # sent: the whole prompts, every call
+    assert "median tokens read per run" in ran(bench("prompt_budget.py", tmp_path / "runs", runs=tmp_path / "unused"))

@@ -69,19 +69,22 @@ class Meter:
                     for c, i in zip(conversations, ids, strict=True)]
         self.check()
         fitted = [self._fit(c, max_new_tokens) for c in conversations]
+        read = self._read()
         generations = self.model.generate_batch([messages for messages, _ in fitted], max_new_tokens=max_new_tokens,
                                                 deadline=self.deadline())
-        for generation, task_id, (_, left_out) in zip(generations, ids, fitted, strict=True):
-            self._count(purpose, generation, task_id, left_out)
+        read = self._read(read)
+        for n, (generation, task_id, (_, left_out)) in enumerate(zip(generations, ids, fitted, strict=True)):
+            self._count(purpose, generation, task_id, left_out, read if n == 0 else 0 if read is not None else None)
         return generations
 
     def generate(self, messages: Sequence[Message], *, purpose: str, schema: dict[str, Any] | None = None,
                  task_id: int | None = None, max_new_tokens: int = 256) -> Generation:
         self.check()
         messages, left_out = self._fit(messages, max_new_tokens)
+        read = self._read()
         generation = self.model.generate(messages, schema=schema, max_new_tokens=max_new_tokens,
                                          deadline=self.deadline())
-        self._count(purpose, generation, task_id, left_out)
+        self._count(purpose, generation, task_id, left_out, self._read(read))
         return generation
 
     def generate_interjected(self, messages: Sequence[Message], interject: Interjector, *, purpose: str,
@@ -89,9 +92,10 @@ class Meter:
         """Free text with `interject`'s text taken in as it decodes (only when the backend supports it)."""
         self.check()
         messages, left_out = self._fit(messages, max_new_tokens)
+        read = self._read()
         generation = self.model.generate_interjected(messages, interject, max_new_tokens=max_new_tokens,
                                                      deadline=self.deadline())
-        self._count(purpose, generation, task_id, left_out)
+        self._count(purpose, generation, task_id, left_out, self._read(read))
         return generation
 
     def _fit(self, messages: Sequence[Message], max_new_tokens: int) -> tuple[Sequence[Message], str]:
@@ -103,12 +107,21 @@ class Meter:
         fitted = fit(messages, context - min(max_new_tokens, context // 2), self.model.count_tokens)
         return fitted.messages, fitted.note
 
-    def _count(self, purpose: str, generation: Generation, task_id: int | None = None, left_out: str = "") -> None:
+    def _read(self, before: int | None = None) -> int | None:
+        """The backend's count of prompt tokens it has read (`prefilled_tokens`, where it keeps one); with
+        `before`, those read since. None where the backend does not count."""
+        count = getattr(self.model, "prefilled_tokens", None)
+        if not isinstance(count, int):
+            return None
+        return count if before is None else count - before
+
+    def _count(self, purpose: str, generation: Generation, task_id: int | None = None, left_out: str = "",
+               read: int | None = None) -> None:
         self.usage.llm_calls += 1
         self.usage.prompt_tokens += generation.prompt_tokens
         self.usage.completion_tokens += generation.completion_tokens
         self.emit(ModelCalled(
             purpose=purpose, task_id=task_id, prompt_tokens=generation.prompt_tokens,
             completion_tokens=generation.completion_tokens, seconds=round(generation.seconds, 4),
-            tokens_per_second=round(generation.tokens_per_second, 2), left_out=left_out,
+            tokens_per_second=round(generation.tokens_per_second, 2), left_out=left_out, read_tokens=read,
         ))
