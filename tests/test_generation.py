@@ -71,23 +71,6 @@ def test_batched_greedy_equals_sequential(model):
     assert model.prefixes.ids  # the shared prefix was learnt and reused
 
 
-def test_the_model_counts_the_prompt_tokens_it_reads(model):
-    """A call without prefix reuse reads its whole prompt; one that shares a learnt prefix reads only the rest
-    (what the trace reports as `read_tokens`)."""
-    conversations = [conversation(OBJECTIVES[0], render("execute", recalls=[], tasks=[], step=d, compute=True))
-                     for d in ("Name a paperclip use", "Name a rubber band use", "Name a stapler use")]
-    model.reuse_prefix = False
-    before = model.prefilled_tokens
-    whole = model.generate(conversations[0], max_new_tokens=4)
-    assert model.prefilled_tokens - before == whole.prompt_tokens
-    model.reuse_prefix = True
-    for c in conversations[1:]:  # the second of two calls learns (and reads) the prefix they share
-        model.generate(c, max_new_tokens=4)
-    before = model.prefilled_tokens
-    reused = model.generate(conversations[0], max_new_tokens=4)
-    assert 0 < model.prefilled_tokens - before < reused.prompt_tokens / 2
-
-
 def test_compiled_grammars_are_reused_from_disk(model, tmp_path):
     from agent.models.grammar import GrammarCache
 

@@ -94,7 +94,6 @@ class LocalModel(ChatModel):
         self.reuse_prefix = reuse_prefix
         self._decoding: dict[str, Any] = GREEDY
         self.prefixes = PrefixCache()
-        self.prefilled_tokens = 0  # prompt tokens actually read; what prefix reuse saves shows here
         self.load_seconds = time.perf_counter() - started  # reported: a run's budget starts after loading
 
     def generate(
@@ -103,7 +102,7 @@ class LocalModel(ChatModel):
     ) -> Generation:
         start = time.perf_counter()
         ids = self._prompt_ids(messages)
-        prefix = self._prefix(ids)
+        prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
         output = self._generate(torch.tensor([ids], device=self.device), None, schema, max_new_tokens, prefix,
                                 deadline)
         completion = _until_eos(output[0, len(ids):].tolist(), self.eos_ids)
@@ -119,7 +118,7 @@ class LocalModel(ChatModel):
         completion: list[int] = []
         while len(completion) < max_new_tokens:
             stop = _Interjection(self.tokenizer, len(ids), interject)
-            prefix = self._prefix(ids, len(completion))
+            prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
             output = self._generate(torch.tensor([ids + completion], device=self.device), None, None,
                                     max_new_tokens - len(completion), prefix, deadline, stop)
             stretch = output[0, len(ids) + len(completion):].tolist()
@@ -142,7 +141,6 @@ class LocalModel(ChatModel):
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        self.prefilled_tokens += sum(len(p) for p in prompts)
         output = self._generate(input_ids, mask, schema, max_new_tokens, None, deadline)
         seconds = time.perf_counter() - start
         generations = []
@@ -161,15 +159,7 @@ class LocalModel(ChatModel):
             tokenize=True, return_dict=True)
         return list(encoded["input_ids"])  # a BatchEncoding with return_dict=True; the stub says str
 
-    def _prefix(self, ids: list[int], more: int = 0) -> Any:
-        """The cached prefix of `ids` (None when none is reused), counting the tokens the call will read: the
-        prompt past that prefix and `more` tokens after it, plus a new prefix computed here."""
-        prefix = self.prefixes.lookup(ids, self._prefill) if self.reuse_prefix else None
-        self.prefilled_tokens += len(ids) + more - (len(self.prefixes.ids) if prefix is not None else 0)
-        return prefix
-
     def _prefill(self, ids: list[int]) -> Any:
-        self.prefilled_tokens += len(ids)
         with torch.inference_mode():
             return self.model(torch.tensor([ids], device=self.device), use_cache=True).past_key_values
 
