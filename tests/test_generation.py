@@ -46,8 +46,7 @@ def structured_calls():
 def test_every_structured_call_validates_where_free_decoding_fails(model, objective):
     free_failures = 0
     for output_type, prompt in structured_calls():
-        system = render("system", tools=[calculator], decide=True, keeps=False)
-        messages = conversation(objective, prompt, system)
+        messages = conversation(objective, prompt, render("system", tools=[calculator], decide=True))
         # the loop's own budget for a structured call: every bounded field fits in it, even a looping one
         constrained = model.generate(messages, schema=output_type.model_json_schema(), max_new_tokens=STRUCTURED)
         parse_reply(constrained.text, output_type)  # raises if not valid
