@@ -33,19 +33,6 @@ def test_a_one_step_tool_objective_costs_two_calls(memory, tmp_path):
     assert memory.count() == 2  # the task's result and the run's answer
 
 
-def test_the_system_prompt_names_only_the_moves_the_run_is_offered(memory, tmp_path):
-    """Tools are named once, in their list; "remember" is described only to an objective that gives a fact to
-    keep (the grammar offers it nowhere else): a shorter prompt, and no move the model cannot make."""
-    model = ScriptedModel([call("calculator", expression="614 * 624"), finish("{1}")])
-    make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 614 * 624?")
-    system = model.calls[0].messages[0]["content"]
-    assert "calculator(expression: string)" in system and system.count("calculator") == 1
-    assert "a tool's name" in system and '"remember"' not in system
-    model = ScriptedModel([{"next": "remember", "fact": "my locker is 42"}])
-    make_agent(model, memory, tmp_path, tools=[calculator]).run("Remember that my locker is 42.")
-    assert '"remember", with the "fact"' in model.calls[0].messages[0]["content"]
-
-
 def test_a_one_step_answer_in_words_is_final_without_another_call(memory, tmp_path):
     model = ScriptedModel([SOLVE, "Hold papers, reset a phone, pick a lock.\nAnswer: three uses"])
     result = make_agent(model, memory, tmp_path).run("List three uses of a paperclip")

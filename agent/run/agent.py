@@ -30,7 +30,6 @@ from agent.prompting.meter import Meter
 from agent.records import RunRecord, RunResult, RunStatus, Task
 from agent.run.loop import Context, recall, run_loop
 from agent.store import STATE_FILE, RunStore, is_stopped
-from agent.text import asks_to_keep
 from agent.tools.base import Tool
 from agent.tools.memory_search import MemorySearch
 
@@ -222,8 +221,7 @@ class Agent:
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
             # only what the objective gives work to, with the choices it names
             tools = [t.for_objective(record.objective) for t in tools if t.applies(record.objective)]
-            # for the calls that choose a move: "remember" is offered only when the objective gives a fact to keep
-            system = render("system", tools=tools, decide=True, keeps=asks_to_keep(record.objective))
+            system = render("system", tools=tools, decide=True)  # for the calls that choose a move
             retries = settings.parse_retries
             embed = functools.partial(_embed, cache_dir=settings.cache_dir)
             executor = Executor(meter, tools, system=system, plain=render("system", tools=[], decide=False),

@@ -23,7 +23,7 @@ GROUPS = {"PER": "people", "ORG": "organizations", "LOC": "places", "MISC": "oth
 class HeadArguments(Arguments):
     texts: list[Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
         min_length=1, max_length=MAX_TEXTS,
-        description=f"the texts to read, 1 to {MAX_TEXTS}",
+        description=f"1 to {MAX_TEXTS} texts of at most {MAX_TEXT_CHARS} characters, predicted in one batch",
     )
 
 
