@@ -72,9 +72,9 @@ class Meter:
         read = self._read()
         generations = self.model.generate_batch([messages for messages, _ in fitted], max_new_tokens=max_new_tokens,
                                                 deadline=self.deadline())
-        read = self._read(read)
+        read = self._read(read)  # the batch's reading, put on its first call
         for n, (generation, task_id, (_, left_out)) in enumerate(zip(generations, ids, fitted, strict=True)):
-            self._count(purpose, generation, task_id, left_out, read if n == 0 else 0 if read is not None else None)
+            self._count(purpose, generation, task_id, left_out, read if n == 0 or read is None else 0)
         return generations
 
     def generate(self, messages: Sequence[Message], *, purpose: str, schema: dict[str, Any] | None = None,
