@@ -1,5 +1,5 @@
 """A batch driver in its own process, joined to a running Ray cluster, for the kill-the-driver test:
-`python batch_driver.py ADDRESS RUN_DIR BATCH_ID GATE_DIR HELD_ITEM`."""
+`python batch_driver.py ADDRESS RUN_DIR BATCH_ID GATE_DIR HELD_ITEM[,HELD_ITEM...]`."""
 
 import sys
 from pathlib import Path
@@ -21,7 +21,7 @@ def main() -> None:
              log_to_driver=False)
     folder = BatchDir.open(batches_root(Path(run_dir)), batch_id)
     settings = build_settings(folder.settings)
-    workers = ObjectiveWorkers(settings, ScriptedFactory(), GateTools(Path(gate_dir), (held,)),
+    workers = ObjectiveWorkers(settings, ScriptedFactory(), GateTools(Path(gate_dir), tuple(held.split(","))),
                                FileMemories(Path(run_dir) / "memories"))
     with folder:
         run_batch(folder, RayPool(workers, Placement(workers=2)), progress=False)

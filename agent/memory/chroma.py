@@ -7,41 +7,36 @@ clear error naming the server or the path."""
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import chromadb
-import filelock
 from chromadb.config import Settings as ChromaSettings
 
 from agent.errors import BackendError, StorageError
 from agent.memory.base import Recall
 from agent.memory.embedder import PackagedEmbedder
+from agent.memory.store_lock import holding
 from agent.store import disk_full
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COLLECTION = "results"
-OPENING_TIMEOUT = 120.0  # seconds a run waits for another process opening the same store
 
 
 @contextmanager
 def opening_lock(path: Path) -> Iterator[None]:
-    """Held while creating or opening the store at `path`, across processes (a lock file beside it)."""
+    """Held while creating or opening the store at `path`, across processes (see `store_lock`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         if disk_full(exc):
             raise StorageError(f"no space left on {path.parent}: free some space and try again") from None
         raise
-    try:
-        with filelock.FileLock(str(path.parent / f".{path.name}.lock"), timeout=OPENING_TIMEOUT):
-            yield
-    except filelock.Timeout:
-        raise StorageError(f"another process has been opening {path} for {OPENING_TIMEOUT:.0f} s: wait for it "
-                           "to finish, or stop it, then try again") from None
+    with holding(path, "opening"):
+        yield
 
 
 def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -> T:
@@ -59,10 +54,13 @@ def open_or_move_aside(path: Path, open_store: Callable[[Path], T], what: str) -
         except Exception as exc:  # chromadb surfaces damage as many types (InternalError, sqlite, Rust panics)
             if not (path / "chroma.sqlite3").exists():  # only a store of ours is ever moved
                 raise
+            if _not_damage(exc):
+                raise StorageError(f"the {what} at {path} cannot be written now ({_first_line(exc)}): check its "
+                                   "permissions, or whether another program holds it, then try again") from None
             aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}")
             path.rename(aside)
             _forget_system(path)
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            reason = _first_line(exc)
             log.warning("the %s at %s could not be opened (%s): moved it aside to %s and started a new one",
                         what, path, reason, aside)
             return open_store(path)
@@ -105,6 +103,8 @@ class ChromaMemory:
     """Every stored text is embedded by the packaged MiniLM, never by chroma's downloading default.
     `where` names the store in error messages (a path, or the server's URL)."""
 
+    _local: Path | None = None  # the path of a local store: its operations hold its store_lock
+
     def __init__(self, client: "chromadb.ClientAPI", collection: str = COLLECTION, cache_dir: Path | None = None,
                  where: str = "the memory store") -> None:
         self.where = where
@@ -135,6 +135,7 @@ class ChromaMemory:
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         try:
             memory = cls(client, where=str(path), **kwargs)
+            memory._local = path
             memory._collection.count()  # reads the segment files: damage shows here, not mid-run
             memory._collection.peek(1)
         except BaseException:
@@ -166,7 +167,8 @@ class ChromaMemory:
 
     def close(self) -> None:
         """Release the store's files and connections (a long-lived process opens a store per run)."""
-        self._client.close()  # type: ignore[attr-defined]  # chromadb 1.x has close(), its stub does not
+        with self._guard():  # closing may write the index files
+            self._client.close()  # type: ignore[attr-defined]  # chromadb 1.x has close(), its stub does not
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -174,7 +176,8 @@ class ChromaMemory:
         import httpx
 
         try:
-            with full_disk_said(self.where, "free some space, then `agent resume RUN_ID` continues the run"):
+            with full_disk_said(self.where, "free some space, then `agent resume RUN_ID` continues the run"), \
+                    (holding(self._local) if self._local is not None else nullcontext()):
                 yield
         except httpx.TransportError as exc:
             raise BackendError(f"memory server at {self.where} failed ({type(exc).__name__}: {exc}): is it "
@@ -188,6 +191,17 @@ def _forget_system(path: Path) -> None:
 
     SharedSystemClient._identifier_to_system.pop(str(path), None)
     SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+
+
+def _not_damage(exc: BaseException) -> bool:
+    """A store that is locked, busy or read-only is whole: moving it aside would lose it for nothing (and
+    break every process that has it open)."""
+    said = str(exc).lower()
+    return any(word in said for word in ("readonly", "read-only", "database is locked", "busy", "permission"))
 
 
 def _nearly_full(where: str) -> bool:

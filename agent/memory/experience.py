@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import UsageError, describe
+from agent.memory.store_lock import holding
 from agent.records import RunResult, RunStatus, TaskStatus
 
 COLLECTION = "experience"
@@ -123,7 +124,7 @@ class ExperienceStore:
         """Store (or replace) the experience of its objective; returns its id. A full disk is one line."""
         from agent.memory.chroma import full_disk_said
 
-        with full_disk_said(str(self.path)):
+        with full_disk_said(str(self.path)), holding(self.path):
             self._collection.upsert(ids=[experience.id], documents=[number_shape(experience.objective)],
                                     metadatas=[{"json": experience.model_dump_json(), "success": experience.success}])
         return experience.id
@@ -131,11 +132,13 @@ class ExperienceStore:
     def similar(self, objective: str, k: int = 2) -> list[Experience]:
         """The k successful experiences nearest to `objective`, nearest first, none below min_similarity and
         none over another number of quantities (see `quantities`)."""
-        total = self._collection.count()
-        if total == 0 or k <= 0:
-            return []
-        found = self._collection.query(query_texts=[number_shape(objective)], n_results=min(k * _CANDIDATES, total),
-                                       where={"success": True}, include=["metadatas", "distances"])
+        with holding(self.path):
+            total = self._collection.count()
+            if total == 0 or k <= 0:
+                return []
+            found = self._collection.query(query_texts=[number_shape(objective)],
+                                           n_results=min(k * _CANDIDATES, total), where={"success": True},
+                                           include=["metadatas", "distances"])
         metadatas, distances = found["metadatas"] or [[]], found["distances"] or [[]]
         near = [_parse(meta) for meta, distance in zip(metadatas[0], distances[0])
                 if 1.0 - distance >= self.min_similarity]
@@ -143,12 +146,14 @@ class ExperienceStore:
         return [e for e in near if quantities(e.objective) == wanted][:k]
 
     def list(self) -> list[tuple[str, Experience]]:
-        found = self._collection.get(include=["metadatas"])
+        with holding(self.path):
+            found = self._collection.get(include=["metadatas"])
         pairs = [(i, _parse(meta)) for i, meta in zip(found["ids"], found["metadatas"] or [])]
         return sorted(pairs, key=lambda pair: pair[1].created)
 
     def get(self, id: str) -> Experience:
-        found = self._collection.get(ids=[id], include=["metadatas"])
+        with holding(self.path):
+            found = self._collection.get(ids=[id], include=["metadatas"])
         if not found["ids"]:
             raise UsageError(f"no experience {id!r} (see `agent experience list`)")
         return _parse(found["metadatas"][0] if found["metadatas"] else None)
@@ -159,19 +164,22 @@ class ExperienceStore:
 
     def discard(self, id: str) -> bool:
         """Remove experience `id` when it is there; whether it was."""
-        if not self._collection.get(ids=[id], include=[])["ids"]:
-            return False
-        self._collection.delete(ids=[id])
+        with holding(self.path):
+            if not self._collection.get(ids=[id], include=[])["ids"]:
+                return False
+            self._collection.delete(ids=[id])
         return True
 
     def clear(self) -> int:
-        ids = self._collection.get(include=[])["ids"]
-        if ids:
-            self._collection.delete(ids=ids)
+        with holding(self.path):
+            ids = self._collection.get(include=[])["ids"]
+            if ids:
+                self._collection.delete(ids=ids)
         return len(ids)
 
     def count(self) -> int:
-        return self._collection.count()
+        with holding(self.path):
+            return self._collection.count()
 
 
 def as_example(experience: Experience, max_chars: int = 600) -> str:

@@ -26,16 +26,18 @@ class NamedMemory(ChromaMemory):
     """A persistent store that can also be listed and pruned (`agent memory`)."""
 
     def entries(self, limit: int | None = None, where: dict | None = None) -> list[Recall]:
-        found = self._collection.get(limit=limit, where=where, include=["documents", "metadatas"])
+        with self._guard():
+            found = self._collection.get(limit=limit, where=where, include=["documents", "metadatas"])
         documents, metadatas = found["documents"] or [], found["metadatas"] or []
         return [Recall(id=i, text=doc or "", distance=0.0, metadata=dict(meta or {}))
                 for i, doc, meta in zip(found["ids"], documents, metadatas)]
 
     def delete(self, ids: list[str] | None = None, where: dict | None = None) -> int:
         """Forget the given ids, or every entry matching `where`; returns how many went."""
-        found = self._collection.get(ids=ids, where=where, include=[])["ids"]
-        if found:
-            self._collection.delete(ids=found)
+        with self._guard():
+            found = self._collection.get(ids=ids, where=where, include=[])["ids"]
+            if found:
+                self._collection.delete(ids=found)
         return len(found)
 
 
