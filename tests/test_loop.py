@@ -13,7 +13,7 @@ from agent.observing.trace import read_events, read_trace
 from agent.tools.builtin import calculator
 from agent.tools.dates import dates
 
-from moves import SOLVE, call, finish, plan
+from moves import SOLVE, call, final, finish, plan
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -314,6 +314,41 @@ def test_repeated_identical_tool_calls_are_refused(memory, tmp_path):
         (TaskStatus.done, "42"),
         (TaskStatus.failed, "refused: calculator was already called with these arguments for task 1; "
                             "use that result")]
+
+
+def test_a_done_call_made_twice_in_a_row_is_answered_with_its_result(memory, tmp_path):
+    again = call("calculator", expression="{a}")
+    model = ScriptedModel([again, again, again])  # the model asks for what it has, over and over
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run(
+        "Your task is to evaluate an arithmetic expression exactly. Now, what is 49 * 46 - 237?")
+    assert result.status is RunStatus.done and result.final_answer == "2017"
+    assert [(t.description, t.result) for t in result.tasks] == [("calculator(expression={a})", "2017")]
+    assert result.usage.llm_calls == 3 and model.pending == 0  # once shown the repeat, then answered
+    trace = read_trace(tmp_path / "runs" / result.run_id / "trace.jsonl")
+    assert [d for e in trace if e["kind"] == "tasks_added" for d in e["dropped"]] == ["calculator(expression={a})"]
+
+
+def test_a_head_result_asked_for_twice_is_not_the_answer_itself_one_is_written_from_it(memory, tmp_path):
+    from agent import tool
+
+    @tool
+    def names(text: str) -> dict:
+        """The names in a text."""
+        return {"count": 2, "names": ["Chicago", "Tokyo"]}
+
+    again = call("names", text="Tourists in Tokyo")
+    model = ScriptedModel([again, again, again, final("Chicago and Tokyo.")])
+    result = make_agent(model, memory, tmp_path, tools=[names]).run("Which places are in: Tourists in Tokyo")
+    assert result.status is RunStatus.done and result.final_answer == "Chicago and Tokyo."
+    assert result.usage.llm_calls == 4 and model.pending == 0
+
+
+def test_a_repeat_after_another_move_is_shown_once_more_not_answered(memory, tmp_path):
+    model = ScriptedModel([call("calculator", expression="6*7"), call("calculator", expression="6*7"),
+                           call("calculator", expression="6*8"), call("calculator", expression="6*7"),
+                           finish("{2}")])
+    result = make_agent(model, memory, tmp_path, tools=[calculator]).run("What is 6*7, and 6*8?")
+    assert result.final_answer == "48" and model.pending == 0
 
 
 def test_every_free_string_is_bounded_and_a_cut_off_reply_is_not_asked_again(memory, tmp_path):

@@ -209,6 +209,28 @@ def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
         return move
 
 
+def asked_again(move: Move | None, tasks: Sequence[Task], dropped: Sequence[str]) -> Task | None:
+    """The done step that `move` calls a tool exactly as, when the decision before it made the same call (dropped
+    as a repeat): asked twice in a row for a result the run has, the model is not asked a third time (a greedy
+    model that calls `calculator({a})` again after its result, shown the repeat, makes the same call to the
+    cycle limit)."""
+    if not isinstance(move, ToolCall):
+        return None
+    said = describe_call(move.tool, move.arguments.model_dump()).strip()
+    if said not in (text.strip() for text in dropped):
+        return None
+    return next((t for t in tasks if t.status is TaskStatus.done and t.result is not None and t.description == said),
+                None)
+
+
+def structured(result: str | None) -> bool:
+    """Whether a result is a JSON object or list (a head's counts and predictions): not an answer as it is."""
+    try:
+        return isinstance(json.loads(result or ""), dict | list)
+    except ValueError:
+        return False
+
+
 def runs_away(move: Move) -> bool:
     """Whether a tool call's text arguments are a degenerate loop (a greedy model that had nothing to pass)."""
     return isinstance(move, ToolCall) and any(isinstance(v, str) and loops(v)

@@ -12,7 +12,7 @@ from agent.answering.checks import AnswerChecks, Situation
 from agent.answering.format import follow_format
 from agent.answering.integrator import Integrator, conclusion, settle_answer
 from agent.deciding.board import TaskBoard
-from agent.deciding.moves import NOTED, Finish, runs_away
+from agent.deciding.moves import NOTED, Finish, asked_again, runs_away, structured
 from agent.deciding.planner import Planner, tasks_for
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
@@ -82,6 +82,12 @@ def decide(ctx: Context) -> Phase:
         return ctx.advance(Phase.answer)
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
     move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences, ctx.refused)
+    if (again := asked_again(move, board.tasks, ctx.dropped)) is not None:  # a done call twice in a row
+        if structured(again.result):  # a head's JSON is no answer: it is written from the steps so far
+            ctx.emit(Judged(done=True, reason=f"step {again.id} asked for again: the answer is written now"))
+            state.stop = RunStatus.done.value
+            return ctx.advance(Phase.answer)
+        move = Finish(next="finish", answer=f"{{{again.id}}}")  # its result is the answer
     drafts: list[TaskDraft] = []
     previous, ctx.refused = ctx.refused, None
     if move is None and ctx.stalled:  # twice in a row with nothing changed between: a greedy model would go on
