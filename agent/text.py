@@ -177,6 +177,14 @@ def valid_text(text: str) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def structured(result: str | None) -> bool:
+    """Whether a result is a JSON object or list (a head's counts and predictions): not an answer as it is."""
+    try:
+        return isinstance(json.loads(result or ""), dict | list)
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets, as in result_part
+        return False
+
+
 def result_part(result: str, path: str) -> str | None:
     """The part of a result that a reference's `.key.key` path names (keys of the result read as JSON, or
     indices into its lists), as plain text: the whole result for no path, None where there is no such part."""

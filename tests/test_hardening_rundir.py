@@ -260,3 +260,9 @@ def test_a_reference_into_thousands_of_brackets_is_no_part():
     from agent.text import result_part
 
     assert result_part("[" * 3000, ".0") is None  # json's decoder recursed until it failed
+
+
+def test_a_result_of_thousands_of_brackets_is_not_taken_for_json():
+    from agent.text import structured
+
+    assert not structured("[" * 100_000) and structured('{"count": 2}') and not structured("2017")

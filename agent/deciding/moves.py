@@ -223,14 +223,6 @@ def asked_again(move: Move | None, tasks: Sequence[Task], dropped: Sequence[str]
                 None)
 
 
-def structured(result: str | None) -> bool:
-    """Whether a result is a JSON object or list (a head's counts and predictions): not an answer as it is."""
-    try:
-        return isinstance(json.loads(result or ""), dict | list)
-    except ValueError:
-        return False
-
-
 def runs_away(move: Move) -> bool:
     """Whether a tool call's text arguments are a degenerate loop (a greedy model that had nothing to pass)."""
     return isinstance(move, ToolCall) and any(isinstance(v, str) and loops(v)

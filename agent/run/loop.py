@@ -12,7 +12,7 @@ from agent.answering.checks import AnswerChecks, Situation
 from agent.answering.format import follow_format
 from agent.answering.integrator import Integrator, conclusion, settle_answer
 from agent.deciding.board import TaskBoard
-from agent.deciding.moves import NOTED, Finish, asked_again, runs_away, structured
+from agent.deciding.moves import NOTED, Finish, asked_again, runs_away
 from agent.deciding.planner import Planner, tasks_for
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
@@ -22,7 +22,7 @@ from agent.prompting.meter import Meter
 from agent.records import Phase, RunResult, RunState, RunStatus, Task, TaskStatus
 from agent.schemas import TaskDraft
 from agent.store import RESULT_FILE, RunStore
-from agent.text import asks_to_keep
+from agent.text import asks_to_keep, structured
 
 
 @dataclass
