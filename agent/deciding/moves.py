@@ -135,7 +135,8 @@ def grounded(schema: dict[str, Any], settled: list[int], labels: Sequence[str] =
     return walk(schema)
 
 
-_UNGROUNDED = {"steps", "fact", "next"}  # fields whose strings a reference to a settled step does not bound
+_UNGROUNDED = {"steps", "fact", "next", "code"}  # strings a reference to a settled step does not bound (a program
+# writes braces of its own: f-strings, dicts)
 
 
 def literal_numbers(move: Move, objective: str, steps: int) -> Move:

@@ -220,6 +220,7 @@ class Agent:
                           emit=emit, usage=record.usage)
             tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
             # only what the objective gives work to, with the choices it names
+            tools = [t.beside(tools) for t in tools]
             tools = [t.for_objective(record.objective) for t in tools if t.applies(record.objective)]
             system = render("system", tools=tools, decide=True)  # for the calls that choose a move
             retries = settings.parse_retries

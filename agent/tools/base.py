@@ -66,6 +66,11 @@ class Tool(ABC, Generic[A]):
         what the objective names (the grammar then offers nothing else). Called once a tool applies."""
         return self
 
+    def beside(self, tools: Sequence["Tool[Any]"]) -> "Tool[Any]":
+        """The tool as offered beside the run's other `tools`: itself, or one that uses some of them (a program
+        may call them by name)."""
+        return self
+
     def ungrounded(self, args: A, given: str) -> str | None:
         """Why `args` state something that must come from `given` (the objective and the results so far) but
         is not there, or None. A tool whose arguments are facts of the objective (a date, a year) says so here:

@@ -5,9 +5,10 @@ from agent.text import asks_to_compute
 from agent.tools.base import tool
 from agent.tools.calculator import CalculatorError, evaluate, format_number
 from agent.tools.dates import dates
+from agent.tools.program import ProgramTool
 from agent.tools.units import convert
 
-__all__ = ["calculator", "convert", "dates"]
+__all__ = ["calculator", "convert", "dates", "python"]
 
 
 # in this process: its evaluator bounds the length, depth and size of what it computes before computing it
@@ -22,3 +23,6 @@ def calculator(expression: str) -> str:
         return format_number(evaluate(expression))
     except CalculatorError as exc:
         raise ToolError(f"calculator: {exc}") from exc
+
+
+python = ProgramTool([dates, convert])  # a run's own is the one `beside` its tools

@@ -7,13 +7,13 @@ from typing import Any
 from agent.config import explicit_device
 from agent.errors import UsageError
 from agent.tools.base import Tool
-from agent.tools.builtin import calculator, convert, dates
+from agent.tools.builtin import calculator, convert, dates, python
 
 ENTRY_POINT_GROUP = "agent.tools"
 
 
 def builtin_tools() -> list[Tool]:
-    return [calculator, dates, convert]
+    return [calculator, dates, convert, python]
 
 
 def _as_tool(obj: Any, origin: str) -> Tool:
