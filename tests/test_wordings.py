@@ -89,6 +89,27 @@ def test_a_passage_and_its_own_numbers_beside_it_are_the_passage_alone():
     assert expression("What is 17 * 23?", "{a} * 5") == "{a} * 5"
 
 
+def test_a_result_retyped_into_the_call_that_made_it_is_that_result():
+    from agent.deciding.moves import Finish, decision_model, undoubled
+    from agent.records import Task, TaskStatus
+
+    decision = decision_model([calculator], plan=False, finish=False)
+    objective = "I'm in room 403 of a building from 1979. Evaluate 393 - 226 - 691."
+    first = Task(id=1, description="calculator(expression=393 - 226 - 691)", tool="calculator",
+                 arguments={"expression": "393 - 226 - 691"}, result="-524", status=TaskStatus.done)
+
+    def move(written: str, objective: str = objective):
+        call = decision.model_validate({"next": "calculator", "arguments": {"expression": written}}).root
+        return undoubled(call, objective, [first])
+
+    assert move("-524 - 226 - 691") == Finish(next="finish", answer="{1}")  # it would go on to -1441, -2358, …
+    assert move("-524 * 2").arguments.expression == "-524 * 2"  # a new number: a step of its own
+    stated = "Evaluate 393 - 226 - 691, then subtract 226 and 691 again."
+    assert move("-524 - 226 - 691", stated).arguments.expression == "-524 - 226 - 691"  # stated twice
+    said = "Evaluate 393 - 226 - 691 and compare it with -524."
+    assert move("-524 - 226 - 691", said).arguments.expression == "-524 - 226 - 691"  # the objective's own number
+
+
 def test_a_plain_question_is_asked_as_the_model_alone_would_be_asked(tmp_path):
     from agent import Agent, ScriptedModel
 

@@ -170,8 +170,9 @@ def literal_numbers(move: Move, objective: str, steps: int) -> Move:
         return move
 
 
-_NUMERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+_NUMERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")  # (a number may end a sentence)
 _ARITHMETIC = re.compile(r"[\s()+\-*/×÷^]*")
+_RESULT = re.compile(r"-?\d+(?:\.\d+)?")  # a result that is one plain number
 
 
 def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
@@ -179,12 +180,19 @@ def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
     objective states each of those numbers once, written as the quoted thing alone: a passage ("{a} * 23" where
     {a} is "17 * 23" becomes "{a}"), or a settled step whose call wrote them ("{1} * 23" after step 1 computed
     "17 * 23": a call of "{1}" alone computes nothing new, so the move is the answer "{1}"). A small model
-    copies the objective's numbers beside what already holds them, and each would count twice."""
+    copies the objective's numbers beside what already holds them, and each would count twice. A step's number
+    retyped ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524) quotes that step as `{N}` would: a greedy
+    model otherwise goes on applying the objective's operation to its own result to the cycle limit."""
     if not isinstance(move, ToolCall):
         return move
     found = passages(objective)
-    steps = {t.id: json.dumps(t.arguments or {}) for t in tasks if t.status is TaskStatus.done and t.tool}
+    done = [t for t in tasks if t.status is TaskStatus.done and t.tool]
+    steps = {t.id: json.dumps(t.arguments or {}) for t in done}
     stated = _NUMERAL.findall(objective)
+    # a step's numeric result retyped as a number ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524)
+    # quotes that step, unless the objective states that number itself
+    retyped = {t.id: r for t in done
+               if _RESULT.fullmatch(r := (t.result or "").strip()) and r.lstrip("-") not in stated}
     arguments = move.arguments.model_dump()
     changed = False
     for key, value in arguments.items():
@@ -192,6 +200,11 @@ def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
             continue
         quoted = [(m.group(0), found.get(m.group(1), "")) for m in PASSAGE_REFERENCE.finditer(value)]
         quoted += [(m.group(0), steps.get(int(m.group(1)), "")) for m in REFERENCE.finditer(value) if not m.group(2)]
+        for n, result in retyped.items():
+            number = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
+            if number.search(value):
+                value = number.sub(f"{{{n}}}", value)
+                quoted.append((f"{{{n}}}", steps[n]))
         if len(quoted) != 1 or not quoted[0][1]:
             continue
         written, holder = quoted[0]
