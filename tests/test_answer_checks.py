@@ -1,5 +1,7 @@
 """The answer checks: one ordered list of named rules, each switchable off by name."""
 
+import json
+
 import pytest
 from pydantic import BaseModel
 
@@ -8,6 +10,8 @@ from agent.answering.checks import CHECKS, NAMES, AnswerChecks, Situation
 from agent.deciding.moves import Finish, ToolCall
 from agent.records import Task, TaskStatus
 from agent.tools.base import Tool
+
+from moves import call
 
 
 def situation(*results: str, objective: str = "What is 6 * 7?") -> Situation:
@@ -116,3 +120,36 @@ def test_a_run_cannot_end_on_a_yes_the_tool_said_no_to(tmp_path):
     result = Agent(model=model, tools=[dates], run_dir=tmp_path, experience=False,
                    shared_memory=False).run("Is 1919 a leap year? Reply yes or no.")
     assert result.final_answer.rstrip(".").lower() == "no"
+
+
+def test_an_answer_saying_back_the_one_text_a_head_read_is_refused_once_and_the_integrator_states_the_result(
+        tmp_path, memory):
+    from test_head_tool import fake_head_dir
+
+    from agent.tools.heads import HeadTool
+
+    objective = ("Extract the named entities from the sentence below, one per line and nothing else. Sentence: "
+                 "Cristiano Ronaldo flew to London to meet engineers from IBM.")
+    found = {"count": 3, "names": ["Cristiano Ronaldo", "London", "IBM"], "entities": [[]],
+             "by_type": {"people": {"count": 1, "names": ["Cristiano Ronaldo"]}}}
+    read = Task(id=1, description="extract_entities(texts=['{a}'])", tool="extract_entities",
+                arguments={"texts": ["{a}"]}, result=json.dumps(found), status=TaskStatus.done)
+    ner = HeadTool(fake_head_dir(tmp_path, "ner", ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]))
+    s = Situation(objective, [read], [ner])
+    said_back = Finish(next="finish", answer="Cristiano Ronaldo flew to London to meet engineers from IBM.")
+    refusal = AnswerChecks().refusal(said_back, s)
+    assert refusal is not None and refusal.check == "copies_read_text" and "step 1" in refusal.reason
+    assert AnswerChecks().refusal(Finish(next="finish", answer="{1.names}"), s) is None
+    assert AnswerChecks().refusal(Finish(next="finish", answer="The places named are London."), s) is None
+    assert ner.plain(read.result or "") == "Cristiano Ronaldo, London, IBM"
+    assert ner.plain(json.dumps({"counts": {"negative": 2, "positive": 1}, "predictions": [{}, {}, {}]})) == \
+        "2 negative, 1 positive"
+
+    # the closing answer, asked of the model after the run stopped, says the sentence back: the head's names stand
+    model = ScriptedModel([call("extract_entities", texts=["{a}"]), call("extract_entities", texts=["{a}"]),
+                           call("extract_entities", texts=["{a}"]),
+                           json.dumps({"answer": "Cristiano Ronaldo flew to London to meet engineers from IBM."})])
+    ner.run = lambda args: found  # type: ignore[method-assign]  # (no weights: the head's result is given)
+    ner._ready = True
+    result = Agent(model=model, tools=[ner], memory=memory, run_dir=tmp_path / "runs").run(objective)
+    assert result.final_answer == "Cristiano Ronaldo\nLondon\nIBM"  # and one per line, as asked

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.answering.integrator import (
     computes_inside,
+    copies_read_text,
     leftover_placeholder,
     restates,
     retyped_from,
@@ -110,6 +111,13 @@ def _echoes(move: Finish, s: Situation) -> str | None:
     return "the answer only restates the objective" if restates(move.answer, s.objective) else None
 
 
+def _copies_read_text(move: Finish, s: Situation) -> str | None:
+    """An answer that says back the one text a step read (a head's input) instead of what the step found in it."""
+    readers = [t.name for t in s.tools if t.reads_text]
+    step = copies_read_text(settle_answer(move.answer, s.tasks, s.objective), s.objective, s.tasks, readers)
+    return None if step is None else f"the answer repeats the text step {step} read: answer from its result"
+
+
 def _asks_back(move: Finish, s: Situation) -> str | None:
     """An answer that asks the user a question instead of answering."""
     return "the answer asks a question instead of answering" if move.answer.rstrip().endswith("?") else None
@@ -193,6 +201,7 @@ CHECKS: tuple[Check, ...] = (
     Check("placeholder", Finish, False, _placeholder),
     Check("repeats", Finish, False, _repeats),
     Check("echoes", Finish, False, _echoes),
+    Check("copies_read_text", Finish, True, _copies_read_text),
     Check("asks_back", Finish, False, _asks_back),
     Check("unused_number", Finish, True, _unused_number),
     Check("retyped", Finish, True, _retyped),

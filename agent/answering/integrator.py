@@ -1,7 +1,8 @@
 """Integrates the results into the final answer when the run stopped before the model gave one itself."""
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 from agent.deciding.moves import MAX_ANSWER_CHARS, FinalAnswer
 from agent.events import Event
@@ -11,6 +12,7 @@ from agent.prompting.structured import ask_or_none
 from agent.prompting.templates import conversation
 from agent.records import Task, TaskStatus
 from agent.text import loops, passages, references, resolve_refs
+from agent.tools.base import Tool
 
 NOTHING = "No result was produced before the run stopped, so the objective is not answered."
 RECENT = 8
@@ -18,8 +20,10 @@ DIRECT_TOKENS = 256  # as a step done in words
 
 
 class Integrator:
-    def __init__(self, meter: Meter, *, system: str, retries: int, emit: Callable[[Event], None]) -> None:
+    def __init__(self, meter: Meter, *, system: str, retries: int, emit: Callable[[Event], None],
+                 tools: Sequence[Tool] = ()) -> None:
         self.meter, self.system, self.retries, self.emit = meter, system, retries, emit
+        self.tools = {t.name: t for t in tools}
 
     def final_answer(self, objective: str, tasks: list[Task], *, write: bool = True) -> str:
         """The answer, written from whatever results exist; runs even after a token or cycle budget is spent.
@@ -33,11 +37,19 @@ class Integrator:
         with self.meter.unbounded():
             reply = ask_or_none(self.meter, conversation(objective, render("final", tasks=done[-RECENT:]), self.system),
                                 FinalAnswer, purpose="final", retries=self.retries, emit=self.emit)
-        # no answer, or a degenerate one: the latest result is the most honest answer
+        # no answer, a degenerate one, or the text a step read said back: the latest result is the most honest
+        readers = [name for name, tool in self.tools.items() if tool.reads_text]
         if reply is None or loops(reply.answer) or leftover_placeholder(
-                settled := settle_answer(reply.answer, tasks, objective)):
-            return f"The run stopped before an answer was written; the latest result was: {done[-1].result}"
+                settled := settle_answer(reply.answer, tasks, objective)) or copies_read_text(settled, objective,
+                                                                                              tasks, readers):
+            return self._latest(done[-1])
         return settled
+
+    def _latest(self, task: Task) -> str:
+        """The latest result as the answer: in words where its tool states it so (a head's names), else as it is."""
+        tool = self.tools.get(task.tool or "")
+        plain = tool.plain(task.result or "") if tool is not None else None
+        return plain or f"The run stopped before an answer was written; the latest result was: {task.result}"
 
     def _asked_directly(self, objective: str) -> str:
         """No step settled anything (every decision refused or invalid): the objective is asked as the model
@@ -146,6 +158,30 @@ def restates(answer: str, objective: str) -> bool:
         return False
     question = objective.rstrip().endswith("?")
     return not question or said[0] == asked[0] in _INTERROGATIVES
+
+
+def copies_read_text(answer: str, objective: str, tasks: list[Task], readers: Collection[str]) -> int | None:
+    """The step whose one text read (the input of a tool that reads text, a head) the answer only says back, or
+    None ("Tourists in Chicago and Tokyo can now book rides." for "Which places are named in: Tourists in …"):
+    the text itself, not what the step found in it."""
+    said = _sequence(answer)
+    if len(said) < 4:
+        return None
+    found = passages(objective)
+    for task in tasks:
+        if task.tool not in readers or task.status is not TaskStatus.done:
+            continue
+        texts = [t for t in _strings(resolve_refs(task.arguments or {}, tasks, found)) if len(_sequence(t)) >= 4]
+        if len(texts) == 1 and difflib.SequenceMatcher(a=said, b=_sequence(texts[0]), autojunk=False).ratio() >= 0.75:
+            return task.id
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [s for item in items for s in _strings(item)]
 
 
 def _sequence(text: str) -> list[str]:

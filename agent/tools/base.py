@@ -71,6 +71,11 @@ class Tool(ABC, Generic[A]):
         may call them by name)."""
         return self
 
+    def plain(self, result: str) -> str | None:
+        """The result as an answer would state it in words, where the tool knows one (a head's names or labels,
+        not its JSON); None otherwise. Used when the model's own answer says nothing of the result."""
+        return None
+
     def ungrounded(self, args: A, given: str) -> str | None:
         """Why `args` state something that must come from `given` (the objective and the results so far) but
         is not there, or None. A tool whose arguments are facts of the objective (a date, a year) says so here:

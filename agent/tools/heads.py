@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -67,6 +68,25 @@ class HeadTool(Tool[HeadArguments]):
         # the counts per label come with the predictions: "how many are positive?" needs no counting by the model
         labels = [p["label"] if isinstance(p, dict) else p.label for p in predictions]
         return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
+
+
+    def plain(self, result: str) -> str | None:
+        """A NER head's names ("Cristiano Ronaldo, London, IBM"); a sentiment head's label for one text, or how
+        many texts got each label."""
+        try:
+            found = json.loads(result)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(found, dict):
+            return None
+        if isinstance(names := found.get("names"), list):
+            return ", ".join(map(str, names)) or "none"
+        predictions, counts = found.get("predictions"), found.get("counts")
+        if isinstance(predictions, list) and len(predictions) == 1 and isinstance(predictions[0], dict):
+            return str(predictions[0].get("label", "")) or None
+        if isinstance(counts, dict):
+            return ", ".join(f"{n} {label}" for label, n in counts.items())
+        return None
 
 
 def _describe(kind: str, labels: list[str]) -> str:
