@@ -3,7 +3,7 @@
     python benchmarks/outcomes.py [--suite examples/suites/dev.jsonl] [--model SPEC] [--limit N] [--kinds K,K]
         [--ids ID,ID] [--skip-peer] [--skip-alone] [--no-experience] [--runs DIR] [--ner-head DIR]
         [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
-        [--all-tools] [--splits S,S] [--checks-off NAME,NAME] [--warm-up S,S]
+        [--all-tools] [--without TOOL,TOOL] [--splits S,S] [--checks-off NAME,NAME] [--warm-up S,S]
 
 The broad suite (examples/suites/broad/broad.jsonl) is measured as a user meets it, with every tool offered:
     python benchmarks/outcomes.py --suite examples/suites/broad/broad.jsonl --all-tools --skip-peer \
@@ -210,6 +210,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--all-tools", action="store_true",
                         help="items without `tools` get every tool: built-ins, both heads, search_memory")
+    parser.add_argument("--without", metavar="TOOL,TOOL", default="",
+                        help="tools left out of the pool (e.g. python, which a user allows by name)")
     parser.add_argument("--splits", metavar="S,S", help="only items of these splits (tune, heldout_template, "
                         "heldout_kind)")
     parser.add_argument("--checks-off", metavar="NAME,NAME", default="",
@@ -251,6 +253,9 @@ def main() -> None:
              (("ner", args.ner_head, "extract_entities"), ("sentiment", args.sentiment_head, "classify_sentiment"))
              if tool in used or args.all_tools]
     tools = _tool_pool([*items, *warm_up], heads, settings.device, args.all_tools)
+    for name in (n for n in args.without.split(",") if n):
+        if tools.pop(name, None) is None:
+            sys.exit(f"error: --without {name}: no such tool in the pool ({', '.join(tools)})")
     print(f"{len(items)} items from {args.suite.name}; model {settings.model}", file=sys.stderr)
 
     model = load_configured_model(settings)

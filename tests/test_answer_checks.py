@@ -153,3 +153,17 @@ def test_an_answer_saying_back_the_one_text_a_head_read_is_refused_once_and_the_
     ner._ready = True
     result = Agent(model=model, tools=[ner], memory=memory, run_dir=tmp_path / "runs").run(objective)
     assert result.final_answer == "Cristiano Ronaldo\nLondon\nIBM"  # and one per line, as asked
+
+
+def test_a_call_passing_a_failed_steps_error_as_its_argument_is_refused_every_time():
+    from agent.tools.builtin import python
+
+    failed = Task(id=1, description="python(code=print(cookies))", tool="python", status=TaskStatus.failed,
+                  arguments={"code": "print(cookies)"}, result="python: unknown name: cookies")
+    s = Situation("Felix baked 123 cookies in bags of 8. How many full bags?", [failed], [python])
+    retyped = ToolCall(next="python", arguments=python.Arguments(code="python: unknown name: cookies"))
+    refusal = AnswerChecks().refusal(retyped, s)
+    assert refusal is not None and refusal.check == "passes_an_error" and "step 1" in refusal.reason
+    assert AnswerChecks().refusal(retyped, s, (refusal.reason, refusal.said)) is not None  # every time
+    fixed = ToolCall(next="python", arguments=python.Arguments(code="cookies = 123\nprint(cookies // 8)"))
+    assert AnswerChecks().refusal(fixed, s) is None

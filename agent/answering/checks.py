@@ -144,6 +144,17 @@ def _call_quotes_nothing(move: ToolCall, s: Situation) -> str | None:
     return None
 
 
+def _passes_an_error(move: ToolCall, s: Situation) -> str | None:
+    """A tool call whose argument is a failed step's error message (a small model retypes "python: unknown name:
+    x" as the next program): it says nothing the tool can work on."""
+    said = json.dumps(move.arguments.model_dump(), ensure_ascii=False)
+    for task in s.tasks:
+        error = json.dumps((task.result or "").strip(), ensure_ascii=False)[1:-1]  # as the arguments write it
+        if task.status is TaskStatus.failed and len(error) >= 12 and error in said:
+            return f"the call passes step {task.id}'s error as its argument: call the tool with what it works on"
+    return None
+
+
 def _tool(move: ToolCall, s: Situation) -> Tool | None:
     return next((t for t in s.tools if t.name == move.tool), None)
 
@@ -207,6 +218,7 @@ CHECKS: tuple[Check, ...] = (
     Check("retyped", Finish, True, _retyped),
     Check("contradicts", Finish, False, _contradicts),
     Check("call_quotes_nothing", ToolCall, False, _call_quotes_nothing),
+    Check("passes_an_error", ToolCall, False, _passes_an_error),
     Check("ungrounded", ToolCall, True, _ungrounded),
     Check("reads_the_question", ToolCall, True, _reads_the_question),
 )
