@@ -89,25 +89,35 @@ def test_a_passage_and_its_own_numbers_beside_it_are_the_passage_alone():
     assert expression("What is 17 * 23?", "{a} * 5") == "{a} * 5"
 
 
-def test_a_result_retyped_into_the_call_that_made_it_is_that_result():
-    from agent.deciding.moves import Finish, decision_model, undoubled
+def test_a_call_made_again_on_its_own_result_is_that_result():
+    from agent.deciding.moves import decision_model, iterates
     from agent.records import Task, TaskStatus
 
     decision = decision_model([calculator], plan=False, finish=False)
-    objective = "I'm in room 403 of a building from 1979. Evaluate 393 - 226 - 691."
     first = Task(id=1, description="calculator(expression=393 - 226 - 691)", tool="calculator",
                  arguments={"expression": "393 - 226 - 691"}, result="-524", status=TaskStatus.done)
+    sale = Task(id=2, description="calculator(expression=35 - 0.2 * 35)", tool="calculator",
+                arguments={"expression": "35 - 0.2 * 35"}, result="28", status=TaskStatus.done)
 
-    def move(written: str, objective: str = objective):
+    def again(written: str):
         call = decision.model_validate({"next": "calculator", "arguments": {"expression": written}}).root
-        return undoubled(call, objective, [first])
+        return iterates(call, [first, sale])
 
-    assert move("-524 - 226 - 691") == Finish(next="finish", answer="{1}")  # it would go on to -1441, -2358, …
-    assert move("-524 * 2").arguments.expression == "-524 * 2"  # a new number: a step of its own
-    stated = "Evaluate 393 - 226 - 691, then subtract 226 and 691 again."
-    assert move("-524 - 226 - 691", stated).arguments.expression == "-524 - 226 - 691"  # stated twice
-    said = "Evaluate 393 - 226 - 691 and compare it with -524."
-    assert move("-524 - 226 - 691", said).arguments.expression == "-524 - 226 - 691"  # the objective's own number
+    assert again("-524 - 226 - 691") is first  # it would go on to -1441, -2358, …
+    assert again("28 - 0.2 * 28") is sale  # 22.4, 17.92, …
+    assert again("-524 * 2") is None  # a new operation: a step of its own
+    assert again("28 + 5") is None
+    assert again("393 - 226 - 691") is None  # the same call, not on its result (a repeat, dropped as such)
+
+
+def test_a_run_answers_with_the_result_it_would_go_on_computing_from(tmp_path):
+    from agent import Agent, ScriptedModel
+
+    model = ScriptedModel([{"next": "calculator", "arguments": {"expression": "393 - 226 - 691"}},
+                           {"next": "calculator", "arguments": {"expression": "-524 - 226 - 691"}}])
+    result = Agent(model=model, tools=[calculator], run_dir=tmp_path, experience=False,
+                   shared_memory=False).run("I'm in room 403 of a building from 1979. Evaluate 393 - 226 - 691.")
+    assert result.final_answer == "-524" and result.usage.llm_calls == 2 and len(result.tasks) == 1
 
 
 def test_a_plain_question_is_asked_as_the_model_alone_would_be_asked(tmp_path):

@@ -172,7 +172,6 @@ def literal_numbers(move: Move, objective: str, steps: int) -> Move:
 
 _NUMERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")  # (a number may end a sentence)
 _ARITHMETIC = re.compile(r"[\s()+\-*/×÷^]*")
-_RESULT = re.compile(r"-?\d+(?:\.\d+)?")  # a result that is one plain number
 
 
 def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
@@ -180,19 +179,12 @@ def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
     objective states each of those numbers once, written as the quoted thing alone: a passage ("{a} * 23" where
     {a} is "17 * 23" becomes "{a}"), or a settled step whose call wrote them ("{1} * 23" after step 1 computed
     "17 * 23": a call of "{1}" alone computes nothing new, so the move is the answer "{1}"). A small model
-    copies the objective's numbers beside what already holds them, and each would count twice. A step's number
-    retyped ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524) quotes that step as `{N}` would: a greedy
-    model otherwise goes on applying the objective's operation to its own result to the cycle limit."""
+    copies the objective's numbers beside what already holds them, and each would count twice."""
     if not isinstance(move, ToolCall):
         return move
     found = passages(objective)
-    done = [t for t in tasks if t.status is TaskStatus.done and t.tool]
-    steps = {t.id: json.dumps(t.arguments or {}) for t in done}
+    steps = {t.id: json.dumps(t.arguments or {}) for t in tasks if t.status is TaskStatus.done and t.tool}
     stated = _NUMERAL.findall(objective)
-    # a step's numeric result retyped as a number ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524)
-    # quotes that step, unless the objective states that number itself
-    retyped = {t.id: r for t in done
-               if _RESULT.fullmatch(r := (t.result or "").strip()) and r.lstrip("-") not in stated}
     arguments = move.arguments.model_dump()
     changed = False
     for key, value in arguments.items():
@@ -200,11 +192,6 @@ def undoubled(move: Move, objective: str, tasks: Sequence[Task] = ()) -> Move:
             continue
         quoted = [(m.group(0), found.get(m.group(1), "")) for m in PASSAGE_REFERENCE.finditer(value)]
         quoted += [(m.group(0), steps.get(int(m.group(1)), "")) for m in REFERENCE.finditer(value) if not m.group(2)]
-        for n, result in retyped.items():
-            number = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
-            if number.search(value):
-                value = number.sub(f"{{{n}}}", value)
-                quoted.append((f"{{{n}}}", steps[n]))
         if len(quoted) != 1 or not quoted[0][1]:
             continue
         written, holder = quoted[0]
@@ -235,6 +222,31 @@ def asked_again(move: Move | None, tasks: Sequence[Task], dropped: Sequence[str]
         return None
     return next((t for t in tasks if t.status is TaskStatus.done and t.result is not None and t.description == said),
                 None)
+
+
+def iterates(move: Move | None, tasks: Sequence[Task]) -> Task | None:
+    """The done step whose call `move` makes again on that step's own result: the same tool, and an argument that
+    is that step's argument with its number in place of one of the numbers it had ("-524 - 226 - 691" right after
+    "393 - 226 - 691" gave -524; "28 - 0.2 * 28" after "35 - 0.2 * 35" gave 28). A greedy small model, shown a
+    result, goes on applying the objective's operation to it to the cycle limit; the step's result is the answer."""
+    if not isinstance(move, ToolCall):
+        return None
+    arguments = move.arguments.model_dump()
+    for task in reversed(tasks):
+        result = (task.result or "").strip()
+        if task.status is not TaskStatus.done or task.tool != move.tool or not _RESULT.fullmatch(result):
+            continue
+        own = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
+        for key, value in arguments.items():
+            before = (task.arguments or {}).get(key)
+            if not isinstance(value, str) or not isinstance(before, str) or not own.search(value):
+                continue
+            if any(own.sub(n, value).split() == before.split() for n in set(_NUMERAL.findall(before)) - {result}):
+                return task
+    return None
+
+
+_RESULT = re.compile(r"-?\d+(?:\.\d+)?")  # a result that is one plain number
 
 
 def runs_away(move: Move) -> bool:

@@ -12,7 +12,7 @@ from agent.answering.checks import AnswerChecks, Situation
 from agent.answering.format import follow_format
 from agent.answering.integrator import Integrator, conclusion, settle_answer
 from agent.deciding.board import TaskBoard
-from agent.deciding.moves import NOTED, Finish, asked_again, runs_away
+from agent.deciding.moves import NOTED, Finish, asked_again, iterates, runs_away
 from agent.deciding.planner import Planner, tasks_for
 from agent.errors import BudgetExhausted
 from agent.events import CycleStarted, Event, Judged, RunFinished, TaskFinished, TasksAdded, TaskStarted
@@ -82,7 +82,8 @@ def decide(ctx: Context) -> Phase:
         return ctx.advance(Phase.answer)
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
     move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences, ctx.refused)
-    if (again := asked_again(move, board.tasks, ctx.dropped)) is not None:  # a done call twice in a row
+    # a done call asked for twice in a row, or made again on its own result: its result is what the run has
+    if (again := asked_again(move, board.tasks, ctx.dropped) or iterates(move, board.tasks)) is not None:
         if structured(again.result):  # a head's JSON is no answer: it is written from the steps so far
             ctx.emit(Judged(done=True, reason=f"step {again.id} asked for again: the answer is written now"))
             state.stop = RunStatus.done.value
