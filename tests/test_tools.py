@@ -190,6 +190,9 @@ def test_memory_search_returns_stored_items(memory):
     assert len(search(query="the", k=10)) == 2
     with pytest.raises(ToolError, match="k"):
         search(query="moon", k=11)
+    memory.add("this:task-1", "the moon is far away", {"kind": "result", "run": "this"})
+    assert [r["id"] for r in MemorySearch(memory, "this")(query="how far away is the moon", k=1)] == ["r1"]
+    assert [r["id"] for r in search(query="how far away is the moon", k=1)] == ["this:task-1"]
 
 
 def test_executor_calls_the_calculator(tmp_path, memory):

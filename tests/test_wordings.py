@@ -108,6 +108,10 @@ def test_a_call_made_again_on_its_own_result_is_that_result():
     assert again("-524 * 2") is None  # a new operation: a step of its own
     assert again("28 + 5") is None
     assert again("393 - 226 - 691") is None  # the same call, not on its result (a repeat, dropped as such)
+    hours = Task(id=3, description="calculator(expression=6 * 24)", tool="calculator",
+                 arguments={"expression": "6 * 24"}, result="144", status=TaskStatus.done)
+    call = decision.model_validate({"next": "calculator", "arguments": {"expression": "{3} * 24"}}).root
+    assert iterates(call, [hours]) is hours  # quoted as {N}: the same
 
 
 def test_a_run_answers_with_the_result_it_would_go_on_computing_from(tmp_path):

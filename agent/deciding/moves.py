@@ -226,9 +226,10 @@ def asked_again(move: Move | None, tasks: Sequence[Task], dropped: Sequence[str]
 
 def iterates(move: Move | None, tasks: Sequence[Task]) -> Task | None:
     """The done step whose call `move` makes again on that step's own result: the same tool, and an argument that
-    is that step's argument with its number in place of one of the numbers it had ("-524 - 226 - 691" right after
-    "393 - 226 - 691" gave -524; "28 - 0.2 * 28" after "35 - 0.2 * 35" gave 28). A greedy small model, shown a
-    result, goes on applying the objective's operation to it to the cycle limit; the step's result is the answer."""
+    is that step's argument with its number (retyped, or quoted as `{N}`) in place of one of the numbers it had
+    ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524; "28 - 0.2 * 28" after "35 - 0.2 * 35" gave 28;
+    "{1} * 24" after "6 * 24"). A greedy small model, shown a result, goes on applying the objective's operation
+    to it to the cycle limit; the step's result is the answer."""
     if not isinstance(move, ToolCall):
         return None
     arguments = move.arguments.model_dump()
@@ -239,6 +240,7 @@ def iterates(move: Move | None, tasks: Sequence[Task]) -> Task | None:
         own = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
         for key, value in arguments.items():
             before = (task.arguments or {}).get(key)
+            value = value.replace(f"{{{task.id}}}", result) if isinstance(value, str) else value  # quoted as {N}
             if not isinstance(value, str) or not isinstance(before, str) or not own.search(value):
                 continue
             if any(own.sub(n, value).split() == before.split() for n in set(_NUMERAL.findall(before)) - {result}):

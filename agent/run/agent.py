@@ -218,7 +218,7 @@ class Agent:
             memory = self.memory if self.memory is not None else _default_memory(store.path, settings)
             meter = Meter(self.model, max_tokens=settings.max_tokens, max_seconds=settings.max_seconds,
                           emit=emit, usage=record.usage)
-            tools = [*self.tools, MemorySearch(memory)] if self.memory_search else self.tools
+            tools = [*self.tools, MemorySearch(memory, record.run_id)] if self.memory_search else self.tools
             # only what the objective gives work to, with the choices it names
             tools = [t.beside(tools) for t in tools]
             tools = [t.for_objective(record.objective) for t in tools if t.applies(record.objective)]
