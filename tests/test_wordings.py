@@ -99,12 +99,13 @@ def test_a_call_made_again_on_its_own_result_is_that_result():
     sale = Task(id=2, description="calculator(expression=35 - 0.2 * 35)", tool="calculator",
                 arguments={"expression": "35 - 0.2 * 35"}, result="28", status=TaskStatus.done)
 
-    def again(written: str):
+    def again(written: str, latest: Task = sale):
         call = decision.model_validate({"next": "calculator", "arguments": {"expression": written}}).root
-        return iterates(call, [first, sale])
+        return iterates(call, [first if latest is sale else sale, latest])
 
-    assert again("-524 - 226 - 691") is first  # it would go on to -1441, -2358, …
+    assert again("-524 - 226 - 691", first) is first  # it would go on to -1441, -2358, …
     assert again("28 - 0.2 * 28") is sale  # 22.4, 17.92, …
+    assert again("-524 - 226 - 691") is None  # a step went on from -524 since: not the latest
     assert again("-524 * 2") is None  # a new operation: a step of its own
     assert again("28 + 5") is None
     assert again("393 - 226 - 691") is None  # the same call, not on its result (a repeat, dropped as such)

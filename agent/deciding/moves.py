@@ -228,14 +228,14 @@ def iterates(move: Move | None, tasks: Sequence[Task]) -> Task | None:
     """The done step whose call `move` makes again on that step's own result: the same tool, and an argument that
     is that step's argument with its number (retyped, or quoted as `{N}`) in place of one of the numbers it had
     ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524; "28 - 0.2 * 28" after "35 - 0.2 * 35" gave 28;
-    "{1} * 24" after "6 * 24"). A greedy small model, shown a result, goes on applying the objective's operation
-    to it to the cycle limit; the step's result is the answer."""
+    "{1} * 24" after "6 * 24"), where that step is the latest done. A greedy small model, shown a result, goes on
+    applying the objective's operation to it to the cycle limit; the step's result is the answer."""
     if not isinstance(move, ToolCall):
         return None
     arguments = move.arguments.model_dump()
-    for task in reversed(tasks):
+    for task in [t for t in tasks if t.status is TaskStatus.done][-1:]:  # the latest: an earlier one was gone on from
         result = (task.result or "").strip()
-        if task.status is not TaskStatus.done or task.tool != move.tool or not _RESULT.fullmatch(result):
+        if task.tool != move.tool or not _RESULT.fullmatch(result):
             continue
         own = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
         for key, value in arguments.items():
