@@ -3,7 +3,7 @@
     python benchmarks/outcomes.py [--suite examples/suites/dev.jsonl] [--model SPEC] [--limit N] [--kinds K,K]
         [--ids ID,ID] [--skip-peer] [--skip-alone] [--no-experience] [--runs DIR] [--ner-head DIR]
         [--sentiment-head DIR] [--max-steps 4] [--device auto] [--items] [--json]
-        [--all-tools] [--without TOOL,TOOL] [--splits S,S] [--checks-off NAME,NAME] [--warm-up S,S]
+        [--all-tools] [--with TOOL,TOOL] [--splits S,S] [--checks-off NAME,NAME] [--warm-up S,S]
 
 The broad suite (examples/suites/broad/broad.jsonl) is measured as a user meets it, with every tool offered:
     python benchmarks/outcomes.py --suite examples/suites/broad/broad.jsonl --all-tools --skip-peer \
@@ -53,6 +53,7 @@ from agent.evaluation.agents import item_tools
 from agent.evaluation.suite import EvalItem, ItemResult, SharedMemories, SuiteReport, load_suite, passes, run_suite
 from agent.models.base import ChatModel
 from agent.run.agent import Agent, load_configured_model
+from agent.tools.registry import available_tools
 
 sys.path.insert(0, str(Path(__file__).parent))
 from peer_smolagents import engine_model, require_smolagents, run_smolagents, transformers_model  # noqa: E402
@@ -210,8 +211,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--all-tools", action="store_true",
                         help="items without `tools` get every tool: built-ins, both heads, search_memory")
-    parser.add_argument("--without", metavar="TOOL,TOOL", default="",
-                        help="tools left out of the pool (e.g. python, which a user allows by name)")
+    parser.add_argument("--with", dest="also", metavar="TOOL,TOOL", default="",
+                        help="built-in tools added to the pool (e.g. python, which a user allows by name)")
     parser.add_argument("--splits", metavar="S,S", help="only items of these splits (tune, heldout_template, "
                         "heldout_kind)")
     parser.add_argument("--checks-off", metavar="NAME,NAME", default="",
@@ -253,9 +254,10 @@ def main() -> None:
              (("ner", args.ner_head, "extract_entities"), ("sentiment", args.sentiment_head, "classify_sentiment"))
              if tool in used or args.all_tools]
     tools = _tool_pool([*items, *warm_up], heads, settings.device, args.all_tools)
-    for name in (n for n in args.without.split(",") if n):
-        if tools.pop(name, None) is None:
-            sys.exit(f"error: --without {name}: no such tool in the pool ({', '.join(tools)})")
+    for name in (n for n in args.also.split(",") if n):
+        if name not in (registry := available_tools()):
+            sys.exit(f"error: --with {name}: no such tool ({', '.join(registry)})")
+        tools[name] = registry[name]
     print(f"{len(items)} items from {args.suite.name}; model {settings.model}", file=sys.stderr)
 
     model = load_configured_model(settings)

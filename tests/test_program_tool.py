@@ -107,3 +107,17 @@ def test_beside_the_workspace_a_program_reads_its_files_and_is_offered_for_a_nam
     assert [t.name for t in beside.tools] == ["read_file", "list_files"]  # never write_file: it changes things
     assert beside.applies("Which product in stock.csv has the lowest quantity?")
     assert not python.applies("Which product in stock.csv has the lowest quantity?")  # no file tool to read it
+
+
+def test_python_is_allowed_by_name_only_never_in_every_tool_there_is(tmp_path) -> None:
+    from agent.cli.eval import _tool_pool
+    from agent.evaluation.suite import load_suite
+
+    suite = tmp_path / "suite.jsonl"
+    lines = [{"id": "a", "objective": "What is 2 + 2?", "check": {"type": "number", "value": 4}},
+             {"id": "b", "objective": "What is 3 + 3?", "check": {"type": "number", "value": 6}, "tools": ["python"]}]
+    suite.write_text("\n".join(json.dumps(line) for line in lines))
+    items = load_suite(suite)
+    assert "python" not in _tool_pool(items[:1], [], "cpu", whole=True)
+    assert {"calculator", "dates", "convert"} <= set(_tool_pool(items[:1], [], "cpu", whole=True))
+    assert "python" in _tool_pool(items, [], "cpu", whole=True)  # an item that names it gets it

@@ -105,7 +105,7 @@ class _Dir(click.Path):
 @click.option("--no-adapter", is_flag=True,
               help="Serve the model's own weights, not the adapter its preset ships with.")
 @click.option("--tool", "tools", multiple=True, metavar="NAME",
-              help="Allow this tool (repeatable); default: calculator and dates. See `agent tools list`; "
+              help="Allow this tool (repeatable); default: calculator, dates and convert. See `agent tools list`; "
               "search_memory searches the run's memory.")
 @click.option("--head", "heads", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
               help="Allow a trained task head (from `agent heads train`) as a tool (repeatable).")

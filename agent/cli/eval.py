@@ -113,10 +113,10 @@ class EvalWorkers:
 
 def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], device: str,
                whole: bool = False) -> dict[str, Tool]:
-    """Name -> Tool for every name the items use (with `whole`, every tool there is): head tools from --head, the
-    rest from the registry."""
+    """Name -> Tool for every name the items use (with `whole`, every tool there is but those allowed by name
+    only): head tools from --head, the rest from the registry."""
     from agent.tools.heads import HeadTool
-    from agent.tools.registry import available_tools
+    from agent.tools.registry import BY_NAME_ONLY, available_tools
 
     pool: dict[str, Tool] = {}
     for head_dir in heads:
@@ -127,7 +127,7 @@ def _tool_pool(items: list[EvalItem], heads: tuple[Path, ...] | list[Path], devi
         pool[head_tool.name] = head_tool
     registry = available_tools()
     if whole:
-        pool.update({name: tool for name, tool in registry.items() if name not in pool})
+        pool.update({name: tool for name, tool in registry.items() if name not in pool and name not in BY_NAME_ONLY})
     for item in items:
         for name in DEFAULT_TOOLS if item.tools is None else item.tools:
             if name in pool:

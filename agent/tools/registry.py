@@ -10,6 +10,7 @@ from agent.tools.base import Tool
 from agent.tools.builtin import calculator, convert, dates, python
 
 ENTRY_POINT_GROUP = "agent.tools"
+BY_NAME_ONLY = ("python",)  # built-ins a user allows by name: never in "every tool" (`--all-tools`)
 
 
 def builtin_tools() -> list[Tool]:
