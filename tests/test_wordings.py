@@ -101,7 +101,7 @@ def test_a_call_made_again_on_its_own_result_is_that_result():
 
     def again(written: str, latest: Task = sale):
         call = decision.model_validate({"next": "calculator", "arguments": {"expression": written}}).root
-        return iterates(call, [first if latest is sale else sale, latest])
+        return iterates(call, [first if latest is sale else sale, latest], "Evaluate 393 - 226 - 691.")
 
     assert again("-524 - 226 - 691", first) is first  # it would go on to -1441, -2358, …
     assert again("28 - 0.2 * 28") is sale  # 22.4, 17.92, …
@@ -112,7 +112,12 @@ def test_a_call_made_again_on_its_own_result_is_that_result():
     hours = Task(id=3, description="calculator(expression=6 * 24)", tool="calculator",
                  arguments={"expression": "6 * 24"}, result="144", status=TaskStatus.done)
     call = decision.model_validate({"next": "calculator", "arguments": {"expression": "{3} * 24"}}).root
-    assert iterates(call, [hours]) is hours  # quoted as {N}: the same
+    assert iterates(call, [hours], "How many hours are in 6 days?") is hours  # quoted as {N}: the same
+    twelve = Task(id=1, description="calculator(expression=12 * 12)", tool="calculator",
+                  arguments={"expression": "12 * 12"}, result="144", status=TaskStatus.done)
+    call = decision.model_validate({"next": "calculator", "arguments": {"expression": "144 * 12"}}).root
+    assert iterates(call, [twelve], "Compute 12 * 12, then multiply by 12.") is None  # the third 12 is asked for
+    assert iterates(call, [twelve], "Compute 12 * 12.") is twelve
 
 
 def test_a_run_answers_with_the_result_it_would_go_on_computing_from(tmp_path):

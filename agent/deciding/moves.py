@@ -224,15 +224,17 @@ def asked_again(move: Move | None, tasks: Sequence[Task], dropped: Sequence[str]
                 None)
 
 
-def iterates(move: Move | None, tasks: Sequence[Task]) -> Task | None:
+def iterates(move: Move | None, tasks: Sequence[Task], objective: str) -> Task | None:
     """The done step whose call `move` makes again on that step's own result: the same tool, and an argument that
     is that step's argument with its number (retyped, or quoted as `{N}`) in place of one of the numbers it had
     ("-524 - 226 - 691" right after "393 - 226 - 691" gave -524; "28 - 0.2 * 28" after "35 - 0.2 * 35" gave 28;
-    "{1} * 24" after "6 * 24"), where that step is the latest done. A greedy small model, shown a result, goes on
-    applying the objective's operation to it to the cycle limit; the step's result is the answer."""
+    "{1} * 24" after "6 * 24"), where that step is the latest done and the objective states none of the numbers
+    the call repeats more often than that step wrote them ("Compute 12 * 12, then multiply by 12" asks for the
+    third 12). A greedy small model, shown a result, goes on applying the objective's operation to it to the
+    cycle limit; the step's result is the answer."""
     if not isinstance(move, ToolCall):
         return None
-    arguments = move.arguments.model_dump()
+    arguments, stated = move.arguments.model_dump(), _NUMERAL.findall(objective)
     for task in [t for t in tasks if t.status is TaskStatus.done][-1:]:  # the latest: an earlier one was gone on from
         result = (task.result or "").strip()
         if task.tool != move.tool or not _RESULT.fullmatch(result):
@@ -243,7 +245,9 @@ def iterates(move: Move | None, tasks: Sequence[Task]) -> Task | None:
             value = value.replace(f"{{{task.id}}}", result) if isinstance(value, str) else value  # quoted as {N}
             if not isinstance(value, str) or not isinstance(before, str) or not own.search(value):
                 continue
-            if any(own.sub(n, value).split() == before.split() for n in set(_NUMERAL.findall(before)) - {result}):
+            written = _NUMERAL.findall(before)
+            if (any(own.sub(n, value).split() == before.split() for n in set(written) - {result})
+                    and all(stated.count(n) <= written.count(n) for n in _NUMERAL.findall(own.sub(" ", value)))):
                 return task
     return None
 

@@ -83,7 +83,7 @@ def decide(ctx: Context) -> Phase:
     ctx.emit(CycleStarted(cycle=state.cycle, pending=len(board.pending()), completed=len(board.completed())))
     move = ctx.planner.decide(ctx.objective, board.tasks, ctx.recalls, ctx.dropped, ctx.experiences, ctx.refused)
     # a done call asked for twice in a row, or made again on its own result: its result is what the run has
-    if (again := asked_again(move, board.tasks, ctx.dropped) or iterates(move, board.tasks)) is not None:
+    if (again := asked_again(move, board.tasks, ctx.dropped) or iterates(move, board.tasks, ctx.objective)) is not None:
         if structured(again.result):  # a head's JSON is no answer: it is written from the steps so far
             ctx.emit(Judged(done=True, reason=f"step {again.id} asked for again: the answer is written now"))
             state.stop = RunStatus.done.value
