@@ -144,6 +144,11 @@ def test_an_answer_saying_back_the_one_text_a_head_read_is_refused_once_and_the_
     assert ner.plain(read.result or "") == "Cristiano Ronaldo, London, IBM"
     assert ner.plain(json.dumps({"counts": {"negative": 2, "positive": 1}, "predictions": [{}, {}, {}]})) == \
         "2 negative, 1 positive"
+    assert ner.plain(read.result or "", "Who is named in it?") == "Cristiano Ronaldo"  # the one type asked about
+    assert ner.plain(read.result or "", "How many people are named?") == "1"
+    assert ner.plain(read.result or "", "Name the people and places in it.") == "Cristiano Ronaldo, London, IBM"
+    counts = json.dumps({"counts": {"negative": 2, "positive": 1}, "predictions": [{}, {}, {}]})
+    assert ner.plain(counts, "How many of these reviews are negative?") == "2"
 
     # the closing answer, asked of the model after the run stopped, says the sentence back: the head's names stand
     model = ScriptedModel([call("extract_entities", texts=["{a}"]), call("extract_entities", texts=["{a}"]),

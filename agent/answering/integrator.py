@@ -42,13 +42,13 @@ class Integrator:
         if reply is None or loops(reply.answer) or leftover_placeholder(
                 settled := settle_answer(reply.answer, tasks, objective)) or copies_read_text(settled, objective,
                                                                                               tasks, readers):
-            return self._latest(done[-1])
+            return self._latest(done[-1], objective)
         return settled
 
-    def _latest(self, task: Task) -> str:
+    def _latest(self, task: Task, objective: str) -> str:
         """The latest result as the answer: in words where its tool states it so (a head's names), else as it is."""
         tool = self.tools.get(task.tool or "")
-        plain = tool.plain(task.result or "") if tool is not None else None
+        plain = tool.plain(task.result or "", objective) if tool is not None else None
         return plain or f"The run stopped before an answer was written; the latest result was: {task.result}"
 
     def _asked_directly(self, objective: str) -> str:

@@ -71,9 +71,9 @@ class Tool(ABC, Generic[A]):
         may call them by name)."""
         return self
 
-    def plain(self, result: str) -> str | None:
-        """The result as an answer would state it in words, where the tool knows one (a head's names or labels,
-        not its JSON); None otherwise. Used when the model's own answer says nothing of the result."""
+    def plain(self, result: str, objective: str = "") -> str | None:
+        """The result as an answer to `objective` would state it in words, where the tool knows one (a head's
+        names or labels, not its JSON); None otherwise. Used when the model's own answer says nothing of it."""
         return None
 
     def ungrounded(self, args: A, given: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -70,23 +71,40 @@ class HeadTool(Tool[HeadArguments]):
         return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
 
 
-    def plain(self, result: str) -> str | None:
-        """A NER head's names ("Cristiano Ronaldo, London, IBM"); a sentiment head's label for one text, or how
-        many texts got each label."""
+    def plain(self, result: str, objective: str = "") -> str | None:
+        """A NER head's names ("Cristiano Ronaldo, London, IBM"), of the one type the objective asks about where
+        it names one ("which is a company?"), or their count for "how many"; a sentiment head's label for one
+        text, or how many texts got the label the objective names (each label's count where it names none)."""
         try:
             found = json.loads(result)
         except (ValueError, RecursionError):
             return None
         if not isinstance(found, dict):
             return None
+        many = _HOW_MANY.search(objective) is not None
         if isinstance(names := found.get("names"), list):
-            return ", ".join(map(str, names)) or "none"
+            asked = [group for group, words in _TYPE_WORDS.items() if words.search(objective)]
+            part = found.get("by_type", {}).get(asked[0]) if len(asked) == 1 else None
+            names = part["names"] if isinstance(part, dict) and isinstance(part.get("names"), list) else names
+            return str(len(names)) if many else ", ".join(map(str, names)) or "none"
         predictions, counts = found.get("predictions"), found.get("counts")
         if isinstance(predictions, list) and len(predictions) == 1 and isinstance(predictions[0], dict):
             return str(predictions[0].get("label", "")) or None
         if isinstance(counts, dict):
+            named = [label for label in counts if re.search(rf"\b{re.escape(str(label))}\b", objective, re.I)]
+            if many and len(named) == 1:
+                return str(counts[named[0]])
             return ", ".join(f"{n} {label}" for label, n in counts.items())
         return None
+
+
+_HOW_MANY = re.compile(r"\bhow many\b|\bcount\b|\bnumber of\b", re.IGNORECASE)
+# the words that ask about one type of entity, by its group (GROUPS)
+_TYPE_WORDS = {
+    "people": re.compile(r"\b(?:people|persons?|who)\b", re.IGNORECASE),
+    "organizations": re.compile(r"\b(?:compan(?:y|ies)|organi[sz]ations?|firms?|brands?)\b", re.IGNORECASE),
+    "places": re.compile(r"\b(?:places?|cit(?:y|ies)|countr(?:y|ies)|where|locations?)\b", re.IGNORECASE),
+}
 
 
 def _describe(kind: str, labels: list[str]) -> str:
