@@ -232,23 +232,23 @@ def iterates(move: Move | None, tasks: Sequence[Task], objective: str) -> Task |
     the call repeats more often than that step wrote them ("Compute 12 * 12, then multiply by 12" asks for the
     third 12). A greedy small model, shown a result, goes on applying the objective's operation to it to the
     cycle limit; the step's result is the answer."""
-    if not isinstance(move, ToolCall):
+    done = [t for t in tasks if t.status is TaskStatus.done]  # the latest only: an earlier one was gone on from
+    if not isinstance(move, ToolCall) or not done:
         return None
-    arguments, stated = move.arguments.model_dump(), _NUMERAL.findall(objective)
-    for task in [t for t in tasks if t.status is TaskStatus.done][-1:]:  # the latest: an earlier one was gone on from
-        result = (task.result or "").strip()
-        if task.tool != move.tool or not _RESULT.fullmatch(result):
+    task, stated = done[-1], _NUMERAL.findall(objective)
+    result = (task.result or "").strip()
+    if task.tool != move.tool or not _RESULT.fullmatch(result):
+        return None
+    own = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
+    for key, value in move.arguments.model_dump().items():
+        before = (task.arguments or {}).get(key)
+        value = value.replace(f"{{{task.id}}}", result) if isinstance(value, str) else value  # quoted as {N}
+        if not isinstance(value, str) or not isinstance(before, str) or not own.search(value):
             continue
-        own = re.compile(rf"(?<![\w.-]){re.escape(result)}(?![\w.])")
-        for key, value in arguments.items():
-            before = (task.arguments or {}).get(key)
-            value = value.replace(f"{{{task.id}}}", result) if isinstance(value, str) else value  # quoted as {N}
-            if not isinstance(value, str) or not isinstance(before, str) or not own.search(value):
-                continue
-            written = _NUMERAL.findall(before)
-            if (any(own.sub(n, value).split() == before.split() for n in set(written) - {result})
-                    and all(stated.count(n) <= written.count(n) for n in _NUMERAL.findall(own.sub(" ", value)))):
-                return task
+        written = _NUMERAL.findall(before)
+        if (any(own.sub(n, value).split() == before.split() for n in set(written) - {result})
+                and all(stated.count(n) <= written.count(n) for n in _NUMERAL.findall(own.sub(" ", value)))):
+            return task
     return None
 
 

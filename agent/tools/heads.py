@@ -70,7 +70,6 @@ class HeadTool(Tool[HeadArguments]):
         labels = [p["label"] if isinstance(p, dict) else p.label for p in predictions]
         return {"counts": {label: labels.count(label) for label in self.labels}, "predictions": predictions}
 
-
     def plain(self, result: str, objective: str = "") -> str | None:
         """A NER head's names ("Cristiano Ronaldo, London, IBM"), of the one type the objective asks about where
         it names one ("which is a company?"), or their count for "how many"; a sentiment head's label for one

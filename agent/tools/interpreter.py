@@ -88,7 +88,7 @@ def _text(value: Value) -> str:
 
 
 def _round(x: Value, digits: Value = None) -> Value:
-    return _FUNCTIONS["round"][0](_number(x), digits) if digits is not None else round(_number(x))
+    return _FUNCTIONS["round"][0](_number(x), digits)  # the calculator's round: its digits are bounded
 
 
 def _range(*bounds: Value) -> range:
@@ -112,7 +112,7 @@ _BUILTINS: dict[str, Callable[..., Value]] = {
     "reversed": lambda s: list(s)[::-1], "sum": lambda s, start=0: sum((_number(v) for v in s), start),
     "min": min, "max": max,
     "int": int, "float": float, "str": _text, "bool": bool, "list": list, "tuple": tuple, "dict": dict,
-    "range": lambda *a: _range(*a), "enumerate": lambda s, start=0: list(enumerate(s, start)),
+    "range": _range, "enumerate": lambda s, start=0: list(enumerate(s, start)),
     "zip": lambda *s: list(zip(*s)),
     "divmod": lambda a, b: divmod(_number(a), _number(b)), "pow": lambda a, b: _power(_number(a), _number(b)),
     "mean": _mean, "median": lambda s: statistics.median([_number(v) for v in s]) if s else _fail("median of nothing"),
@@ -214,9 +214,7 @@ class _Program:
         else:
             raise ProgramError(f"cannot assign to {type(target).__name__}")
 
-    def iterable(self, value: Value) -> Iterator[Value]:
-        if isinstance(value, range) and len(value) > MAX_ITEMS:
-            raise ProgramError(f"a range of more than {MAX_ITEMS} numbers")
+    def iterable(self, value: Value) -> Iterator[Value]:  # (a range is bounded where `range` builds it)
         if not isinstance(value, (list, tuple, str, range, dict)):
             raise ProgramError(f"cannot loop over {type(value).__name__}")
         return iter(list(value))
@@ -238,7 +236,7 @@ class _Program:
         if isinstance(node, ast.Name):
             if node.id in self.names:
                 return self.names[node.id]
-            if node.id in _MATH and node.id in ("pi", "e"):
+            if node.id in ("pi", "e"):
                 return _MATH[node.id]
             raise ProgramError(f"unknown name: {node.id}")
         if isinstance(node, ast.BinOp):
