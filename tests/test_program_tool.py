@@ -106,6 +106,7 @@ def test_beside_the_workspace_a_program_reads_its_files_and_is_offered_for_a_nam
     beside = python.beside(tools)
     assert [t.name for t in beside.tools] == ["read_file", "list_files"]  # never write_file: it changes things
     assert beside.applies("Which product in stock.csv has the lowest quantity?")
+    assert "no file is read" in python.description and "no file is read" not in beside.description
     assert not python.applies("Which product in stock.csv has the lowest quantity?")  # no file tool to read it
 
 

@@ -42,7 +42,8 @@ class ProgramTool(Tool[ProgramArguments]):
         called = "; " + ", ".join(f"{t.name}(...)" for t in self.tools) + " with keyword arguments" if tools else ""
         self.description = ("Run a short Python program and get what it prints: numbers, text, lists, "
                             "assignments, arithmetic, for loops, if, print(); sum len min max sorted round abs "
-                            f"range mean median{called}. Nothing is imported and no file is read.")
+                            f"range mean median{called}. Nothing is imported"
+                            + ("." if any(t.name == "read_file" for t in self.tools) else " and no file is read."))
 
     def beside(self, tools: Sequence[Tool[Any]]) -> "ProgramTool":
         """One that may call those of `tools` that only compute or read (never a tool that changes anything)."""
